@@ -1,0 +1,109 @@
+//! One instrumented handler: its static description and the metrics it records into.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::config::settings;
+use crate::histogram::Histogram;
+use crate::outcome::{Classification, Code};
+use crate::summary::Summary;
+
+/// What the attribute knows about a handler at compile time.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SiteInfo {
+    /// The metric name fragment, e.g. `GetAccount`.
+    pub name: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template with parameters written `{param}`.
+    pub path: &'static str,
+    /// The handler's own namespace override.
+    pub namespace: Option<&'static str>,
+    /// The handler's own histogram switch.
+    pub histogram: Option<bool>,
+    /// `module_path!()` at the handler; its first segment is the default namespace.
+    pub module_path: &'static str,
+    /// The handler crate's version, for the build-info gauge.
+    pub crate_version: Option<&'static str>,
+    /// Where the handler is defined, for error messages.
+    pub file: &'static str,
+    /// Where the handler is defined, for error messages.
+    pub line: u32,
+}
+
+/// A handler's static description plus its metrics, created on first use.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct HandlerSite {
+    info: SiteInfo,
+    metrics: OnceLock<HandlerMetrics>,
+}
+
+impl HandlerSite {
+    /// Describes a handler; called by the attribute in a `static`.
+    pub const fn new(info: SiteInfo) -> HandlerSite {
+        HandlerSite {
+            info,
+            metrics: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn info(&self) -> &SiteInfo {
+        &self.info
+    }
+
+    /// The handler's metrics, built from the settings in force the first time they are needed.
+    pub(crate) fn metrics(&self) -> &HandlerMetrics {
+        self.metrics
+            .get_or_init(|| HandlerMetrics::new(self.info.histogram))
+    }
+
+    /// Where the handler is defined, as `file:line`.
+    pub(crate) fn location(&self) -> String {
+        format!("{}:{}", self.info.file, self.info.line)
+    }
+}
+
+/// Everything recorded per handler. The hot path indexes straight into it: no lookup by name.
+#[derive(Debug)]
+pub(crate) struct HandlerMetrics {
+    pub(crate) duration: Summary,
+    pub(crate) size: Summary,
+    /// Requests by [`Code::slot`].
+    pub(crate) codes: Box<[AtomicU64]>,
+    pub(crate) in_flight: AtomicI64,
+    pub(crate) histogram: Option<Histogram>,
+}
+
+impl HandlerMetrics {
+    fn new(histogram: Option<bool>) -> HandlerMetrics {
+        let settings = settings();
+        HandlerMetrics {
+            duration: Summary::new(&settings.summary),
+            size: Summary::new(&settings.summary),
+            codes: (0..Code::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            in_flight: AtomicI64::new(0),
+            histogram: histogram
+                .unwrap_or(settings.histogram)
+                .then(|| Histogram::new(settings.buckets.clone())),
+        }
+    }
+
+    /// Records one finished (or abandoned) request. `now` is the process clock at its end.
+    pub(crate) fn record(&self, elapsed: Duration, now: u64, outcome: Classification) {
+        let seconds = elapsed.as_secs_f64();
+        self.duration.observe(seconds, now);
+        if let Some(size) = outcome.size {
+            // Sizes beyond 2^53 bytes lose precision as f64; no response is that large.
+            self.size.observe(size as f64, now);
+        }
+        if let Some(histogram) = &self.histogram {
+            histogram.observe(seconds);
+        }
+        if let Some(count) = self.codes.get(outcome.code.slot()) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

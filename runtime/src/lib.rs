@@ -1,0 +1,184 @@
+//! Prometheus monitoring for [hyper] services, one attribute per handler.
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http_body_util::Full;
+//! use hyper::{Request, Response};
+//! use routemeter::instrumented;
+//!
+//! #[instrumented(name = "GetAccount", route = "GET /accounts/{accountId}")]
+//! async fn get_account(_req: Request<()>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     Ok(Response::new(Full::new(Bytes::from_static(b"{}"))))
+//! }
+//! # let _ = get_account;
+//! ```
+//!
+//! Every annotated handler is known when the program starts. [`install`] returns the
+//! [`Exporter`] that answers `/metrics`; from the first scrape it shows, for the handler above
+//! (in a crate called `accountservice`):
+//!
+//! ```text
+//! # HELP accountservice_GetAccount GET /accounts/{accountId}
+//! # TYPE accountservice_GetAccount summary
+//! accountservice_GetAccount{service="duration",quantile="0.5"} NaN
+//! accountservice_GetAccount{service="duration",quantile="0.9"} NaN
+//! accountservice_GetAccount{service="duration",quantile="0.99"} NaN
+//! accountservice_GetAccount_sum{service="duration"} 0
+//! accountservice_GetAccount_count{service="duration"} 0
+//! accountservice_GetAccount{service="size",quantile="0.5"} NaN
+//! ...
+//! ```
+//!
+//! # The metrics
+//!
+//! Per handler, a **summary** `<namespace>_<name>` whose HELP is the route (`GET /accounts/{accountId}`),
+//! with `service="duration"` (seconds the handler took) and `service="size"` (response bytes):
+//! - quantiles 0.5, 0.9 and 0.99 over a sliding window of 10 minutes in 5 age buckets (see
+//!   [`Config::window`] and [`Config::quantiles`]); each is within 1% relative error of the exact
+//!   quantile of the observations in the window (see [`Summary`]); `NaN` while the window is empty;
+//! - `_sum` and `_count` since start; they never decay.
+//!
+//! The namespace is the name of the crate that defines the handler, unless the handler says
+//! `namespace = "..."` or [`Config::namespace`] sets one for the whole process.
+//!
+//! The response size is the `Content-Length` header when the handler set one, otherwise the body's
+//! exact size hint (known for `Full`, `Empty` and most buffered bodies). A body of unknown length
+//! (a stream) is not guessed: no size is observed for that request.
+//!
+//! Per namespace, beside the summaries:
+//!
+//! | family | type | labels |
+//! |---|---|---|
+//! | `<namespace>_requests_total` | counter | `handler`, `method`, `route`, `code` |
+//! | `<namespace>_requests_in_flight` | gauge | `handler` |
+//! | `<namespace>_request_duration_seconds` | histogram (opt-in) | `handler`, `method`, `route`, `le` |
+//! | `<namespace>_build_info` | gauge, always 1 | `version`, `routemeter_version` |
+//!
+//! `code` is the three-digit HTTP status, `error` when the handler returned `Err`, `cancelled`
+//! when its future was dropped before it finished (the client went away, a timeout fired) and
+//! `panic` when it panicked. Cancelled and panicked requests are timed too, and leave the in-flight
+//! gauge as they found it. Then there are the process metrics of `prometheus::default_registry()`
+//! (`process_resident_memory_bytes`, `process_cpu_seconds_total`, ...) and the scrape handler's own
+//! `routemeter_metrics_handler_requests_total{code}` and `routemeter_metrics_handler_requests_in_flight`.
+//!
+//! # Queries
+//!
+//! ```text
+//! # requests served (the seed's query 1)
+//! accountservice_GetAccount_count{service="duration"}
+//! # latency quantiles in milliseconds (query 2)
+//! accountservice_GetAccount{service="duration"} * 1000
+//! # average latency over one minute in milliseconds (query 3)
+//! avg_over_time(accountservice_GetAccount_sum{service="duration"}[1m])
+//!   / avg_over_time(accountservice_GetAccount_count{service="duration"}[1m]) * 1000
+//! # resident memory in MB per instance (query 4, for a Rust service)
+//! process_resident_memory_bytes{task="accountservice"} / 1000000
+//! # request rate and error ratio per route
+//! sum by (handler) (rate(accountservice_requests_total[1m]))
+//! sum by (handler) (rate(accountservice_requests_total{code=~"5..|error|panic"}[5m]))
+//!   / sum by (handler) (rate(accountservice_requests_total[5m]))
+//! # requests being served now
+//! accountservice_requests_in_flight
+//! # p99 across all replicas (needs `histogram = true`; summaries cannot be aggregated)
+//! histogram_quantile(0.99, sum by (le, handler) (rate(accountservice_request_duration_seconds_bucket[5m])))
+//! ```
+//!
+//! # Serving `/metrics`
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let exporter = routemeter::install()?;
+//! // In your own router: `exporter.respond(&request)` for `GET /metrics`.
+//! // Or on an address of its own:
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9100").await?;
+//! exporter.serve(listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [hyper]: https://docs.rs/hyper
+
+// Lets the crate's own tests and doc examples name `::routemeter` as users do.
+#[allow(unused_extern_crates)]
+extern crate self as routemeter;
+
+mod atomic_float;
+mod clock;
+mod config;
+mod error;
+mod exporter;
+mod exposition;
+mod handler;
+mod histogram;
+mod negotiation;
+mod observe;
+mod outcome;
+mod registry;
+mod serve;
+#[path = "summary_stub.rs"]
+mod summary;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::{install, Config};
+pub use error::Error;
+pub use exporter::Exporter;
+pub use exposition::TEXT_CONTENT_TYPE;
+pub use summary::{Snapshot, Summary, SummaryOptions};
+
+/// Instruments a hyper handler: times it, measures its response and counts its outcome.
+///
+/// ```
+/// # use std::{convert::Infallible, sync::Arc};
+/// # use bytes::Bytes;
+/// # use http_body_util::Full;
+/// # use hyper::{Request, Response, StatusCode};
+/// # struct Store;
+/// #[routemeter::instrumented(name = "GetAccount", route = "GET /accounts/{accountId}")]
+/// async fn get_account(
+///     store: Arc<Store>,
+///     req: Request<()>,
+/// ) -> Result<Response<Full<Bytes>>, Infallible> {
+///     Ok(Response::builder()
+///         .status(StatusCode::OK)
+///         .header("content-type", "application/json")
+///         .body(Full::new(Bytes::from_static(b"{}")))
+///         .unwrap_or_default())
+/// }
+/// # let _ = get_account;
+/// ```
+///
+/// # Arguments
+///
+/// | argument | required | meaning |
+/// |---|---|---|
+/// | `name = "GetAccount"` | yes | the metric name after the namespace: `[A-Za-z_][A-Za-z0-9_]*` |
+/// | `route = "GET /accounts/{accountId}"` | yes | method and path template; `{param}` or `<param>` |
+/// | `namespace = "shop"` | no | replaces the default namespace (the crate's name) for this handler |
+/// | `histogram = true` | no | adds this handler to `<namespace>_request_duration_seconds` |
+/// | `crate = "path"` | no | where to find routemeter when it is renamed or re-exported |
+///
+/// Mistakes are compile errors on the offending argument, all reported in one build.
+///
+/// # Handlers
+///
+/// `async fn`s and `fn`s that return `impl Future` with an `async` block as their tail; free
+/// functions and methods (`&self`), generic or not, with any arguments. The output must be
+/// `Response<B>` or `Result<Response<B>, E>` for any body `B`.
+///
+/// # What it expands to
+///
+/// The signature, attributes and docs stay as written; only the body is wrapped, roughly:
+///
+/// ```ignore
+/// async fn get_account(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+///     static SITE: HandlerSite = HandlerSite::new(SiteInfo { name: "GetAccount", .. });
+///     #[distributed_slice(HANDLERS)]  // so every handler is known at start-up
+///     static ENTRY: &HandlerSite = &SITE;
+///     routemeter::__private::observe(&SITE, async move { /* the original body */ }).await
+/// }
+/// ```
+pub use routemeter_macros::instrumented;

@@ -1,0 +1,187 @@
+//! What a handler's return value says about the request: its status and response size.
+
+use http::Response;
+use http_body::Body;
+
+/// How a request ended, as counted in `<namespace>_requests_total{code=...}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// The handler answered with this HTTP status.
+    Status(u16),
+    /// The handler returned `Err`.
+    Error,
+    /// The handler's future was dropped before it completed (client gone, timeout).
+    Cancelled,
+    /// The handler panicked.
+    Panic,
+}
+
+impl Code {
+    /// The number of distinct codes a handler can count: statuses 100..=999 and the three outcomes.
+    pub(crate) const SLOTS: usize = 900 + 3;
+
+    /// A dense index for the per-handler counter array.
+    pub(crate) fn slot(self) -> usize {
+        match self {
+            Code::Status(status) => usize::from(status.clamp(100, 999) - 100),
+            Code::Error => 900,
+            Code::Cancelled => 901,
+            Code::Panic => 902,
+        }
+    }
+
+    /// The inverse of [`Code::slot`].
+    pub(crate) fn from_slot(slot: usize) -> Code {
+        match slot {
+            900 => Code::Error,
+            901 => Code::Cancelled,
+            902 => Code::Panic,
+            // Slots below 900 come from `slot`, so the status fits in u16.
+            status => Code::Status(u16::try_from(status + 100).unwrap_or(999)),
+        }
+    }
+
+    /// The `code` label value: three digits, or `error` / `cancelled` / `panic`.
+    pub(crate) fn label(self) -> CodeLabel {
+        CodeLabel(self)
+    }
+}
+
+/// Formats a [`Code`] as its label value without allocating.
+pub(crate) struct CodeLabel(Code);
+
+impl std::fmt::Display for CodeLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Code::Status(status) => write!(f, "{status}"),
+            Code::Error => f.write_str("error"),
+            Code::Cancelled => f.write_str("cancelled"),
+            Code::Panic => f.write_str("panic"),
+        }
+    }
+}
+
+/// What routemeter reads from a completed handler's return value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Classification {
+    pub(crate) code: Code,
+    /// Response size in bytes, when it is known without reading the body.
+    pub(crate) size: Option<u64>,
+}
+
+/// A handler return type routemeter can classify.
+///
+/// Implemented for `Response<B>` and `Result<Response<B>, E>` for every body type `B`.
+/// The response size is the `Content-Length` header when it is present and valid, otherwise the
+/// body's exact size hint ([`Body::size_hint`]); a body of unknown length is not guessed, and no
+/// size is observed for it.
+#[diagnostic::on_unimplemented(
+    message = "`#[instrumented]` cannot classify a handler that returns `{Self}`",
+    label = "the handler's output must be `Response<B>` or `Result<Response<B>, E>`",
+    note = "routemeter counts each request by the status of the `http::Response` the handler returns"
+)]
+pub trait Outcome {
+    /// Reads the status code and response size.
+    fn classify(&self) -> Classification;
+}
+
+impl<B: Body> Outcome for Response<B> {
+    fn classify(&self) -> Classification {
+        Classification {
+            code: Code::Status(self.status().as_u16()),
+            size: response_size(self),
+        }
+    }
+}
+
+impl<B: Body, E> Outcome for Result<Response<B>, E> {
+    fn classify(&self) -> Classification {
+        match self {
+            Ok(response) => response.classify(),
+            Err(_) => Classification {
+                code: Code::Error,
+                size: None,
+            },
+        }
+    }
+}
+
+fn response_size<B: Body>(response: &Response<B>) -> Option<u64> {
+    let header = response.headers().get(http::header::CONTENT_LENGTH);
+    match header.and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok()) {
+        Some(length) => Some(length),
+        None => response.body().size_hint().exact(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::{Empty, Full};
+
+    #[test]
+    fn content_length_wins_over_the_body() {
+        let response = Response::builder()
+            .header("content-length", "42")
+            .body(Full::new(Bytes::from_static(b"abc")))
+            .unwrap_or_default();
+        assert_eq!(response.classify().size, Some(42));
+    }
+
+    #[test]
+    fn exact_size_hint_is_used_without_a_header() {
+        let response = Response::new(Full::new(Bytes::from_static(b"abcd")));
+        assert_eq!(response.classify().size, Some(4));
+        assert_eq!(Response::new(Empty::<Bytes>::new()).classify().size, Some(0));
+    }
+
+    #[test]
+    fn a_body_of_unknown_length_has_no_size() {
+        assert_eq!(Response::new(Streamed).classify().size, None);
+    }
+
+    #[test]
+    fn malformed_content_length_falls_back_to_the_body() {
+        let response = Response::builder()
+            .header("content-length", "lots")
+            .body(Full::new(Bytes::from_static(b"abc")))
+            .unwrap_or_default();
+        assert_eq!(response.classify().size, Some(3));
+    }
+
+    #[test]
+    fn errors_and_statuses_are_classified() {
+        let ok: Result<Response<Empty<Bytes>>, ()> = Ok(Response::builder()
+            .status(404)
+            .body(Empty::new())
+            .unwrap_or_default());
+        assert_eq!(ok.classify().code, Code::Status(404));
+        let err: Result<Response<Empty<Bytes>>, ()> = Err(());
+        assert_eq!(err.classify(), Classification { code: Code::Error, size: None });
+    }
+
+    #[test]
+    fn slots_round_trip() {
+        for code in [Code::Status(100), Code::Status(200), Code::Status(999), Code::Error, Code::Cancelled, Code::Panic] {
+            assert_eq!(Code::from_slot(code.slot()), code);
+        }
+        assert_eq!(Code::Status(503).label().to_string(), "503");
+        assert_eq!(Code::Cancelled.label().to_string(), "cancelled");
+    }
+
+    /// A body that streams and so cannot tell its length in advance.
+    struct Streamed;
+
+    impl Body for Streamed {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            std::task::Poll::Ready(None)
+        }
+    }
+}
