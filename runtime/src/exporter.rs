@@ -56,6 +56,20 @@ impl Exporter {
         exposition::render(catalog(), &self.registries, &stats)
     }
 
+    /// A Grafana dashboard (its JSON model) with a panel set for every namespace: the seed's average
+    /// latency and memory per instance, then request rate, error ratio, latency quantiles,
+    /// in-flight requests and response size per route. Its panels query the Prometheus datasource
+    /// with uid [`GRAFANA_DATASOURCE_UID`](crate::GRAFANA_DATASOURCE_UID).
+    pub fn grafana_dashboard(&self, title: &str) -> String {
+        crate::dashboard::dashboard_json(catalog(), title)
+    }
+
+    /// Prometheus rules for every namespace: request rate and error ratio recordings, and alerts
+    /// on error ratio and p99 latency per handler.
+    pub fn prometheus_rules(&self, thresholds: crate::AlertThresholds) -> String {
+        crate::rules::rules_yaml(catalog(), thresholds)
+    }
+
     /// Answers a scrape: `GET` or `HEAD`, text format 0.0.4, gzip when `Accept-Encoding` allows it.
     /// Other methods get `405 Method Not Allowed`; a failure to encode gets a `500` saying why.
     pub fn respond<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {

@@ -106,6 +106,7 @@ extern crate self as routemeter;
 mod atomic_float;
 mod clock;
 mod config;
+mod dashboard;
 mod error;
 mod exporter;
 mod exposition;
@@ -115,6 +116,7 @@ mod negotiation;
 mod observe;
 mod outcome;
 mod registry;
+mod rules;
 mod serve;
 #[path = "summary_stub.rs"]
 mod summary;
@@ -124,9 +126,11 @@ mod summary;
 pub mod __private;
 
 pub use config::{install, Config};
+pub use dashboard::GRAFANA_DATASOURCE_UID;
 pub use error::Error;
 pub use exporter::Exporter;
 pub use exposition::TEXT_CONTENT_TYPE;
+pub use rules::AlertThresholds;
 pub use summary::{Snapshot, Summary, SummaryOptions};
 
 /// Instruments a hyper handler: times it, measures its response and counts its outcome.

@@ -1,0 +1,1097 @@
+//! The windowed quantile summary behind every `service="duration"` and `service="size"` series.
+//!
+//! A [`Summary`] reports chosen quantiles (0.5, 0.9 and 0.99 by default) of the observations made
+//! in a sliding time window, plus a `_sum` and a `_count` that cover the whole life of the process,
+//! like a Prometheus client's summary with `MaxAge` and `AgeBuckets`. It records without locks and
+//! allocates only when a value lands in a power of two it has not seen before.
+//!
+//! # Algorithm
+//!
+//! **Buckets.** A finite, non-zero `f64` is bucketed by its own bit pattern: the exponent selects a
+//! power of two `[2^e, 2^(e+1))` and the top 6 mantissa bits select one of 64 equal sub-buckets of
+//! it, so a bucket `[a, b)` is never wider than `a / 64`. Zero (and `-0.0`) has an exact bucket of
+//! its own, `+Inf` and `-Inf` have one each, and a negative value goes to the mirror image of the
+//! positive buckets. Exponents from `2^-64` up to (not including) `2^64` have buckets of their own;
+//! a non-zero magnitude below `2^-64` (subnormals included) is counted in the lowest bucket and a
+//! finite magnitude of `2^64` or more in the highest one, keeping its sign. `NaN` is ignored: it is
+//! counted nowhere, not even in `_count` or `_sum`.
+//!
+//! **Quantiles.** A snapshot adds up the bucket counts of the live part of the window, computes
+//! the nearest rank `k = max(1, ceil(q * n))` of each quantile `q` among the `n` observations
+//! (`q * n` in `f64`), walks the buckets in value order once for all quantiles, and reports for
+//! the bucket `[a, b)` that holds the `k`-th smallest observation the value `2ab / (a + b)`.
+//!
+//! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most
+//! `1/129`, about 0.78%) of the exact nearest-rank quantile `sorted[k - 1]` of the observations in
+//! the window: the reported value and the exact one share a bucket, and `2ab / (a + b)` is within
+//! `(b - a) / (a + b) <= 1/129` of any value of `[a, b)`. The quantile is exact when it falls on
+//! zero or an infinity. The guarantee covers magnitudes in `[2^-64, 2^64)` (about `5.4e-20` to
+//! `1.8e19`); outside that range the clamping above applies. It holds for a snapshot taken while
+//! no observation is landing; observations that race with a snapshot may or may not be included.
+//!
+//! **Window.** `max_age` is split into `age_buckets` slots of `slot = max_age / age_buckets`
+//! nanoseconds. An observation at `now` belongs to epoch `now / slot` and lands in slot
+//! `epoch % age_buckets`, which is tagged with the epoch it holds. The first observation of a
+//! new epoch in a slot that still holds an older one clears it first (one thread wins a
+//! compare-and-swap on the tag and marks it as resetting; others for that epoch wait the few
+//! microseconds this takes, once per slot period). A snapshot at `now` merges only slots whose
+//! epoch is in `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran
+//! ahead of the snapshot's), so the window covers between `(age_buckets - 1) / age_buckets *
+//! max_age` and `max_age` of the most recent history, as in the Go client, and a long idle period
+//! needs no rotation work: stale slots are simply not merged. An observation whose slot already
+//! holds a newer epoch is older than the window of any later snapshot: it only counts in `_sum`
+//! and `_count`.
+//!
+//! **Totals.** `_count` is an atomic counter and `_sum` an `f64` updated with a compare-and-swap
+//! loop, so no observation is lost under concurrency; neither ever decays.
+//!
+//! # Memory layout
+//!
+//! ```text
+//! Summary
+//! ├─ totals: count, sum                      (own cache line, the contended part)
+//! └─ slots: [Slot; age_buckets]              24 bytes each
+//!    └─ tables: [positive, negative]         each allocated on first use, 1.1 KiB
+//!       ├─ zero (positive table only), ±Inf counters, page bitmap
+//!       └─ pages: [page; 128]                one per power of two, allocated on first use
+//!          └─ 64 × AtomicU64                  512 bytes
+//! ```
+//!
+//! A page is installed with a compare-and-swap on its pointer (the loser frees its allocation)
+//! and lives as long as the summary; clearing a slot zeroes its pages in place. Nothing is
+//! allocated for a sign that is never observed. A latency distribution spread over 15 powers of
+//! two costs about 9 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact
+//! figure).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Error;
+
+/// Sub-buckets per power of two, as a number of mantissa bits.
+const SUB_BITS: u32 = 6;
+/// Sub-buckets per power of two (one page).
+const SUBS: usize = 1 << SUB_BITS;
+/// Powers of two with a page of their own: `2^-64` up to `2^63`.
+const PAGES: usize = 128;
+/// Biased exponent of `2^-64`, the lowest power of two with a page.
+const MIN_EXPONENT: u64 = 1023 - 64;
+/// Mantissa bits of an `f64`.
+const MANTISSA_BITS: u32 = 52;
+/// Clears the sign bit of an `f64` bit pattern.
+const MAGNITUDE: u64 = !(1 << 63);
+/// Bit pattern of `+Inf`; every larger magnitude is a `NaN`.
+const INFINITY_BITS: u64 = 0x7FF0_0000_0000_0000;
+/// The two signs, as table indices.
+const POSITIVE: usize = 0;
+const NEGATIVE: usize = 1;
+/// Set in a slot tag while the slot is being cleared for the epoch in the other bits.
+const RESETTING: u64 = 1 << 63;
+/// Largest number of age buckets a window can have.
+const MAX_AGE_BUCKETS: u32 = 60;
+/// Shortest window.
+const MIN_MAX_AGE: Duration = Duration::from_secs(1);
+/// Spins before a thread waiting for a slot reset starts yielding its time slice.
+const SPINS_BEFORE_YIELD: u32 = 64;
+
+/// How a [`Summary`] is shaped: the window and the quantiles it reports.
+///
+/// The default is the Prometheus Go client's classic choice: a 10-minute window in 5 age buckets
+/// and the quantiles 0.5, 0.9 and 0.99. Every value is validated when it is set, so a
+/// `SummaryOptions` is always usable.
+///
+/// ```
+/// use std::time::Duration;
+/// use routemeter::SummaryOptions;
+///
+/// let options = SummaryOptions::default()
+///     .with_window(Duration::from_secs(60), 6)?
+///     .with_quantiles(vec![0.99, 0.5])?;
+/// assert_eq!(options.quantiles(), &[0.5, 0.99]);
+/// # Ok::<(), routemeter::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryOptions {
+    max_age: Duration,
+    age_buckets: u32,
+    /// Shared by every summary built from these options.
+    quantiles: Arc<[f64]>,
+}
+
+impl Default for SummaryOptions {
+    fn default() -> Self {
+        SummaryOptions {
+            max_age: Duration::from_secs(600),
+            age_buckets: 5,
+            quantiles: Arc::from([0.5, 0.9, 0.99]),
+        }
+    }
+}
+
+impl SummaryOptions {
+    /// Sets the window: quantiles cover the observations of the last `max_age`, forgotten
+    /// `max_age / age_buckets` at a time.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `age_buckets` is in `1..=60`, `max_age` is at least one
+    /// second and fits in `u64` nanoseconds, and `max_age` splits into `age_buckets` slots of a
+    /// whole number of nanoseconds.
+    pub fn with_window(mut self, max_age: Duration, age_buckets: u32) -> Result<Self, Error> {
+        if !(1..=MAX_AGE_BUCKETS).contains(&age_buckets) {
+            return Err(Error::InvalidConfig(format!(
+                "summary age buckets must be between 1 and {MAX_AGE_BUCKETS}, not {age_buckets}"
+            )));
+        }
+        if max_age < MIN_MAX_AGE {
+            return Err(Error::InvalidConfig(format!(
+                "summary max age must be at least one second, not {max_age:?}"
+            )));
+        }
+        let nanos = u64::try_from(max_age.as_nanos()).map_err(|_| {
+            Error::InvalidConfig(format!(
+                "summary max age {max_age:?} is too long: at most {:?}",
+                Duration::from_nanos(u64::MAX)
+            ))
+        })?;
+        if nanos % u64::from(age_buckets) != 0 {
+            return Err(Error::InvalidConfig(format!(
+                "summary max age {max_age:?} does not split into {age_buckets} age buckets of \
+                 a whole number of nanoseconds"
+            )));
+        }
+        self.max_age = max_age;
+        self.age_buckets = age_buckets;
+        Ok(self)
+    }
+
+    /// Sets the quantiles to report, each in `[0, 1]` (0 is the minimum, 1 the maximum).
+    ///
+    /// They are sorted ascending, duplicates are dropped and `-0.0` becomes `0.0`; snapshots report
+    /// them in that order. An empty list is allowed: the summary then reports only `_sum` and
+    /// `_count`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when a quantile is `NaN` or outside `[0, 1]`.
+    pub fn with_quantiles(mut self, quantiles: impl Into<Vec<f64>>) -> Result<Self, Error> {
+        let mut quantiles = quantiles.into();
+        if let Some(bad) = quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(Error::InvalidConfig(format!(
+                "summary quantile {bad} is not a number between 0 and 1"
+            )));
+        }
+        for q in &mut quantiles {
+            // `-0.0` would be rendered as the label `quantile="-0"`.
+            *q += 0.0;
+        }
+        quantiles.sort_by(f64::total_cmp);
+        quantiles.dedup();
+        self.quantiles = Arc::from(quantiles);
+        Ok(self)
+    }
+
+    /// The window length.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// Into how many slots the window is split.
+    pub fn age_buckets(&self) -> u32 {
+        self.age_buckets
+    }
+
+    /// The quantiles reported, ascending.
+    pub fn quantiles(&self) -> &[f64] {
+        &self.quantiles
+    }
+}
+
+/// What a [`Summary`] reports at one instant.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// One value per quantile, in the order of [`SummaryOptions::quantiles`]; each is `NaN` when
+    /// the window holds no observation.
+    pub quantiles: Vec<f64>,
+    /// Sum of every observation since the summary was created (the `_sum` sample).
+    pub sum: f64,
+    /// Number of observations since the summary was created (the `_count` sample).
+    pub count: u64,
+    /// Number of observations in the window, which the quantiles describe.
+    pub window_count: u64,
+}
+
+/// A windowed quantile summary: lock-free observations, quantiles of a sliding window within 1%
+/// relative error, and cumulative `_sum` and `_count`.
+///
+/// Time is passed in by the caller as nanoseconds since any fixed origin, so the summary never
+/// reads a clock. See the [module documentation](self) for the algorithm and its guarantees.
+///
+/// ```
+/// use routemeter::{Summary, SummaryOptions};
+///
+/// let summary = Summary::new(&SummaryOptions::default());
+/// for ms in 1..=100 {
+///     summary.observe(f64::from(ms) / 1000.0, 0);
+/// }
+/// let snapshot = summary.snapshot(1_000_000_000);
+/// assert_eq!(snapshot.count, 100);
+/// let median = snapshot.quantiles[0];
+/// assert!((median - 0.050).abs() <= 0.050 * 0.01);
+/// ```
+pub struct Summary {
+    totals: Totals,
+    slots: Box<[Slot]>,
+    /// Divides a time by the slot length, giving its epoch.
+    slot_length: Divisor,
+    /// Divides an epoch by the number of slots, for its slot index.
+    slot_count: Divisor,
+    options: SummaryOptions,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary::new(&SummaryOptions::default())
+    }
+}
+
+impl fmt::Debug for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Summary")
+            .field("options", &self.options)
+            .field("count", &self.totals.count.load(Ordering::Relaxed))
+            .field("sum", &f64::from_bits(self.totals.sum.load(Ordering::Relaxed)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Summary {
+    /// An empty summary shaped by `options`.
+    pub fn new(options: &SummaryOptions) -> Summary {
+        let age_buckets = u64::from(options.age_buckets.max(1));
+        // Options are validated, so the slot is at least 1 s / 60 long; `max(1)` keeps the
+        // divisor valid even if that ever changed.
+        let max_age = u64::try_from(options.max_age.as_nanos()).unwrap_or(u64::MAX);
+        let slot = (max_age / age_buckets).max(1);
+        Summary {
+            totals: Totals::default(),
+            slots: (0..age_buckets).map(|_| Slot::default()).collect(),
+            slot_length: Divisor::new(slot),
+            slot_count: Divisor::new(age_buckets),
+            options: options.clone(),
+        }
+    }
+
+    /// The options this summary was built with.
+    pub fn options(&self) -> &SummaryOptions {
+        &self.options
+    }
+
+    /// Records `value`, observed `now_nanos` nanoseconds after the caller's time origin.
+    ///
+    /// `NaN` is ignored. `±Inf` is counted in buckets of its own (and makes `_sum` infinite, as in
+    /// every Prometheus client); magnitudes outside `[2^-64, 2^64)` are clamped into the extreme
+    /// buckets. Never blocks, except for the few microseconds in which another thread clears the
+    /// slot that a new epoch reuses.
+    #[inline]
+    pub fn observe(&self, value: f64, now_nanos: u64) {
+        let bits = value.to_bits();
+        let magnitude = bits & MAGNITUDE;
+        if magnitude > INFINITY_BITS {
+            return; // NaN
+        }
+        if let Some(slot) = self.slot_at(now_nanos) {
+            let page = (magnitude >> MANTISSA_BITS).wrapping_sub(MIN_EXPONENT);
+            if page < PAGES as u64 {
+                let sign = (bits >> 63) as usize;
+                if let Some(table) = slot.tables.get(sign) {
+                    let sub = (magnitude >> (MANTISSA_BITS - SUB_BITS)) as usize % SUBS;
+                    table
+                        .get_or_init(Table::new)
+                        .page(page as usize)
+                        .count(sub);
+                }
+            } else {
+                slot.record_special(bits);
+            }
+        }
+        self.totals.add(value);
+    }
+
+    /// The quantiles of the window that ends at `now_nanos`, with the cumulative sum and count.
+    ///
+    /// Reads only the pages that hold observations and walks them once for all quantiles; it
+    /// allocates only the returned vector.
+    pub fn snapshot(&self, now_nanos: u64) -> Snapshot {
+        // Count first: a racing observation then shows in the sum no later than in the count.
+        let count = self.totals.count.load(Ordering::Relaxed);
+        let sum = f64::from_bits(self.totals.sum.load(Ordering::Acquire));
+        let quantiles = self.options.quantiles();
+        let mut values = vec![f64::NAN; quantiles.len()];
+        let window = Window::new(&self.slots, self.slot_length.div(now_nanos));
+        let window_count = window.resolve(quantiles, &mut values);
+        Snapshot {
+            quantiles: values,
+            sum,
+            count,
+            window_count,
+        }
+    }
+
+    /// Heap memory owned by this summary in bytes: slots, tables and pages, not counting
+    /// `size_of::<Summary>()` itself nor the quantile list it shares with its options.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val::<[Slot]>(&self.slots)
+            + self
+                .slots
+                .iter()
+                .flat_map(|slot| slot.tables.iter())
+                .filter_map(LazyBox::get)
+                .map(Table::heap_bytes)
+                .sum::<usize>()
+    }
+
+    /// The slot to count an observation at `now` in, cleared first if it holds an older epoch;
+    /// `None` when it already holds a newer epoch, so `now` is out of every later window.
+    #[inline]
+    fn slot_at(&self, now: u64) -> Option<&Slot> {
+        let epoch = self.slot_length.div(now);
+        let slot = self.slots.get(self.slot_count.rem(epoch) as usize)?;
+        let tag = epoch + 1; // 0 tags a slot that never held anything
+        if slot.tag.load(Ordering::Acquire) == tag {
+            Some(slot)
+        } else {
+            slot.claim(tag)
+        }
+    }
+}
+
+/// The cumulative totals, on a cache line of their own: every observation writes them.
+#[derive(Default)]
+#[repr(align(128))]
+struct Totals {
+    count: AtomicU64,
+    /// Bit pattern of an `f64`.
+    sum: AtomicU64,
+}
+
+impl Totals {
+    #[inline]
+    fn add(&self, value: f64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let mut current = self.sum.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(current) + value).to_bits();
+            match self.sum.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+/// One age bucket: the observations of one epoch.
+#[derive(Default)]
+struct Slot {
+    /// `epoch + 1` of the observations held (0: none yet), plus [`RESETTING`] while clearing.
+    tag: AtomicU64,
+    /// Buckets of positive values (and zero), then of negative values.
+    tables: [LazyBox<Table>; 2],
+}
+
+impl Slot {
+    /// Slow path of [`Summary::slot_at`]: waits for or performs the reset to epoch `tag - 1`.
+    #[cold]
+    fn claim(&self, tag: u64) -> Option<&Slot> {
+        let mut spins = 0u32;
+        loop {
+            let current = self.tag.load(Ordering::Acquire);
+            let held = current & !RESETTING;
+            if held > tag {
+                return None;
+            }
+            if current == tag {
+                return Some(self);
+            }
+            if current & RESETTING != 0 {
+                // Another thread is clearing the slot: never write into a half-cleared slot.
+                spins += 1;
+                if spins < SPINS_BEFORE_YIELD {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                continue;
+            }
+            if self
+                .tag
+                .compare_exchange(
+                    current,
+                    tag | RESETTING,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                for table in self.tables.iter().filter_map(LazyBox::get) {
+                    table.clear();
+                }
+                // Release: whoever reads the new tag sees the cleared counters.
+                self.tag.store(tag, Ordering::Release);
+                return Some(self);
+            }
+        }
+    }
+
+    /// Counts zero, an infinity, or a magnitude outside the paged range.
+    #[cold]
+    fn record_special(&self, bits: u64) {
+        let magnitude = bits & MAGNITUDE;
+        let sign = (bits >> 63) as usize;
+        if magnitude == 0 {
+            if let Some(table) = self.tables.get(POSITIVE) {
+                table.get_or_init(Table::new).zero.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        let Some(table) = self.tables.get(sign) else {
+            return;
+        };
+        let table = table.get_or_init(Table::new);
+        if magnitude == INFINITY_BITS {
+            table.infinity.fetch_add(1, Ordering::Relaxed);
+        } else if magnitude >> MANTISSA_BITS < MIN_EXPONENT {
+            table.page(0).count(0);
+        } else {
+            table.page(PAGES - 1).count(SUBS - 1);
+        }
+    }
+}
+
+/// The buckets of one sign in one slot.
+struct Table {
+    pages: [LazyBox<Page>; PAGES],
+    /// Bit `i` is set once page `i` is installed, so readers visit only the pages in use.
+    installed: [AtomicU64; PAGES / 64],
+    /// Zero observations (used in the positive table only).
+    zero: AtomicU64,
+    /// Infinite observations of this sign.
+    infinity: AtomicU64,
+}
+
+impl Table {
+    fn new() -> Table {
+        Table {
+            pages: std::array::from_fn(|_| LazyBox::default()),
+            installed: Default::default(),
+            zero: AtomicU64::new(0),
+            infinity: AtomicU64::new(0),
+        }
+    }
+
+    /// Page `index` (< [`PAGES`]), installed on first use.
+    #[inline]
+    fn page(&self, index: usize) -> &Page {
+        let lazy = &self.pages[index % PAGES];
+        match lazy.get() {
+            Some(page) => page,
+            None => self.install(index % PAGES),
+        }
+    }
+
+    #[cold]
+    fn install(&self, index: usize) -> &Page {
+        let page = self.pages[index].get_or_init(Page::default);
+        // After the pointer is published, so a reader that sees the bit finds the page.
+        self.installed[index / 64].fetch_or(1 << (index % 64), Ordering::Release);
+        page
+    }
+
+    /// The installed pages as a bitmap.
+    fn installed(&self) -> u128 {
+        let low = self.installed[0].load(Ordering::Acquire);
+        let high = self.installed[1].load(Ordering::Acquire);
+        u128::from(high) << 64 | u128::from(low)
+    }
+
+    fn clear(&self) {
+        for page in self.pages.iter().filter_map(LazyBox::get) {
+            page.clear();
+        }
+        self.zero.store(0, Ordering::Relaxed);
+        self.infinity.store(0, Ordering::Relaxed);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Table>()
+            + self.pages.iter().filter_map(LazyBox::get).count() * std::mem::size_of::<Page>()
+    }
+}
+
+/// The 64 sub-buckets of one power of two.
+struct Page([AtomicU64; SUBS]);
+
+impl Default for Page {
+    fn default() -> Self {
+        Page([const { AtomicU64::new(0) }; SUBS])
+    }
+}
+
+impl Page {
+    #[inline]
+    fn count(&self, sub: usize) {
+        self.0[sub % SUBS].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn clear(&self) {
+        for counter in &self.0 {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Loads the counters into `into`, added to what is there.
+    fn add_to(&self, into: &mut [u64; SUBS]) {
+        for (total, counter) in into.iter_mut().zip(&self.0) {
+            *total = total.saturating_add(counter.load(Ordering::Relaxed));
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.0
+            .iter()
+            .fold(0u64, |sum, c| sum.saturating_add(c.load(Ordering::Relaxed)))
+    }
+}
+
+/// The live slots of a summary at one instant, and the quantiles they hold.
+struct Window<'a> {
+    slots: &'a [Slot],
+    /// Indices of the live slots (the first `live_len`).
+    live: [u8; MAX_AGE_BUCKETS as usize],
+    live_len: usize,
+}
+
+impl<'a> Window<'a> {
+    fn new(slots: &'a [Slot], now_epoch: u64) -> Window<'a> {
+        let mut window = Window {
+            slots,
+            live: [0; MAX_AGE_BUCKETS as usize],
+            live_len: 0,
+        };
+        let age_buckets = slots.len() as u64;
+        for (index, slot) in slots.iter().enumerate() {
+            let tag = slot.tag.load(Ordering::Acquire);
+            // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch.
+            let live = tag != 0 && tag & RESETTING == 0 && tag - 1 + age_buckets > now_epoch;
+            if live && window.live_len < window.live.len() {
+                window.live[window.live_len] = index as u8;
+                window.live_len += 1;
+            }
+        }
+        window
+    }
+
+    fn tables(&self, sign: usize) -> impl Iterator<Item = &'a Table> + '_ {
+        self.live[..self.live_len]
+            .iter()
+            .filter_map(|&index| self.slots.get(usize::from(index)))
+            .filter_map(move |slot| slot.tables.get(sign).and_then(LazyBox::get))
+    }
+
+    /// Writes the value of each quantile into `values` and returns how many observations the
+    /// window holds; `values` is left alone when there are none.
+    fn resolve(&self, quantiles: &[f64], values: &mut [f64]) -> u64 {
+        if quantiles.is_empty() {
+            return 0;
+        }
+        // First pass: totals per page, to find each rank's page without keeping every counter.
+        let mut page_totals = [[0u64; PAGES]; 2];
+        let mut installed = [0u128; 2];
+        let mut infinities = [0u64; 2];
+        let mut zero = 0u64;
+        for sign in [POSITIVE, NEGATIVE] {
+            for table in self.tables(sign) {
+                let pages = table.installed();
+                installed[sign] |= pages;
+                for index in Bits::ascending(pages) {
+                    if let Some(page) = table.pages[index % PAGES].get() {
+                        let total = &mut page_totals[sign][index % PAGES];
+                        *total = total.saturating_add(page.total());
+                    }
+                }
+                infinities[sign] = infinities[sign].saturating_add(table.infinity.load(Ordering::Relaxed));
+                if sign == POSITIVE {
+                    zero = zero.saturating_add(table.zero.load(Ordering::Relaxed));
+                }
+            }
+        }
+        let n = page_totals
+            .iter()
+            .flatten()
+            .chain(&infinities)
+            .chain([&zero])
+            .fold(0u64, |sum, count| sum.saturating_add(*count));
+        if n == 0 {
+            return 0;
+        }
+
+        // Second pass, in value order: -Inf, negative pages from the largest magnitude, zero,
+        // positive pages, +Inf.
+        let mut ranks = Ranks::new(quantiles, n, values);
+        ranks.bucket(infinities[NEGATIVE], f64::NEG_INFINITY);
+        for index in Bits::descending(installed[NEGATIVE]) {
+            let total = page_totals[NEGATIVE][index % PAGES];
+            if ranks.in_next(total) {
+                let counts = self.page_counts(NEGATIVE, index);
+                ranks.page(total, (0..SUBS).rev().map(|sub| (counts[sub], -bucket_value(index, sub))));
+            } else {
+                ranks.skip(total);
+            }
+        }
+        ranks.bucket(zero, 0.0);
+        for index in Bits::ascending(installed[POSITIVE]) {
+            let total = page_totals[POSITIVE][index % PAGES];
+            if ranks.in_next(total) {
+                let counts = self.page_counts(POSITIVE, index);
+                ranks.page(total, (0..SUBS).map(|sub| (counts[sub], bucket_value(index, sub))));
+            } else {
+                ranks.skip(total);
+            }
+        }
+        ranks.bucket(infinities[POSITIVE], f64::INFINITY);
+        n
+    }
+
+    /// The counters of one page, merged over the live slots.
+    fn page_counts(&self, sign: usize, index: usize) -> [u64; SUBS] {
+        let mut counts = [0u64; SUBS];
+        for table in self.tables(sign) {
+            if let Some(page) = table.pages[index % PAGES].get() {
+                page.add_to(&mut counts);
+            }
+        }
+        counts
+    }
+}
+
+/// Hands out the nearest-rank quantiles while buckets are visited in value order.
+struct Ranks<'q> {
+    quantiles: &'q [f64],
+    values: &'q mut [f64],
+    n: u64,
+    /// Index of the next quantile to resolve.
+    next: usize,
+    /// Observations in the buckets visited so far.
+    below: u64,
+}
+
+impl<'q> Ranks<'q> {
+    fn new(quantiles: &'q [f64], n: u64, values: &'q mut [f64]) -> Ranks<'q> {
+        Ranks {
+            quantiles,
+            values,
+            n,
+            next: 0,
+            below: 0,
+        }
+    }
+
+    /// The 1-based rank of the next unresolved quantile.
+    fn next_rank(&self) -> Option<u64> {
+        let q = *self.quantiles.get(self.next)?;
+        // Saturating float-to-int conversion; q = 0 asks for the minimum, rank 1.
+        let rank = (q * self.n as f64).ceil() as u64;
+        Some(rank.clamp(1, self.n))
+    }
+
+    /// Whether the next quantile falls within the next `count` observations.
+    fn in_next(&self, count: u64) -> bool {
+        self.next_rank()
+            .is_some_and(|rank| rank <= self.below.saturating_add(count))
+    }
+
+    fn skip(&mut self, count: u64) {
+        self.below = self.below.saturating_add(count);
+    }
+
+    fn resolve_next(&mut self, value: f64) {
+        if let Some(slot) = self.values.get_mut(self.next) {
+            *slot = value;
+        }
+        self.next += 1;
+    }
+
+    /// Visits a bucket of `count` observations, all reported as `value`.
+    fn bucket(&mut self, count: u64, value: f64) {
+        while self.in_next(count) {
+            self.resolve_next(value);
+        }
+        self.skip(count);
+    }
+
+    /// Visits a page of `total` observations (as counted by the first pass) through its
+    /// sub-buckets in value order. When the sub-buckets, read again, hold fewer observations
+    /// than `total` (a concurrent reset), the remaining quantiles of the page get its last
+    /// non-empty sub-bucket.
+    fn page(&mut self, total: u64, subs: impl Iterator<Item = (u64, f64)>) {
+        let start = self.below;
+        let end = start.saturating_add(total);
+        let mut last = None;
+        for (count, value) in subs {
+            if count == 0 {
+                continue;
+            }
+            last = Some(value);
+            let room = end.saturating_sub(self.below);
+            self.bucket(count.min(room), value);
+        }
+        if let Some(value) = last {
+            while self.in_next(end.saturating_sub(self.below)) {
+                self.resolve_next(value);
+            }
+        }
+        self.below = end;
+    }
+}
+
+/// The value reported for sub-bucket `sub` of page `page`: for the bucket `[a, b)`, the point
+/// `2ab / (a + b)`, whose relative distance to any value of the bucket is at most
+/// `(b - a) / (a + b) <= 1/129`.
+fn bucket_value(page: usize, sub: usize) -> f64 {
+    let power = f64::from_bits(((page % PAGES) as u64 + MIN_EXPONENT) << MANTISSA_BITS);
+    let low = (SUBS + sub % SUBS) as f64;
+    let high = low + 1.0;
+    power / SUBS as f64 * (2.0 * low * high / (low + high))
+}
+
+/// Iterates over the set bits of a page bitmap.
+struct Bits {
+    bits: u128,
+    descending: bool,
+}
+
+impl Bits {
+    fn ascending(bits: u128) -> Bits {
+        Bits {
+            bits,
+            descending: false,
+        }
+    }
+
+    fn descending(bits: u128) -> Bits {
+        Bits {
+            bits,
+            descending: true,
+        }
+    }
+}
+
+impl Iterator for Bits {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.bits == 0 {
+            return None;
+        }
+        let index = if self.descending {
+            127 - self.bits.leading_zeros()
+        } else {
+            self.bits.trailing_zeros()
+        };
+        self.bits &= !(1u128 << index);
+        Some(index as usize)
+    }
+}
+
+/// Exact division of `u64`s by a fixed divisor with two multiplications instead of a `div`
+/// instruction: `n / d == floor(n * ceil(2^128 / d) / 2^128)` for every 64-bit `n` and `d > 1`
+/// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019).
+#[derive(Clone, Copy, Debug)]
+struct Divisor {
+    divisor: u64,
+    /// `ceil(2^128 / divisor)`, split in halves; unused when the divisor is 1.
+    magic_high: u64,
+    magic_low: u64,
+}
+
+impl Divisor {
+    /// A divisor of `divisor`, which must not be zero (zero is treated as one).
+    fn new(divisor: u64) -> Divisor {
+        let divisor = divisor.max(1);
+        let magic = (u128::MAX / u128::from(divisor)).wrapping_add(1);
+        Divisor {
+            divisor,
+            magic_high: (magic >> 64) as u64,
+            magic_low: magic as u64,
+        }
+    }
+
+    #[inline]
+    fn div(self, n: u64) -> u64 {
+        if self.divisor == 1 {
+            return n;
+        }
+        let n = u128::from(n);
+        let low = (u128::from(self.magic_low) * n) >> 64;
+        // magic_high < 2^63 and n < 2^64, so this cannot overflow.
+        ((u128::from(self.magic_high) * n + low) >> 64) as u64
+    }
+
+    #[inline]
+    fn rem(self, n: u64) -> u64 {
+        n - self.div(n) * self.divisor
+    }
+}
+
+/// A heap value installed at most once, on first use, by whichever thread gets there first, and
+/// freed with its owner. The one place in this module that handles raw pointers.
+struct LazyBox<T> {
+    pointer: AtomicPtr<T>,
+    owns: PhantomData<Box<T>>,
+}
+
+impl<T> Default for LazyBox<T> {
+    fn default() -> Self {
+        LazyBox {
+            pointer: AtomicPtr::new(ptr::null_mut()),
+            owns: PhantomData,
+        }
+    }
+}
+
+impl<T> LazyBox<T> {
+    #[inline]
+    fn get(&self) -> Option<&T> {
+        let pointer = self.pointer.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init`, was published
+        // with release ordering (paired with the acquire load above) and is freed only in `drop`,
+        // which cannot run while `&self` is borrowed.
+        unsafe { pointer.as_ref() }
+    }
+
+    #[inline]
+    fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        match self.get() {
+            Some(value) => value,
+            None => self.install(Box::new(init())),
+        }
+    }
+
+    #[cold]
+    fn install(&self, fresh: Box<T>) -> &T {
+        let fresh = Box::into_raw(fresh);
+        match self.pointer.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: `fresh` is now owned by `self` and lives until `drop`, as in `get`.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // SAFETY: the exchange failed, so `fresh` was never shared: free it here, once.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: `winner` is non-null (the exchange only fails on a non-null value) and
+                // lives until `drop`, as in `get`.
+                unsafe { &*winner }
+            }
+        }
+    }
+}
+
+impl<T> Drop for LazyBox<T> {
+    fn drop(&mut self) {
+        let pointer = *self.pointer.get_mut();
+        if !pointer.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` and `&mut self` proves no reference
+            // to the value remains; it is freed exactly once.
+            drop(unsafe { Box::from_raw(pointer) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where `observe` would count `value`: `(sign, page, sub)`, or a special bucket name.
+    fn locate(value: f64) -> Result<(usize, usize, usize), &'static str> {
+        let summary = Summary::default();
+        summary.observe(value, 0);
+        let slot = &summary.slots[0];
+        for sign in [POSITIVE, NEGATIVE] {
+            let Some(table) = slot.tables[sign].get() else {
+                continue;
+            };
+            if table.zero.load(Ordering::Relaxed) == 1 {
+                return Err("zero");
+            }
+            if table.infinity.load(Ordering::Relaxed) == 1 {
+                return Err(if sign == POSITIVE { "+inf" } else { "-inf" });
+            }
+            for (index, page) in table.pages.iter().enumerate() {
+                if let Some(page) = page.get() {
+                    for (sub, counter) in page.0.iter().enumerate() {
+                        if counter.load(Ordering::Relaxed) == 1 {
+                            return Ok((sign, index, sub));
+                        }
+                    }
+                }
+            }
+        }
+        Err("nowhere")
+    }
+
+    #[test]
+    fn zero_and_negative_zero_share_the_zero_bucket() {
+        assert_eq!(locate(0.0), Err("zero"));
+        assert_eq!(locate(-0.0), Err("zero"));
+    }
+
+    #[test]
+    fn nan_is_counted_nowhere() {
+        let summary = Summary::default();
+        summary.observe(f64::NAN, 0);
+        summary.observe(-f64::NAN, 0);
+        summary.observe(f64::from_bits(0x7FF0_0000_0000_0001), 0);
+        assert_eq!(summary.snapshot(0).count, 0);
+        assert_eq!(summary.snapshot(0).window_count, 0);
+        assert_eq!(summary.snapshot(0).sum, 0.0);
+        assert_eq!(locate(f64::NAN), Err("nowhere"));
+    }
+
+    #[test]
+    fn infinities_have_their_own_buckets() {
+        assert_eq!(locate(f64::INFINITY), Err("+inf"));
+        assert_eq!(locate(f64::NEG_INFINITY), Err("-inf"));
+    }
+
+    #[test]
+    fn one_starts_page_64() {
+        assert_eq!(locate(1.0), Ok((POSITIVE, 64, 0)));
+        assert_eq!(locate(-1.0), Ok((NEGATIVE, 64, 0)));
+        assert_eq!(locate(1.5), Ok((POSITIVE, 64, 32)));
+        assert_eq!(locate(2.0 - f64::EPSILON), Ok((POSITIVE, 64, 63)));
+        assert_eq!(locate(2.0), Ok((POSITIVE, 65, 0)));
+    }
+
+    #[test]
+    fn range_ends_are_exact() {
+        let lowest = f64::from_bits(MIN_EXPONENT << MANTISSA_BITS); // 2^-64
+        assert_eq!(lowest, 2f64.powi(-64));
+        assert_eq!(locate(lowest), Ok((POSITIVE, 0, 0)));
+        let below_top = 2f64.powi(64) * (1.0 - f64::EPSILON / 2.0);
+        assert_eq!(locate(below_top), Ok((POSITIVE, PAGES - 1, SUBS - 1)));
+    }
+
+    #[test]
+    fn tiny_and_subnormal_magnitudes_clamp_to_the_lowest_bucket() {
+        for value in [f64::MIN_POSITIVE, 1e-300, 5e-324, f64::from_bits(1), 2f64.powi(-65)] {
+            assert_eq!(locate(value), Ok((POSITIVE, 0, 0)), "{value:e}");
+            assert_eq!(locate(-value), Ok((NEGATIVE, 0, 0)), "{value:e}");
+        }
+    }
+
+    #[test]
+    fn huge_magnitudes_clamp_to_the_highest_bucket() {
+        for value in [f64::MAX, 1e300, 2f64.powi(64)] {
+            assert_eq!(locate(value), Ok((POSITIVE, PAGES - 1, SUBS - 1)), "{value:e}");
+            assert_eq!(locate(-value), Ok((NEGATIVE, PAGES - 1, SUBS - 1)), "{value:e}");
+        }
+    }
+
+    #[test]
+    fn reported_values_are_within_the_bound_of_every_bucket_member() {
+        let bound = 1.0 / 129.0 + 1e-12;
+        for page in [0, 1, 63, 64, 65, 126, 127] {
+            for sub in 0..SUBS {
+                let power = 2f64.powi(page as i32 - 64);
+                let low = power * (1.0 + sub as f64 / 64.0);
+                let high = power * (1.0 + (sub + 1) as f64 / 64.0);
+                let value = bucket_value(page, sub);
+                assert!(low <= value && value < high);
+                assert!((value - low) / low <= bound);
+                assert!((high - value) / high <= bound);
+                // The largest member of the bucket maps back to it.
+                let top = f64::from_bits(high.to_bits() - 1);
+                if page == PAGES - 1 && sub == SUBS - 1 {
+                    continue;
+                }
+                assert_eq!(locate(top), Ok((POSITIVE, page, sub)));
+                assert_eq!(locate(low), Ok((POSITIVE, page, sub)));
+            }
+        }
+    }
+
+    #[test]
+    fn divisor_matches_hardware_division() {
+        let divisors = [
+            1,
+            2,
+            3,
+            5,
+            7,
+            60,
+            16_666_667,
+            120_000_000_000,
+            1 << 40,
+            (1 << 40) + 1,
+            u64::MAX / 3,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut numbers = vec![0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+        for _ in 0..10_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            numbers.push(state >> (state % 64));
+        }
+        for &d in &divisors {
+            let divisor = Divisor::new(d);
+            for &n in numbers.iter().chain(&[d, d - 1, d.wrapping_mul(7), d.wrapping_mul(7) - 1]) {
+                assert_eq!(divisor.div(n), n / d, "{n} / {d}");
+                assert_eq!(divisor.rem(n), n % d, "{n} % {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn pages_are_shared_after_a_lost_race() {
+        let table = Table::new();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for page in 0..PAGES {
+                        table.page(page).count(page % SUBS);
+                    }
+                });
+            }
+        });
+        assert_eq!(table.installed(), u128::MAX);
+        for (index, page) in table.pages.iter().enumerate() {
+            let page = page.get().map(Page::total);
+            assert_eq!(page, Some(4), "page {index}");
+        }
+    }
+
+    #[test]
+    fn an_idle_summary_allocates_only_its_slots() {
+        let summary = Summary::default();
+        assert_eq!(summary.heap_bytes(), 5 * std::mem::size_of::<Slot>());
+        summary.observe(1.0, 0);
+        let one_page = 5 * std::mem::size_of::<Slot>()
+            + std::mem::size_of::<Table>()
+            + std::mem::size_of::<Page>();
+        assert_eq!(summary.heap_bytes(), one_page);
+        summary.observe(1.5, 0);
+        assert_eq!(summary.heap_bytes(), one_page);
+    }
+}
