@@ -118,7 +118,6 @@ mod outcome;
 mod registry;
 mod rules;
 mod serve;
-#[path = "summary_stub.rs"]
 mod summary;
 
 #[doc(hidden)]

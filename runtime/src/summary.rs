@@ -262,8 +262,8 @@ impl fmt::Debug for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Summary")
             .field("options", &self.options)
-            .field("count", &self.totals.count.load(Ordering::Relaxed))
-            .field("sum", &f64::from_bits(self.totals.sum.load(Ordering::Relaxed)))
+            .field("count", &self.totals.count())
+            .field("sum", &self.totals.sum())
             .finish_non_exhaustive()
     }
 }
@@ -327,8 +327,8 @@ impl Summary {
     /// allocates only the returned vector.
     pub fn snapshot(&self, now_nanos: u64) -> Snapshot {
         // Count first: a racing observation then shows in the sum no later than in the count.
-        let count = self.totals.count.load(Ordering::Relaxed);
-        let sum = f64::from_bits(self.totals.sum.load(Ordering::Acquire));
+        let count = self.totals.count();
+        let sum = self.totals.sum();
         let quantiles = self.options.quantiles();
         let mut values = vec![f64::NAN; quantiles.len()];
         let window = Window::new(&self.slots, self.slot_length.div(now_nanos));
@@ -369,23 +369,54 @@ impl Summary {
     }
 }
 
-/// The cumulative totals, on a cache line of their own: every observation writes them.
+/// Independent `_count`/`_sum` pairs: each thread adds to one of them, so threads observing the
+/// same summary contend only when they share a stripe.
+const STRIPES: usize = 4;
+
+/// The cumulative totals, split in stripes of a cache line each: every observation writes them.
+#[derive(Default)]
+struct Totals {
+    stripes: [Stripe; STRIPES],
+}
+
 #[derive(Default)]
 #[repr(align(128))]
-struct Totals {
+struct Stripe {
     count: AtomicU64,
     /// Bit pattern of an `f64`.
     sum: AtomicU64,
 }
 
+/// Hands out stripes to threads in turn.
+static NEXT_STRIPE: AtomicU64 = AtomicU64::new(0);
+
+std::thread_local! {
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+#[inline]
+fn stripe_of_this_thread() -> usize {
+    STRIPE
+        .try_with(|stripe| {
+            let mut index = stripe.get();
+            if index == usize::MAX {
+                index = (NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES as u64) as usize;
+                stripe.set(index);
+            }
+            index
+        })
+        .unwrap_or(0)
+}
+
 impl Totals {
     #[inline]
     fn add(&self, value: f64) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let mut current = self.sum.load(Ordering::Relaxed);
+        let stripe = &self.stripes[stripe_of_this_thread() % STRIPES];
+        stripe.count.fetch_add(1, Ordering::Relaxed);
+        let mut current = stripe.sum.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + value).to_bits();
-            match self.sum.compare_exchange_weak(
+            match stripe.sum.compare_exchange_weak(
                 current,
                 next,
                 Ordering::Release,
@@ -395,6 +426,19 @@ impl Totals {
                 Err(actual) => current = actual,
             }
         }
+    }
+
+    fn count(&self) -> u64 {
+        self.stripes
+            .iter()
+            .fold(0, |total, s| total.wrapping_add(s.count.load(Ordering::Relaxed)))
+    }
+
+    fn sum(&self) -> f64 {
+        self.stripes
+            .iter()
+            .map(|s| f64::from_bits(s.sum.load(Ordering::Acquire)))
+            .sum()
     }
 }
 
