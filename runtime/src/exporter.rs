@@ -117,7 +117,7 @@ impl Exporter {
 
 /// Compresses with a fast level: scrapes are frequent and the text compresses well anyway.
 /// `None` if compression fails, in which case the text goes out as it is.
-fn gzipped(text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn gzipped(text: &[u8]) -> Option<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(text.len() / 4),
         flate2::Compression::fast(),

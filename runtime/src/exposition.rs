@@ -1,30 +1,41 @@
 //! The Prometheus text exposition format 0.0.4: routemeter's families and those of any
 //! `prometheus` registry, merged and sorted by family name as Prometheus clients write them.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use crate::clock;
 use crate::config::settings;
-use crate::handler::HandlerMetrics;
-use crate::outcome::Code;
 use crate::registry::{Catalog, Entry};
 use crate::Error;
 
 /// The content type of the text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// One metric family, already written out.
-struct Family {
-    name: String,
-    text: String,
-}
-
 /// What the `/metrics` handler reports about itself.
 pub(crate) struct ScrapeStats {
     /// `(status, count)` for every status answered so far.
     pub(crate) requests: Vec<(u16, u64)>,
     pub(crate) in_flight: i64,
+}
+
+/// One metric family: its name, by which families are sorted, and where its samples come from.
+struct Family<'a> {
+    name: Cow<'a, str>,
+    source: Source<'a>,
+}
+
+enum Source<'a> {
+    Summary(&'a Entry),
+    Requests(&'a [Entry]),
+    InFlight(&'a [Entry]),
+    Histogram(&'a [Entry]),
+    BuildInfo(&'a [Entry]),
+    ScrapeRequests,
+    ScrapeInFlight,
+    /// A family from a `prometheus` registry, already encoded.
+    Encoded(String),
 }
 
 /// Writes every family: the handlers', the registries', and the scrape handler's own.
@@ -36,139 +47,172 @@ pub(crate) fn render(
     registries: &[prometheus::Registry],
     scrapes: &ScrapeStats,
 ) -> Result<String, Error> {
-    let now = clock::nanos_now();
     let mut families = Vec::with_capacity(catalog.entries().count() + 16);
     for (namespace, entries) in &catalog.namespaces {
-        for entry in entries {
-            families.push(summary_family(entry, now));
+        families.extend(entries.iter().map(|entry| Family {
+            name: Cow::Borrowed(entry.metric.as_str()),
+            source: Source::Summary(entry),
+        }));
+        let mut add = |suffix: &str, source| {
+            families.push(Family {
+                name: Cow::Owned(format!("{namespace}_{suffix}")),
+                source,
+            });
+        };
+        add("requests_total", Source::Requests(entries));
+        add("requests_in_flight", Source::InFlight(entries));
+        if entries
+            .iter()
+            .any(|entry| entry.site.metrics().histogram.is_some())
+        {
+            add("request_duration_seconds", Source::Histogram(entries));
         }
-        families.extend(namespace_families(namespace, entries));
+        add("build_info", Source::BuildInfo(entries));
     }
-    families.extend(scrape_families(scrapes));
+    for (name, source) in [
+        (
+            "routemeter_metrics_handler_requests_total",
+            Source::ScrapeRequests,
+        ),
+        (
+            "routemeter_metrics_handler_requests_in_flight",
+            Source::ScrapeInFlight,
+        ),
+    ] {
+        families.push(Family {
+            name: Cow::Borrowed(name),
+            source,
+        });
+    }
 
     let encoder = prometheus::TextEncoder::new();
+    let own = families.len();
     for registry in registries {
         for family in registry.gather() {
-            let name = family.name().to_owned();
-            if families.iter().any(|own| own.name == name) {
+            if families[..own]
+                .iter()
+                .any(|known| known.name == family.name())
+            {
                 continue;
             }
             let mut text = String::new();
             encoder
                 .encode_utf8(std::slice::from_ref(&family), &mut text)
                 .map_err(|err| Error::Encode(err.to_string()))?;
-            families.push(Family { name, text });
+            families.push(Family {
+                name: Cow::Owned(family.name().to_owned()),
+                source: Source::Encoded(text),
+            });
         }
     }
 
     families.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut out = String::with_capacity(families.iter().map(|f| f.text.len()).sum());
-    for family in families {
-        out.push_str(&family.text);
+    let now = clock::nanos_now();
+    let mut out = String::with_capacity(2048 * families.len());
+    for family in &families {
+        family.write(&mut out, now, scrapes);
     }
     Ok(out)
 }
 
+impl Family<'_> {
+    fn write(&self, out: &mut String, now: u64, scrapes: &ScrapeStats) {
+        let name = &*self.name;
+        match &self.source {
+            Source::Summary(entry) => write_summary(out, name, entry, now),
+            Source::Requests(entries) => {
+                header(
+                    out,
+                    name,
+                    "Requests handled, by outcome: the HTTP status, or error, cancelled or panic.",
+                    "counter",
+                );
+                for entry in *entries {
+                    entry.site.metrics().codes.for_each(|code, count| {
+                        let code = code.label();
+                        let _ = writeln!(out, "{name}{{{},code=\"{code}\"}} {count}", entry.labels);
+                    });
+                }
+            }
+            Source::InFlight(entries) => {
+                header(out, name, "Requests being handled right now.", "gauge");
+                for entry in *entries {
+                    let in_flight = entry.site.metrics().in_flight.load(Ordering::Relaxed);
+                    let _ = writeln!(out, "{name}{{{}}} {in_flight}", entry.handler_label);
+                }
+            }
+            Source::Histogram(entries) => write_histogram(out, name, entries),
+            Source::BuildInfo(entries) => {
+                let version = entries
+                    .iter()
+                    .find_map(|entry| entry.site.info().crate_version)
+                    .unwrap_or("unknown");
+                header(
+                    out,
+                    name,
+                    "Always 1: the version of the service and of routemeter.",
+                    "gauge",
+                );
+                let _ = writeln!(
+                    out,
+                    "{name}{{version=\"{}\",routemeter_version=\"{}\"}} 1",
+                    escape_label(version),
+                    env!("CARGO_PKG_VERSION")
+                );
+            }
+            Source::ScrapeRequests => {
+                header(out, name, "Scrapes of /metrics, by HTTP status.", "counter");
+                for (status, count) in &scrapes.requests {
+                    let _ = writeln!(out, "{name}{{code=\"{status}\"}} {count}");
+                }
+            }
+            Source::ScrapeInFlight => {
+                header(
+                    out,
+                    name,
+                    "Scrapes of /metrics being served right now.",
+                    "gauge",
+                );
+                let _ = writeln!(out, "{name} {}", scrapes.in_flight);
+            }
+            Source::Encoded(text) => out.push_str(text),
+        }
+    }
+}
+
 /// The seed's summary: `service="duration"` in seconds and `service="size"` in bytes.
-fn summary_family(entry: &Entry, now: u64) -> Family {
+fn write_summary(out: &mut String, name: &str, entry: &Entry, now: u64) {
     let info = entry.site.info();
     let metrics = entry.site.metrics();
-    let name = &entry.metric;
-    let mut text = String::with_capacity(1024);
-    let help = format!("{} {}", info.method, info.path);
-    header(&mut text, name, &help, "summary");
+    let _ = writeln!(
+        out,
+        "# HELP {name} {} {}",
+        escape_help(info.method),
+        escape_help(info.path)
+    );
+    let _ = writeln!(out, "# TYPE {name} summary");
     let quantiles = settings().summary.quantiles();
     for (service, summary) in [("duration", &metrics.duration), ("size", &metrics.size)] {
         let snapshot = summary.snapshot(now);
         for (q, value) in quantiles.iter().zip(snapshot.quantiles.iter()) {
-            let _ = write!(text, "{name}{{service=\"{service}\",quantile=\"{q}\"}} ");
-            push_float(&mut text, *value);
-            text.push('\n');
+            let _ = write!(out, "{name}{{service=\"{service}\",quantile=\"{q}\"}} ");
+            push_float(out, *value);
+            out.push('\n');
         }
-        let _ = write!(text, "{name}_sum{{service=\"{service}\"}} ");
-        push_float(&mut text, snapshot.sum);
-        let _ = writeln!(text, "\n{name}_count{{service=\"{service}\"}} {}", snapshot.count);
-    }
-    Family {
-        name: name.clone(),
-        text,
-    }
-}
-
-/// The families shared by every handler of a namespace.
-fn namespace_families(namespace: &str, entries: &[Entry]) -> Vec<Family> {
-    let mut families = Vec::with_capacity(4);
-
-    let name = format!("{namespace}_requests_total");
-    let mut text = String::with_capacity(256 * entries.len());
-    header(
-        &mut text,
-        &name,
-        "Requests handled, by outcome: the HTTP status, or error, cancelled or panic.",
-        "counter",
-    );
-    for entry in entries {
-        write_codes(&mut text, &name, entry, entry.site.metrics());
-    }
-    families.push(Family { name, text });
-
-    let name = format!("{namespace}_requests_in_flight");
-    let mut text = String::with_capacity(64 * entries.len());
-    header(&mut text, &name, "Requests being handled right now.", "gauge");
-    for entry in entries {
-        let in_flight = entry.site.metrics().in_flight.load(Ordering::Relaxed);
-        let _ = writeln!(text, "{name}{{{}}} {in_flight}", entry.handler_label);
-    }
-    families.push(Family { name, text });
-
-    if entries.iter().any(|entry| entry.site.metrics().histogram.is_some()) {
-        families.push(histogram_family(namespace, entries));
-    }
-
-    let name = format!("{namespace}_build_info");
-    let version = entries
-        .iter()
-        .find_map(|entry| entry.site.info().crate_version)
-        .unwrap_or("unknown");
-    let mut text = String::new();
-    header(
-        &mut text,
-        &name,
-        "Always 1: the version of the service and of routemeter.",
-        "gauge",
-    );
-    let _ = writeln!(
-        text,
-        "{name}{{version=\"{}\",routemeter_version=\"{}\"}} 1",
-        escape_label(version),
-        env!("CARGO_PKG_VERSION")
-    );
-    families.push(Family { name, text });
-    families
-}
-
-fn write_codes(text: &mut String, name: &str, entry: &Entry, metrics: &HandlerMetrics) {
-    // Sorted by the `code` label value as text, as Prometheus clients sort series:
-    // the three-digit statuses, then cancelled, error, panic.
-    let statuses = metrics.codes.iter().enumerate().take(Code::Error.slot());
-    let outcomes = [Code::Cancelled, Code::Error, Code::Panic]
-        .into_iter()
-        .filter_map(|code| Some((code.slot(), metrics.codes.get(code.slot())?)));
-    for (slot, count) in statuses.chain(outcomes) {
-        let count = count.load(Ordering::Relaxed);
-        if count > 0 {
-            let code = Code::from_slot(slot).label();
-            let _ = writeln!(text, "{name}{{{},code=\"{code}\"}} {count}", entry.labels);
-        }
+        let _ = write!(out, "{name}_sum{{service=\"{service}\"}} ");
+        push_float(out, snapshot.sum);
+        let _ = writeln!(
+            out,
+            "\n{name}_count{{service=\"{service}\"}} {}",
+            snapshot.count
+        );
     }
 }
 
-fn histogram_family(namespace: &str, entries: &[Entry]) -> Family {
-    let name = format!("{namespace}_request_duration_seconds");
-    let mut text = String::new();
+fn write_histogram(out: &mut String, name: &str, entries: &[Entry]) {
     header(
-        &mut text,
-        &name,
+        out,
+        name,
         "Request latency in seconds; sum it across replicas, unlike the summaries.",
         "histogram",
     );
@@ -179,33 +223,16 @@ fn histogram_family(namespace: &str, entries: &[Entry]) -> Family {
         let snapshot = histogram.snapshot();
         let labels = &entry.labels;
         for (bound, count) in snapshot.bounds.iter().zip(&snapshot.cumulative) {
-            let _ = write!(text, "{name}_bucket{{{labels},le=\"");
-            push_float(&mut text, *bound);
-            let _ = writeln!(text, "\"}} {count}");
+            let _ = write!(out, "{name}_bucket{{{labels},le=\"");
+            push_float(out, *bound);
+            let _ = writeln!(out, "\"}} {count}");
         }
         let total = snapshot.cumulative.last().copied().unwrap_or(0);
-        let _ = writeln!(text, "{name}_bucket{{{labels},le=\"+Inf\"}} {total}");
-        let _ = write!(text, "{name}_sum{{{labels}}} ");
-        push_float(&mut text, snapshot.sum);
-        let _ = writeln!(text, "\n{name}_count{{{labels}}} {total}");
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {total}");
+        let _ = write!(out, "{name}_sum{{{labels}}} ");
+        push_float(out, snapshot.sum);
+        let _ = writeln!(out, "\n{name}_count{{{labels}}} {total}");
     }
-    Family { name, text }
-}
-
-fn scrape_families(scrapes: &ScrapeStats) -> [Family; 2] {
-    let name = "routemeter_metrics_handler_requests_total".to_owned();
-    let mut text = String::new();
-    header(&mut text, &name, "Scrapes of /metrics, by HTTP status.", "counter");
-    for (status, count) in &scrapes.requests {
-        let _ = writeln!(text, "{name}{{code=\"{status}\"}} {count}");
-    }
-    let requests = Family { name, text };
-
-    let name = "routemeter_metrics_handler_requests_in_flight".to_owned();
-    let mut text = String::new();
-    header(&mut text, &name, "Scrapes of /metrics being served right now.", "gauge");
-    let _ = writeln!(text, "{name} {}", scrapes.in_flight);
-    [requests, Family { name, text }]
 }
 
 fn header(text: &mut String, name: &str, help: &str, kind: &str) {

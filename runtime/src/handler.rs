@@ -1,12 +1,13 @@
 //! One instrumented handler: its static description and the metrics it records into.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::code_counts::CodeCounts;
 use crate::config::settings;
 use crate::histogram::Histogram;
-use crate::outcome::{Classification, Code};
+use crate::outcome::Classification;
 use crate::summary::Summary;
 
 /// What the attribute knows about a handler at compile time.
@@ -71,8 +72,7 @@ impl HandlerSite {
 pub(crate) struct HandlerMetrics {
     pub(crate) duration: Summary,
     pub(crate) size: Summary,
-    /// Requests by [`Code::slot`].
-    pub(crate) codes: Box<[AtomicU64]>,
+    pub(crate) codes: CodeCounts,
     pub(crate) in_flight: AtomicI64,
     pub(crate) histogram: Option<Histogram>,
 }
@@ -83,12 +83,21 @@ impl HandlerMetrics {
         HandlerMetrics {
             duration: Summary::new(&settings.summary),
             size: Summary::new(&settings.summary),
-            codes: (0..Code::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            codes: CodeCounts::default(),
             in_flight: AtomicI64::new(0),
             histogram: histogram
                 .unwrap_or(settings.histogram)
                 .then(|| Histogram::new(settings.buckets.clone())),
         }
+    }
+
+    /// Bytes this handler's metrics occupy, its own struct included.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<HandlerMetrics>()
+            + self.duration.heap_bytes()
+            + self.size.heap_bytes()
+            + self.codes.heap_bytes()
+            + self.histogram.as_ref().map_or(0, Histogram::heap_bytes)
     }
 
     /// Records one finished (or abandoned) request. `now` is the process clock at its end.
@@ -102,8 +111,6 @@ impl HandlerMetrics {
         if let Some(histogram) = &self.histogram {
             histogram.observe(seconds);
         }
-        if let Some(count) = self.codes.get(outcome.code.slot()) {
-            count.fetch_add(1, Ordering::Relaxed);
-        }
+        self.codes.increment(outcome.code);
     }
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use crate::atomic_float::AtomicF64;
 
 /// Prometheus' conventional latency buckets, in seconds.
-pub(crate) const DEFAULT_BUCKETS: [f64; 11] =
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub(crate) const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Cumulative counts of observations at or below each upper bound.
 #[derive(Debug)]
@@ -46,6 +47,10 @@ impl Histogram {
             count.fetch_add(1, Ordering::Relaxed);
         }
         self.sum.add(value);
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Histogram>() + self.counts.len() * std::mem::size_of::<AtomicU64>()
     }
 
     pub(crate) fn snapshot(&self) -> HistogramSnapshot<'_> {

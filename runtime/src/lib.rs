@@ -105,6 +105,7 @@ extern crate self as routemeter;
 
 mod atomic_float;
 mod clock;
+mod code_counts;
 mod config;
 mod dashboard;
 mod error;
@@ -123,6 +124,11 @@ mod summary;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+/// Benchmark support; not a public API.
+#[doc(hidden)]
+#[path = "bench_support.rs"]
+pub mod __bench;
 
 pub use config::{install, Config};
 pub use dashboard::GRAFANA_DATASOURCE_UID;

@@ -133,7 +133,10 @@ mod tests {
     fn exact_size_hint_is_used_without_a_header() {
         let response = Response::new(Full::new(Bytes::from_static(b"abcd")));
         assert_eq!(response.classify().size, Some(4));
-        assert_eq!(Response::new(Empty::<Bytes>::new()).classify().size, Some(0));
+        assert_eq!(
+            Response::new(Empty::<Bytes>::new()).classify().size,
+            Some(0)
+        );
     }
 
     #[test]
@@ -158,12 +161,25 @@ mod tests {
             .unwrap_or_default());
         assert_eq!(ok.classify().code, Code::Status(404));
         let err: Result<Response<Empty<Bytes>>, ()> = Err(());
-        assert_eq!(err.classify(), Classification { code: Code::Error, size: None });
+        assert_eq!(
+            err.classify(),
+            Classification {
+                code: Code::Error,
+                size: None
+            }
+        );
     }
 
     #[test]
     fn slots_round_trip() {
-        for code in [Code::Status(100), Code::Status(200), Code::Status(999), Code::Error, Code::Cancelled, Code::Panic] {
+        for code in [
+            Code::Status(100),
+            Code::Status(200),
+            Code::Status(999),
+            Code::Error,
+            Code::Cancelled,
+            Code::Panic,
+        ] {
             assert_eq!(Code::from_slot(code.slot()), code);
         }
         assert_eq!(Code::Status(503).label().to_string(), "503");

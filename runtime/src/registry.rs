@@ -43,14 +43,25 @@ pub(crate) struct Catalog {
 /// A handler left out because its name is taken.
 #[derive(Debug)]
 enum Conflict {
-    Duplicate { metric: String, first: String, second: String },
-    Reserved { metric: String, handler: String },
+    Duplicate {
+        metric: String,
+        first: String,
+        second: String,
+    },
+    Reserved {
+        metric: String,
+        handler: String,
+    },
 }
 
 impl Conflict {
     fn to_error(&self) -> Error {
         match self {
-            Conflict::Duplicate { metric, first, second } => Error::DuplicateHandler {
+            Conflict::Duplicate {
+                metric,
+                first,
+                second,
+            } => Error::DuplicateHandler {
                 metric: metric.clone(),
                 first: first.clone(),
                 second: second.clone(),
@@ -68,12 +79,8 @@ static CATALOG: OnceLock<Catalog> = OnceLock::new();
 /// The catalog of every handler linked into the program; its names depend on the settings, so it
 /// is built the first time it is needed, after which the settings are fixed.
 pub(crate) fn catalog() -> &'static Catalog {
-    CATALOG.get_or_init(|| {
-        Catalog::build(
-            HANDLERS.iter().copied(),
-            settings().namespace.as_deref(),
-        )
-    })
+    CATALOG
+        .get_or_init(|| Catalog::build(HANDLERS.iter().copied(), settings().namespace.as_deref()))
 }
 
 impl Catalog {
@@ -125,7 +132,9 @@ impl Catalog {
 
     /// The first clash found, if any. Clashing handlers are left out of `/metrics`.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        self.conflicts.first().map_or(Ok(()), |conflict| Err(conflict.to_error()))
+        self.conflicts
+            .first()
+            .map_or(Ok(()), |conflict| Err(conflict.to_error()))
     }
 
     /// Creates every handler's metrics now, so that all series exist before the first request.
@@ -148,7 +157,11 @@ fn crate_name(module_path: &str) -> &str {
 /// The name of routemeter's own family (or sample) that a summary called `metric` would collide with.
 fn clashes_with_own_family(namespace: &str, metric: &str) -> Option<String> {
     let fragment = metric.strip_prefix(namespace)?.strip_prefix('_')?;
-    let summary_samples = [fragment.to_owned(), format!("{fragment}_sum"), format!("{fragment}_count")];
+    let summary_samples = [
+        fragment.to_owned(),
+        format!("{fragment}_sum"),
+        format!("{fragment}_count"),
+    ];
     OWN_FAMILIES.iter().find_map(|own| {
         let own_samples = [
             (*own).to_owned(),
@@ -175,7 +188,11 @@ mod tests {
     use super::*;
     use crate::handler::SiteInfo;
 
-    fn site(name: &'static str, namespace: Option<&'static str>, line: u32) -> &'static HandlerSite {
+    fn site(
+        name: &'static str,
+        namespace: Option<&'static str>,
+        line: u32,
+    ) -> &'static HandlerSite {
         Box::leak(Box::new(HandlerSite::new(SiteInfo {
             name,
             method: "GET",
@@ -210,7 +227,11 @@ mod tests {
     #[test]
     fn duplicates_are_an_error_naming_both_places() {
         let catalog = Catalog::build([site("A", None, 1), site("A", None, 9)].into_iter(), None);
-        let message = catalog.check().err().map(|e| e.to_string()).unwrap_or_default();
+        let message = catalog
+            .check()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(message.contains("shop_A"), "{message}");
         assert!(message.contains("src/handlers.rs:1"), "{message}");
         assert!(message.contains("src/handlers.rs:9"), "{message}");
@@ -219,7 +240,12 @@ mod tests {
 
     #[test]
     fn own_family_names_are_reserved() {
-        for name in ["requests_total", "build_info", "request_duration_seconds", "request_duration_seconds_bucket"] {
+        for name in [
+            "requests_total",
+            "build_info",
+            "request_duration_seconds",
+            "request_duration_seconds_bucket",
+        ] {
             let catalog = Catalog::build([site(name, None, 3)].into_iter(), None);
             assert!(
                 matches!(catalog.check(), Err(Error::ReservedName { .. })),

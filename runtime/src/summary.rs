@@ -72,10 +72,19 @@ use std::time::Duration;
 
 use crate::Error;
 
-/// Sub-buckets per power of two, as a number of mantissa bits.
-const SUB_BITS: u32 = 6;
-/// Sub-buckets per power of two (one page).
-const SUBS: usize = 1 << SUB_BITS;
+/// Mantissa bits that select a cell: each power of two is cut into 256 equal cells.
+const CELL_BITS: u32 = 8;
+/// Cells per power of two.
+const CELLS: usize = 1 << CELL_BITS;
+/// Largest relative error allowed for any value of a sub-bucket, in units of 1/10000.
+const ERROR_BOUND_PER_10K: usize = 95;
+/// Sub-buckets per power of two (one page): what the greedy grouping of cells in [`bounds`]
+/// yields for [`ERROR_BOUND_PER_10K`], checked at compile time.
+const SUBS: usize = 40;
+/// Sub-bucket `s` of every power of two covers cells `BOUNDS[s]..BOUNDS[s + 1]`.
+static BOUNDS: [u16; SUBS + 1] = bounds();
+/// The sub-bucket of each cell.
+static SUB_OF_CELL: [u8; CELLS] = sub_of_cell();
 /// Powers of two with a page of their own: `2^-64` up to `2^63`.
 const PAGES: usize = 128;
 /// Biased exponent of `2^-64`, the lowest power of two with a page.
@@ -308,11 +317,9 @@ impl Summary {
             if page < PAGES as u64 {
                 let sign = (bits >> 63) as usize;
                 if let Some(table) = slot.tables.get(sign) {
-                    let sub = (magnitude >> (MANTISSA_BITS - SUB_BITS)) as usize % SUBS;
-                    table
-                        .get_or_init(Table::new)
-                        .page(page as usize)
-                        .count(sub);
+                    let cell = (magnitude >> (MANTISSA_BITS - CELL_BITS)) as usize % CELLS;
+                    let sub = usize::from(SUB_OF_CELL[cell]);
+                    table.get_or_init(Table::new).page(page as usize).count(sub);
                 }
             } else {
                 slot.record_special(bits);
@@ -429,9 +436,9 @@ impl Totals {
     }
 
     fn count(&self) -> u64 {
-        self.stripes
-            .iter()
-            .fold(0, |total, s| total.wrapping_add(s.count.load(Ordering::Relaxed)))
+        self.stripes.iter().fold(0, |total, s| {
+            total.wrapping_add(s.count.load(Ordering::Relaxed))
+        })
     }
 
     fn sum(&self) -> f64 {
@@ -502,7 +509,10 @@ impl Slot {
         let sign = (bits >> 63) as usize;
         if magnitude == 0 {
             if let Some(table) = self.tables.get(POSITIVE) {
-                table.get_or_init(Table::new).zero.fetch_add(1, Ordering::Relaxed);
+                table
+                    .get_or_init(Table::new)
+                    .zero
+                    .fetch_add(1, Ordering::Relaxed);
             }
             return;
         }
@@ -580,38 +590,46 @@ impl Table {
     }
 }
 
-/// The 64 sub-buckets of one power of two.
-struct Page([AtomicU64; SUBS]);
+/// The sub-buckets of one power of two, and their total.
+struct Page {
+    /// Observations in the page: a snapshot reads this one counter to learn whether a
+    /// quantile falls in the page, and the sub-buckets only of the pages where one does.
+    total: AtomicU64,
+    counts: [AtomicU64; SUBS],
+}
 
 impl Default for Page {
     fn default() -> Self {
-        Page([const { AtomicU64::new(0) }; SUBS])
+        Page {
+            total: AtomicU64::new(0),
+            counts: [const { AtomicU64::new(0) }; SUBS],
+        }
     }
 }
 
 impl Page {
     #[inline]
     fn count(&self, sub: usize) {
-        self.0[sub % SUBS].fetch_add(1, Ordering::Relaxed);
+        self.counts[sub % SUBS].fetch_add(1, Ordering::Relaxed);
+        self.total.fetch_add(1, Ordering::Relaxed);
     }
 
     fn clear(&self) {
-        for counter in &self.0 {
+        for counter in &self.counts {
             counter.store(0, Ordering::Relaxed);
         }
+        self.total.store(0, Ordering::Relaxed);
     }
 
     /// Loads the counters into `into`, added to what is there.
     fn add_to(&self, into: &mut [u64; SUBS]) {
-        for (total, counter) in into.iter_mut().zip(&self.0) {
-            *total = total.saturating_add(counter.load(Ordering::Relaxed));
+        for (total, counter) in into.iter_mut().zip(&self.counts) {
+            *total = total.wrapping_add(counter.load(Ordering::Relaxed));
         }
     }
 
     fn total(&self) -> u64 {
-        self.0
-            .iter()
-            .fold(0u64, |sum, c| sum.saturating_add(c.load(Ordering::Relaxed)))
+        self.total.load(Ordering::Relaxed)
     }
 }
 
@@ -653,7 +671,7 @@ impl<'a> Window<'a> {
     /// Writes the value of each quantile into `values` and returns how many observations the
     /// window holds; `values` is left alone when there are none.
     fn resolve(&self, quantiles: &[f64], values: &mut [f64]) -> u64 {
-        if quantiles.is_empty() {
+        if quantiles.is_empty() || self.live_len == 0 {
             return 0;
         }
         // First pass: totals per page, to find each rank's page without keeping every counter.
@@ -671,7 +689,8 @@ impl<'a> Window<'a> {
                         *total = total.saturating_add(page.total());
                     }
                 }
-                infinities[sign] = infinities[sign].saturating_add(table.infinity.load(Ordering::Relaxed));
+                infinities[sign] =
+                    infinities[sign].saturating_add(table.infinity.load(Ordering::Relaxed));
                 if sign == POSITIVE {
                     zero = zero.saturating_add(table.zero.load(Ordering::Relaxed));
                 }
@@ -688,14 +707,16 @@ impl<'a> Window<'a> {
         }
 
         // Second pass, in value order: -Inf, negative pages from the largest magnitude, zero,
-        // positive pages, +Inf.
+        // positive pages, +Inf. Only the pages that hold a quantile are read again.
         let mut ranks = Ranks::new(quantiles, n, values);
         ranks.bucket(infinities[NEGATIVE], f64::NEG_INFINITY);
         for index in Bits::descending(installed[NEGATIVE]) {
             let total = page_totals[NEGATIVE][index % PAGES];
             if ranks.in_next(total) {
                 let counts = self.page_counts(NEGATIVE, index);
-                ranks.page(total, (0..SUBS).rev().map(|sub| (counts[sub], -bucket_value(index, sub))));
+                ranks.page(total, &counts, (0..SUBS).rev(), |sub| {
+                    -bucket_value(index, sub)
+                });
             } else {
                 ranks.skip(total);
             }
@@ -705,12 +726,13 @@ impl<'a> Window<'a> {
             let total = page_totals[POSITIVE][index % PAGES];
             if ranks.in_next(total) {
                 let counts = self.page_counts(POSITIVE, index);
-                ranks.page(total, (0..SUBS).map(|sub| (counts[sub], bucket_value(index, sub))));
+                ranks.page(total, &counts, 0..SUBS, |sub| bucket_value(index, sub));
             } else {
                 ranks.skip(total);
             }
         }
         ranks.bucket(infinities[POSITIVE], f64::INFINITY);
+        ranks.finish();
         n
     }
 
@@ -733,33 +755,42 @@ struct Ranks<'q> {
     n: u64,
     /// Index of the next quantile to resolve.
     next: usize,
+    /// Its 1-based rank (`u64::MAX` once every quantile is resolved); always above `below`.
+    rank: u64,
     /// Observations in the buckets visited so far.
     below: u64,
+    /// The value of the last non-empty bucket visited.
+    last: Option<f64>,
 }
 
 impl<'q> Ranks<'q> {
     fn new(quantiles: &'q [f64], n: u64, values: &'q mut [f64]) -> Ranks<'q> {
-        Ranks {
+        let mut ranks = Ranks {
             quantiles,
             values,
             n,
             next: 0,
+            rank: 0,
             below: 0,
+            last: None,
+        };
+        ranks.rank = ranks.rank_of(0);
+        ranks
+    }
+
+    /// The nearest rank `max(1, ceil(q * n))` of quantile `index`.
+    fn rank_of(&self, index: usize) -> u64 {
+        match self.quantiles.get(index) {
+            // The float-to-int conversion saturates; q = 0 asks for the minimum, rank 1.
+            Some(q) => ((q * self.n as f64).ceil() as u64).clamp(1, self.n),
+            None => u64::MAX,
         }
     }
 
-    /// The 1-based rank of the next unresolved quantile.
-    fn next_rank(&self) -> Option<u64> {
-        let q = *self.quantiles.get(self.next)?;
-        // Saturating float-to-int conversion; q = 0 asks for the minimum, rank 1.
-        let rank = (q * self.n as f64).ceil() as u64;
-        Some(rank.clamp(1, self.n))
-    }
-
     /// Whether the next quantile falls within the next `count` observations.
+    #[inline]
     fn in_next(&self, count: u64) -> bool {
-        self.next_rank()
-            .is_some_and(|rank| rank <= self.below.saturating_add(count))
+        self.rank.saturating_sub(self.below) <= count
     }
 
     fn skip(&mut self, count: u64) {
@@ -771,36 +802,64 @@ impl<'q> Ranks<'q> {
             *slot = value;
         }
         self.next += 1;
+        self.rank = self.rank_of(self.next);
     }
 
     /// Visits a bucket of `count` observations, all reported as `value`.
     fn bucket(&mut self, count: u64, value: f64) {
+        if count == 0 {
+            return;
+        }
         while self.in_next(count) {
             self.resolve_next(value);
         }
         self.skip(count);
+        self.last = Some(value);
+    }
+
+    /// Gives quantiles left over by counters that shrank between the two passes (a concurrent
+    /// slot reset) the largest value seen, rather than `NaN` for a window that is not empty.
+    fn finish(&mut self) {
+        if let Some(value) = self.last {
+            while self.rank != u64::MAX {
+                self.resolve_next(value);
+            }
+        }
     }
 
     /// Visits a page of `total` observations (as counted by the first pass) through its
-    /// sub-buckets in value order. When the sub-buckets, read again, hold fewer observations
+    /// sub-buckets in value `order`. When the sub-buckets, read again, hold fewer observations
     /// than `total` (a concurrent reset), the remaining quantiles of the page get its last
     /// non-empty sub-bucket.
-    fn page(&mut self, total: u64, subs: impl Iterator<Item = (u64, f64)>) {
-        let start = self.below;
-        let end = start.saturating_add(total);
+    fn page(
+        &mut self,
+        total: u64,
+        counts: &[u64; SUBS],
+        order: impl Iterator<Item = usize>,
+        value: impl Fn(usize) -> f64,
+    ) {
+        let end = self.below.saturating_add(total);
         let mut last = None;
-        for (count, value) in subs {
+        for sub in order {
+            let count = counts[sub % SUBS].min(end.saturating_sub(self.below));
             if count == 0 {
                 continue;
             }
-            last = Some(value);
-            let room = end.saturating_sub(self.below);
-            self.bucket(count.min(room), value);
+            last = Some(sub);
+            while self.in_next(count) {
+                self.resolve_next(value(sub));
+            }
+            self.skip(count);
+            if self.rank == u64::MAX {
+                break;
+            }
         }
-        if let Some(value) = last {
+        if let Some(sub) = last {
+            let value = value(sub);
             while self.in_next(end.saturating_sub(self.below)) {
                 self.resolve_next(value);
             }
+            self.last = Some(value);
         }
         self.below = end;
     }
@@ -808,12 +867,58 @@ impl<'q> Ranks<'q> {
 
 /// The value reported for sub-bucket `sub` of page `page`: for the bucket `[a, b)`, the point
 /// `2ab / (a + b)`, whose relative distance to any value of the bucket is at most
-/// `(b - a) / (a + b) <= 1/129`.
+/// `(b - a) / (a + b)`, below 0.95% by construction of [`BOUNDS`].
 fn bucket_value(page: usize, sub: usize) -> f64 {
     let power = f64::from_bits(((page % PAGES) as u64 + MIN_EXPONENT) << MANTISSA_BITS);
-    let low = (SUBS + sub % SUBS) as f64;
-    let high = low + 1.0;
-    power / SUBS as f64 * (2.0 * low * high / (low + high))
+    let sub = sub % SUBS;
+    // The bounds in cells, counted from zero rather than from the power of two.
+    let low = (CELLS + usize::from(BOUNDS[sub])) as f64;
+    let high = (CELLS + usize::from(BOUNDS[sub + 1])) as f64;
+    power / CELLS as f64 * (2.0 * low * high / (low + high))
+}
+
+/// Whether cells `first..end` may form one sub-bucket: with `a` and `b` its bounds, the
+/// reported value `2ab / (a + b)` must be within the error bound of every value of `[a, b)`,
+/// that is `(b - a) / (a + b) <= ERROR_BOUND_PER_10K / 10000`.
+const fn fits(first: usize, end: usize) -> bool {
+    (end - first) * 10_000 <= ERROR_BOUND_PER_10K * (2 * CELLS + first + end)
+}
+
+/// Groups the cells of a power of two greedily, from its start, into the widest sub-buckets
+/// that [`fits`] allows. Relative to their lower bound the cells shrink along the power of two,
+/// so sub-buckets hold 4 or 5 cells at its start and 9 at its end: 40 sub-buckets where 64
+/// equal ones would need 60% more memory for an error smaller than needed.
+const fn bounds() -> [u16; SUBS + 1] {
+    let mut bounds = [CELLS as u16; SUBS + 1];
+    let mut first = 0;
+    let mut sub = 0;
+    while first < CELLS {
+        let mut end = first + 1;
+        while end < CELLS && fits(first, end + 1) {
+            end += 1;
+        }
+        assert!(sub < SUBS, "SUBS is too small for the error bound");
+        bounds[sub] = first as u16;
+        sub += 1;
+        first = end;
+    }
+    assert!(sub == SUBS, "SUBS is too large for the error bound");
+    bounds
+}
+
+const fn sub_of_cell() -> [u8; CELLS] {
+    let bounds = bounds();
+    let mut subs = [0u8; CELLS];
+    let mut sub = 0;
+    while sub < SUBS {
+        let mut cell = bounds[sub] as usize;
+        while cell < bounds[sub + 1] as usize {
+            subs[cell] = sub as u8;
+            cell += 1;
+        }
+        sub += 1;
+    }
+    subs
 }
 
 /// Iterates over the set bits of a page bitmap.
@@ -983,7 +1088,7 @@ mod tests {
             }
             for (index, page) in table.pages.iter().enumerate() {
                 if let Some(page) = page.get() {
-                    for (sub, counter) in page.0.iter().enumerate() {
+                    for (sub, counter) in page.counts.iter().enumerate() {
                         if counter.load(Ordering::Relaxed) == 1 {
                             return Ok((sign, index, sub));
                         }
@@ -1022,9 +1127,33 @@ mod tests {
     fn one_starts_page_64() {
         assert_eq!(locate(1.0), Ok((POSITIVE, 64, 0)));
         assert_eq!(locate(-1.0), Ok((NEGATIVE, 64, 0)));
-        assert_eq!(locate(1.5), Ok((POSITIVE, 64, 32)));
-        assert_eq!(locate(2.0 - f64::EPSILON), Ok((POSITIVE, 64, 63)));
+        assert_eq!(locate(2.0 - f64::EPSILON), Ok((POSITIVE, 64, SUBS - 1)));
         assert_eq!(locate(2.0), Ok((POSITIVE, 65, 0)));
+        assert_eq!(locate(0.5), Ok((POSITIVE, 63, 0)));
+    }
+
+    #[test]
+    fn sub_buckets_partition_the_cells_within_the_bound() {
+        assert_eq!(BOUNDS[0], 0);
+        assert_eq!(usize::from(BOUNDS[SUBS]), CELLS);
+        for sub in 0..SUBS {
+            let (first, end) = (usize::from(BOUNDS[sub]), usize::from(BOUNDS[sub + 1]));
+            assert!(first < end);
+            assert!(fits(first, end));
+            // Greedy: one more cell would break the bound.
+            assert!(end == CELLS || !fits(first, end + 1));
+            assert!(SUB_OF_CELL[first..end]
+                .iter()
+                .all(|&s| usize::from(s) == sub));
+        }
+        // The worst sub-bucket errs by 0.946%.
+        let worst = (0..SUBS)
+            .map(|sub| {
+                let (first, end) = (f64::from(BOUNDS[sub]), f64::from(BOUNDS[sub + 1]));
+                (end - first) / (2.0 * CELLS as f64 + first + end)
+            })
+            .fold(0.0, f64::max);
+        assert!(worst > 0.0094 && worst <= 0.0095, "{worst}");
     }
 
     #[test]
@@ -1038,7 +1167,13 @@ mod tests {
 
     #[test]
     fn tiny_and_subnormal_magnitudes_clamp_to_the_lowest_bucket() {
-        for value in [f64::MIN_POSITIVE, 1e-300, 5e-324, f64::from_bits(1), 2f64.powi(-65)] {
+        for value in [
+            f64::MIN_POSITIVE,
+            1e-300,
+            5e-324,
+            f64::from_bits(1),
+            2f64.powi(-65),
+        ] {
             assert_eq!(locate(value), Ok((POSITIVE, 0, 0)), "{value:e}");
             assert_eq!(locate(-value), Ok((NEGATIVE, 0, 0)), "{value:e}");
         }
@@ -1047,30 +1182,38 @@ mod tests {
     #[test]
     fn huge_magnitudes_clamp_to_the_highest_bucket() {
         for value in [f64::MAX, 1e300, 2f64.powi(64)] {
-            assert_eq!(locate(value), Ok((POSITIVE, PAGES - 1, SUBS - 1)), "{value:e}");
-            assert_eq!(locate(-value), Ok((NEGATIVE, PAGES - 1, SUBS - 1)), "{value:e}");
+            assert_eq!(
+                locate(value),
+                Ok((POSITIVE, PAGES - 1, SUBS - 1)),
+                "{value:e}"
+            );
+            assert_eq!(
+                locate(-value),
+                Ok((NEGATIVE, PAGES - 1, SUBS - 1)),
+                "{value:e}"
+            );
         }
     }
 
     #[test]
     fn reported_values_are_within_the_bound_of_every_bucket_member() {
-        let bound = 1.0 / 129.0 + 1e-12;
+        let bound = 0.0095 + 1e-12;
         for page in [0, 1, 63, 64, 65, 126, 127] {
+            let power = 2f64.powi(page as i32 - 64);
             for sub in 0..SUBS {
-                let power = 2f64.powi(page as i32 - 64);
-                let low = power * (1.0 + sub as f64 / 64.0);
-                let high = power * (1.0 + (sub + 1) as f64 / 64.0);
+                let low = power * (1.0 + f64::from(BOUNDS[sub]) / CELLS as f64);
+                let high = power * (1.0 + f64::from(BOUNDS[sub + 1]) / CELLS as f64);
                 let value = bucket_value(page, sub);
                 assert!(low <= value && value < high);
                 assert!((value - low) / low <= bound);
                 assert!((high - value) / high <= bound);
-                // The largest member of the bucket maps back to it.
-                let top = f64::from_bits(high.to_bits() - 1);
-                if page == PAGES - 1 && sub == SUBS - 1 {
-                    continue;
-                }
-                assert_eq!(locate(top), Ok((POSITIVE, page, sub)));
+                // The smallest and the largest member of the bucket map to it.
                 assert_eq!(locate(low), Ok((POSITIVE, page, sub)));
+                if page == PAGES - 1 && sub == SUBS - 1 {
+                    continue; // 2^64 itself is clamped into this bucket too
+                }
+                let top = f64::from_bits(high.to_bits() - 1);
+                assert_eq!(locate(top), Ok((POSITIVE, page, sub)));
             }
         }
     }
@@ -1095,12 +1238,17 @@ mod tests {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut numbers = vec![0, 1, 2, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
         for _ in 0..10_000 {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             numbers.push(state >> (state % 64));
         }
         for &d in &divisors {
             let divisor = Divisor::new(d);
-            for &n in numbers.iter().chain(&[d, d - 1, d.wrapping_mul(7), d.wrapping_mul(7) - 1]) {
+            for &n in numbers
+                .iter()
+                .chain(&[d, d - 1, d.wrapping_mul(7), d.wrapping_mul(7) - 1])
+            {
                 assert_eq!(divisor.div(n), n / d, "{n} / {d}");
                 assert_eq!(divisor.rem(n), n % d, "{n} % {d}");
             }

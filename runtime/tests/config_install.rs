@@ -33,12 +33,19 @@ fn configuration_is_validated_then_fixed() {
     };
     let exporter = chosen().install().expect("a valid configuration installs");
     // The same configuration again is fine (e.g. two servers in one process).
-    chosen().install().expect("installing the same configuration twice");
-    let error = Config::new().install().expect_err("a different configuration");
+    chosen()
+        .install()
+        .expect("installing the same configuration twice");
+    let error = Config::new()
+        .install()
+        .expect_err("a different configuration");
     assert!(matches!(error, Error::AlreadyInstalled), "{error}");
 
     let text = exporter.render().expect("render");
-    assert!(text.contains("# TYPE routemeter_metrics_handler_requests_in_flight gauge"), "{text}");
+    assert!(
+        text.contains("# TYPE routemeter_metrics_handler_requests_in_flight gauge"),
+        "{text}"
+    );
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
 }
 

@@ -32,5 +32,8 @@ fn install_names_both_handlers() {
         "{message}"
     );
     assert!(message.contains("duplicate_names.rs:"), "{message}");
-    assert!(message.contains("another `name` or `namespace`"), "{message}");
+    assert!(
+        message.contains("another `name` or `namespace`"),
+        "{message}"
+    );
 }

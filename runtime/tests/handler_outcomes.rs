@@ -58,8 +58,20 @@ fn outcomes_are_counted_and_in_flight_returns_to_zero() {
     let exporter = routemeter::install().expect("install");
     let before = exporter.render().expect("render");
     // Series exist before the first request.
-    assert_eq!(sample(&before, "handler_outcomes_Answer_count{service=\"duration\"}"), Some(0.0));
-    assert_eq!(sample(&before, "handler_outcomes_requests_in_flight{handler=\"Waits\"}"), Some(0.0));
+    assert_eq!(
+        sample(
+            &before,
+            "handler_outcomes_Answer_count{service=\"duration\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &before,
+            "handler_outcomes_requests_in_flight{handler=\"Waits\"}"
+        ),
+        Some(0.0)
+    );
     assert!(before.contains("handler_outcomes_Answer{service=\"duration\",quantile=\"0.99\"} NaN"));
 
     run(async {
@@ -80,7 +92,13 @@ fn outcomes_are_counted_and_in_flight_returns_to_zero() {
         let mut cx = Context::from_waker(Waker::noop());
         assert!(future.as_mut().poll(&mut cx).is_pending());
         let during = exporter.render().expect("render");
-        assert_eq!(sample(&during, "handler_outcomes_requests_in_flight{handler=\"Waits\"}"), Some(1.0));
+        assert_eq!(
+            sample(
+                &during,
+                "handler_outcomes_requests_in_flight{handler=\"Waits\"}"
+            ),
+            Some(1.0)
+        );
     }
     // A future that is never polled never started.
     let (_keep2, gate2) = tokio::sync::oneshot::channel::<()>();
@@ -104,13 +122,34 @@ fn outcomes_are_counted_and_in_flight_returns_to_zero() {
         assert_eq!(sample(&text, &gauge), Some(0.0), "{handler}");
     }
     // Every request is timed; only answers with a known length have a size.
-    assert_eq!(sample(&text, "handler_outcomes_Answer_count{service=\"duration\"}"), Some(2.0));
-    assert_eq!(sample(&text, "handler_outcomes_Answer_count{service=\"size\"}"), Some(2.0));
-    assert_eq!(sample(&text, "handler_outcomes_Answer_sum{service=\"size\"}"), Some(12.0));
-    assert_eq!(sample(&text, "handler_outcomes_Fails_count{service=\"duration\"}"), Some(1.0));
-    assert_eq!(sample(&text, "handler_outcomes_Fails_count{service=\"size\"}"), Some(0.0));
-    assert_eq!(sample(&text, "handler_outcomes_Panics_count{service=\"duration\"}"), Some(2.0));
-    assert_eq!(sample(&text, "handler_outcomes_Waits_count{service=\"duration\"}"), Some(1.0));
+    assert_eq!(
+        sample(&text, "handler_outcomes_Answer_count{service=\"duration\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "handler_outcomes_Answer_count{service=\"size\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "handler_outcomes_Answer_sum{service=\"size\"}"),
+        Some(12.0)
+    );
+    assert_eq!(
+        sample(&text, "handler_outcomes_Fails_count{service=\"duration\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "handler_outcomes_Fails_count{service=\"size\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "handler_outcomes_Panics_count{service=\"duration\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "handler_outcomes_Waits_count{service=\"duration\"}"),
+        Some(1.0)
+    );
     // The cancelled request is in the opt-in histogram too; the others did not opt in.
     assert_eq!(
         sample(&text, "handler_outcomes_request_duration_seconds_count{handler=\"Waits\",method=\"GET\",route=\"/waits\"}"),
@@ -118,6 +157,12 @@ fn outcomes_are_counted_and_in_flight_returns_to_zero() {
     );
     assert!(!text.contains("request_duration_seconds_count{handler=\"Answer\""));
     // The quantiles now have values.
-    let median = sample(&text, "handler_outcomes_Answer{service=\"size\",quantile=\"0.5\"}");
-    assert!(median.is_some_and(|size| (size - 5.0).abs() <= 0.05 || (size - 7.0).abs() <= 0.07), "{median:?}");
+    let median = sample(
+        &text,
+        "handler_outcomes_Answer{service=\"size\",quantile=\"0.5\"}",
+    );
+    assert!(
+        median.is_some_and(|size| (size - 5.0).abs() <= 0.05 || (size - 7.0).abs() <= 0.07),
+        "{median:?}"
+    );
 }

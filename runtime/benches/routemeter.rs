@@ -1,0 +1,303 @@
+//! The cost of routemeter, measured side by side in one run:
+//! - one summary observation, single-threaded and from two threads at once, against a plain
+//!   `prometheus::Histogram::observe`;
+//! - an instrumented handler against the same handler bare (the attribute's whole per-request cost);
+//! - rendering `/metrics` for 10, 100 and 1000 handlers, as text and gzipped;
+//! - bytes of memory per handler after 10^6 observations of a realistic latency distribution.
+//!
+//! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
+//! writing them to `target/routemeter-bench.json`.
+
+// A benchmark that cannot set itself up should stop loudly.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, BenchmarkId, Criterion};
+use http_body_util::Full;
+use hyper::Response;
+use routemeter::__bench::SyntheticHandlers;
+use routemeter::{Summary, SummaryOptions};
+
+const HANDLER_COUNTS: [usize; 3] = [10, 100, 1000];
+
+fn observe(c: &mut Criterion) {
+    let mut group = c.benchmark_group("observe");
+    let summary = Summary::new(&SummaryOptions::default());
+    let mut latencies = LogNormal::new(1);
+    let values: Vec<f64> = (0..1024).map(|_| latencies.next_seconds()).collect();
+    let now = 1_000_000_000;
+    group.bench_function("summary", |b| {
+        let mut index = 0;
+        b.iter(|| {
+            index = (index + 1) & 1023;
+            summary.observe(black_box(values[index]), now);
+        });
+    });
+
+    let histogram = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(
+        "plain",
+        "A plain prometheus histogram.",
+    ))
+    .expect("valid histogram");
+    group.bench_function("prometheus_histogram", |b| {
+        let mut index = 0;
+        b.iter(|| {
+            index = (index + 1) & 1023;
+            histogram.observe(black_box(values[index]));
+        });
+    });
+
+    // Two threads observe into one summary at once; the time is per observation per thread.
+    let shared = Arc::new(Summary::new(&SummaryOptions::default()));
+    let values = Arc::new(values);
+    let partner = Partner::start(Arc::clone(&shared), Arc::clone(&values));
+    group.bench_function("summary_2threads", |b| {
+        b.iter_custom(|iters| partner.run_together(iters, || observe_n(&shared, &values, iters)));
+    });
+    group.finish();
+}
+
+fn observe_n(summary: &Summary, values: &[f64], iters: u64) {
+    for i in 0..iters {
+        summary.observe(black_box(values[(i & 1023) as usize]), 1_000_000_000);
+    }
+}
+
+/// A second thread that observes `iters` values whenever the benchmark thread does.
+struct Partner {
+    orders: mpsc::Sender<u64>,
+    barrier: Arc<Barrier>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Partner {
+    fn start(summary: Arc<Summary>, values: Arc<Vec<f64>>) -> Partner {
+        let (orders, receive_orders) = mpsc::channel::<u64>();
+        let (report_done, done) = mpsc::channel();
+        let barrier = Arc::new(Barrier::new(2));
+        let start = Arc::clone(&barrier);
+        thread::spawn(move || {
+            for iters in receive_orders {
+                start.wait();
+                observe_n(&summary, &values, iters);
+                if report_done.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        Partner {
+            orders,
+            barrier,
+            done,
+        }
+    }
+
+    /// Runs `work` here while the partner observes `iters` values; the time until both are done.
+    fn run_together(&self, iters: u64, work: impl FnOnce()) -> Duration {
+        self.orders.send(iters).expect("partner thread alive");
+        self.barrier.wait();
+        let started = Instant::now();
+        work();
+        self.done.recv().expect("partner thread alive");
+        started.elapsed()
+    }
+}
+
+type Reply = Result<Response<Full<Bytes>>, Infallible>;
+
+async fn bare(body: &'static [u8]) -> Reply {
+    Ok(Response::new(Full::new(Bytes::from_static(body))))
+}
+
+#[routemeter::instrumented(name = "Instrumented", route = "GET /accounts/{accountId}")]
+async fn instrumented(body: &'static [u8]) -> Reply {
+    Ok(Response::new(Full::new(Bytes::from_static(body))))
+}
+
+/// Polls a future that completes on its first poll, without any executor in the way.
+fn complete<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the benchmarked handler never waits"),
+    }
+}
+
+fn handler(c: &mut Criterion) {
+    routemeter::install().expect("install");
+    let mut group = c.benchmark_group("handler");
+    let body: &'static [u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
+    group.bench_function("bare", |b| b.iter(|| complete(bare(black_box(body)))));
+    group.bench_function("instrumented", |b| {
+        b.iter(|| complete(instrumented(black_box(body))))
+    });
+    group.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    for count in HANDLER_COUNTS {
+        let handlers = SyntheticHandlers::new(count);
+        let mut latencies = LogNormal::new(7);
+        for _ in 0..100 {
+            handlers.record_all(latencies.next_seconds(), 293);
+        }
+        group.bench_with_input(BenchmarkId::new("text", count), &handlers, |b, handlers| {
+            b.iter(|| black_box(handlers.render()))
+        });
+        group.bench_with_input(BenchmarkId::new("gzip", count), &handlers, |b, handlers| {
+            b.iter(|| black_box(handlers.render_gzip()))
+        });
+    }
+    group.finish();
+}
+
+/// Bytes per handler after 10^6 requests with log-normal latencies around 5 ms and sizes that
+/// vary from about 200 bytes to 20 KiB.
+fn bytes_per_handler() -> usize {
+    let handlers = SyntheticHandlers::new(1);
+    let mut latencies = LogNormal::new(3);
+    for _ in 0..1_000_000 {
+        let seconds = latencies.next_seconds();
+        let size = (seconds * 200_000.0).clamp(200.0, 20_000.0) as u64;
+        handlers.record_all(seconds, size);
+    }
+    handlers.heap_bytes_per_handler()
+}
+
+/// Log-normal latencies, median 5 ms, from a small deterministic generator.
+struct LogNormal(u64);
+
+impl LogNormal {
+    fn new(seed: u64) -> LogNormal {
+        LogNormal(seed)
+    }
+
+    fn next_uniform(&mut self) -> f64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    fn next_seconds(&mut self) -> f64 {
+        // Box-Muller
+        let (u, v) = (self.next_uniform(), self.next_uniform());
+        let normal = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+        0.005 * (0.8 * normal).exp()
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = observe, handler, render
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if let Err(err) = report() {
+        eprintln!("could not write the benchmark report: {err}");
+    }
+}
+
+/// Where criterion keeps its results: `$CRITERION_HOME`, else `<target dir>/criterion`.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // This executable is `<target dir>/<profile>/deps/routemeter-<hash>`.
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// The median criterion measured for one benchmark, in nanoseconds.
+fn median_ns(criterion_dir: &std::path::Path, id: &str) -> Result<f64, String> {
+    let path = criterion_dir.join(id).join("new/estimates.json");
+    let text =
+        std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let estimates: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+    estimates["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no median", path.display()))
+}
+
+fn report() -> Result<(), String> {
+    let target = target_dir();
+    let criterion_dir = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("criterion"));
+    let median = |id: &str| median_ns(&criterion_dir, id);
+
+    let observe = median("observe/summary")?;
+    let observe_2threads = median("observe/summary_2threads")?;
+    let histogram = median("observe/prometheus_histogram")?;
+    let bare = median("handler/bare")?;
+    let instrumented = median("handler/instrumented")?;
+    let bytes = bytes_per_handler();
+
+    println!("\nroutemeter medians (this run)");
+    println!("  observe, 1 thread            {observe:>10.1} ns");
+    println!(
+        "  observe, 2 threads           {observe_2threads:>10.1} ns per thread ({:.2}x one thread)",
+        observe_2threads / observe
+    );
+    println!(
+        "  prometheus Histogram         {histogram:>10.1} ns (summary/histogram = {:.2}x)",
+        observe / histogram
+    );
+    println!(
+        "  handler bare / instrumented  {bare:>10.1} / {instrumented:.1} ns (overhead {:.1} ns)",
+        instrumented - bare
+    );
+    let mut renders = serde_json::Map::new();
+    for count in HANDLER_COUNTS {
+        for format in ["text", "gzip"] {
+            let ms = median(&format!("render/{format}/{count}"))? / 1e6;
+            println!("  render {count:>4} handlers, {format}   {ms:>10.3} ms");
+            renders.insert(format!("render_{count}_{format}_ms"), ms.into());
+        }
+    }
+    println!("  memory per handler           {bytes:>10} bytes after 10^6 observations");
+
+    let mut json = serde_json::json!({
+        "observe_ns": observe,
+        "observe_2threads_ns": observe_2threads,
+        "histogram_observe_ns": histogram,
+        "handler_bare_ns": bare,
+        "handler_instrumented_ns": instrumented,
+        "handler_overhead_ns": instrumented - bare,
+        "bytes_per_handler": bytes,
+    });
+    if let Some(object) = json.as_object_mut() {
+        object.extend(renders);
+    }
+    let path = target.join("routemeter-bench.json");
+    let text = serde_json::to_string_pretty(&json).map_err(|err| err.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|err| format!("{}: {err}", path.display()))?;
+    println!("  written to {}", path.display());
+    Ok(())
+}
