@@ -1,0 +1,325 @@
+//! Discovery against a fake Docker Engine API serving recorded Swarm responses.
+//!
+//! The expected files live in tests/fixtures/expected/. After a deliberate change of the
+//! output, regenerate them with `SWARM_DISCOVERY_BLESS=1 cargo test -p swarm-discovery` and
+//! review the diff.
+// Test code: helpers outside #[test] functions fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::Duration;
+
+use support::{fixture, fixture_path, seed_config, wait_for, Behaviour, FakeDocker};
+use swarm_discovery::output::WriteOutcome;
+use swarm_discovery::{run, Poller};
+
+/// Compares the written file with tests/fixtures/expected/<name>, byte for byte.
+fn assert_output(path: &Path, name: &str) {
+    let written = fs::read_to_string(path).unwrap();
+    let expected_path = fixture_path(&format!("expected/{name}"));
+    if std::env::var_os("SWARM_DISCOVERY_BLESS").is_some() {
+        fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
+        fs::write(&expected_path, &written).unwrap();
+        return;
+    }
+    let expected = fixture(&format!("expected/{name}"));
+    assert_eq!(written, expected, "{} differs from {name}", path.display());
+}
+
+async fn poll_once(docker: &FakeDocker, output: &Path, extra: &[&str]) -> WriteOutcome {
+    let mut poller = Poller::new(seed_config(docker, output, extra));
+    poller.poll().await.unwrap().written
+}
+
+#[tokio::test]
+async fn published_mode_writes_the_seed_targets() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let outcome = poller.poll().await.unwrap();
+    assert_output(&output, "published.json");
+
+    // accountservice x3, imageservice x2 (global), quotes-service x1 (slot 2 is starting).
+    assert_eq!(outcome.discovery.target_count(), 6);
+    let report: Vec<String> = outcome
+        .discovery
+        .services
+        .iter()
+        .map(|s| match &s.skipped {
+            None => format!("{}={}", s.name, s.targets),
+            Some(reason) => format!("{} ({reason})", s.name),
+        })
+        .collect();
+    assert_eq!(
+        report,
+        [
+            "accountservice=3",
+            "dns-cache (no published TCP port)",
+            "grafana (ignored)",
+            "imageservice=2",
+            "ledger (no address on the network)",
+            "prometheus (ignored)",
+            "quotes-service=1",
+            "worker (no published TCP port)",
+        ]
+    );
+
+    // One call each: services are looked up in one list, not once per task.
+    let requests = docker.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let tasks = requests.iter().find(|r| r.contains("/tasks")).unwrap();
+    assert!(
+        tasks.ends_with("/tasks?filters=%7B%22desired-state%22%3A%5B%22running%22%5D%7D"),
+        "{tasks}"
+    );
+    assert!(
+        requests.iter().any(|r| r.ends_with("/services")),
+        "{requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn target_mode_uses_the_container_port() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    poll_once(&docker, &output, &["--port-mode", "target"]).await;
+    // Same tasks as published mode; quotes-service (published 18080) is scraped on 8080.
+    assert_output(&output, "target.json");
+}
+
+#[tokio::test]
+async fn without_an_ignore_list_prometheus_and_grafana_are_targets() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let config = support::config(&[
+        "--docker-host",
+        &docker.url(),
+        "--network",
+        "my_network",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    Poller::new(config).poll().await.unwrap();
+    assert_output(&output, "not-ignored.json");
+}
+
+#[tokio::test]
+async fn another_network_gives_the_addresses_on_it() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    // By network ID this time: backend's.
+    let config = support::config(&[
+        "--docker-host",
+        &docker.url(),
+        "--network",
+        "8ua3hz0mw5cq9k1ys4frj6dte",
+        "--ignored-services=prometheus,grafana",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    Poller::new(config).poll().await.unwrap();
+    assert_output(&output, "backend.json");
+}
+
+#[tokio::test]
+async fn without_a_network_each_task_uses_its_first_non_ingress_one() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let config = support::config(&[
+        "--docker-host",
+        &docker.url(),
+        "--ignored-services",
+        "prometheus, grafana",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    Poller::new(config).poll().await.unwrap();
+    assert_output(&output, "first-network.json");
+}
+
+#[tokio::test]
+async fn an_unchanged_swarm_leaves_the_file_alone() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let first = poller.poll().await.unwrap().written;
+    assert_eq!(
+        first,
+        WriteOutcome::Written {
+            created_directory: false
+        }
+    );
+    let inode = fs::metadata(&output).unwrap().ino();
+    let second = poller.poll().await.unwrap().written;
+    assert_eq!(second, WriteOutcome::Unchanged);
+    assert_eq!(fs::metadata(&output).unwrap().ino(), inode);
+}
+
+#[tokio::test]
+async fn a_missing_output_directory_is_created() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("etc/swarm-endpoints/swarm-endpoints.json");
+    let written = poll_once(&docker, &output, &[]).await;
+    assert_eq!(
+        written,
+        WriteOutcome::Written {
+            created_directory: true
+        }
+    );
+    assert_output(&output, "published.json");
+}
+
+#[tokio::test]
+async fn an_output_directory_that_cannot_be_created_fails_the_poll_and_recovers() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("etc");
+    fs::write(&blocker, "a file where the directory should be").unwrap();
+    let output = blocker.join("swarm-endpoints.json");
+    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let error = poller.poll().await.unwrap_err();
+    assert!(error.to_string().contains("create directory"), "{error}");
+    // Once the obstacle is gone, the next poll writes the file.
+    fs::remove_file(&blocker).unwrap();
+    poller.poll().await.unwrap();
+    assert_output(&output, "published.json");
+}
+
+#[tokio::test]
+async fn api_failures_keep_the_last_good_file_and_the_next_poll_recovers() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let mut config = seed_config(&docker, &output, &[]);
+    config.request_timeout = Duration::from_millis(300);
+    let mut poller = Poller::new(config);
+    poller.poll().await.unwrap();
+    let good = fs::read(&output).unwrap();
+    let inode = fs::metadata(&output).unwrap().ino();
+
+    for (behaviour, expected) in [
+        (
+            Behaviour::Fail(500),
+            "500 Internal Server Error: rpc error: code = Unavailable",
+        ),
+        (Behaviour::Fail(503), "503 Service Unavailable"),
+        (Behaviour::Close, "GET /"),
+        (Behaviour::Hang, "GET /"),
+        (
+            Behaviour::Serve {
+                tasks: "{not json".to_string(),
+                services: fixture("services.json"),
+            },
+            "unexpected response body",
+        ),
+    ] {
+        docker.set(behaviour.clone());
+        let error = poller.poll().await.unwrap_err().to_string();
+        assert!(error.contains(expected), "{behaviour:?}: {error}");
+        assert_eq!(fs::read(&output).unwrap(), good, "{behaviour:?}");
+        assert_eq!(fs::metadata(&output).unwrap().ino(), inode, "{behaviour:?}");
+    }
+
+    // The swarm changed meanwhile: quotes-service's second replica is now running.
+    docker.set(Behaviour::serve("tasks-scaled.json"));
+    poller.poll().await.unwrap();
+    assert_output(&output, "published-scaled.json");
+}
+
+#[tokio::test]
+async fn the_unix_socket_transport_works() {
+    let docker = FakeDocker::unix(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    poll_once(&docker, &output, &[]).await;
+    assert_output(&output, "published.json");
+    assert_eq!(docker.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_socket_is_retried_until_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let socket = dir.path().join("docker.sock");
+    let config = support::config(&[
+        "--docker-host",
+        &format!("unix://{}", socket.display()),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let mut poller = Poller::new(config);
+    let error = poller.poll().await.unwrap_err();
+    assert!(error.to_string().contains("docker.sock"), "{error}");
+    assert!(!output.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_polls_at_start_up_survives_failures_and_stops_on_shutdown() {
+    let docker = FakeDocker::tcp(Behaviour::Fail(500));
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let mut config = seed_config(&docker, &output, &["--interval", "100ms"]);
+    config.request_timeout = Duration::from_millis(500);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(run(config, async {
+        let _ = stopped.await;
+    }));
+
+    // Failing polls write nothing, and the loop keeps going.
+    let limit = Duration::from_secs(10);
+    let polled = |count: usize| {
+        let docker = &docker;
+        move || docker.connections() >= count
+    };
+    assert!(wait_for(limit, polled(4)));
+    assert!(!output.exists());
+
+    docker.set(Behaviour::recorded());
+    assert!(wait_for(limit, || output.exists()));
+    let good = fs::read_to_string(&output).unwrap();
+    assert_eq!(good, fixture("expected/published.json"));
+
+    docker.set(Behaviour::Close);
+    let seen = docker.connections();
+    assert!(wait_for(limit, polled(seen + 3)));
+    assert_eq!(fs::read_to_string(&output).unwrap(), good);
+
+    docker.set(Behaviour::serve("tasks-scaled.json"));
+    let scaled = fixture("expected/published-scaled.json");
+    assert!(wait_for(limit, || fs::read_to_string(&output).unwrap() == scaled));
+
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(limit, running).await.unwrap().unwrap();
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn the_first_poll_happens_at_start_up() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    // A one-hour interval: only the start-up poll can write the file within the limit.
+    let config = seed_config(&docker, &output, &["--interval", "1h"]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(run(config, async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !output.exists() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_output(&output, "published.json");
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+}
