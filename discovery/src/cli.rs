@@ -10,8 +10,14 @@ use crate::output::DEFAULT_OUTPUT;
 use crate::targets::{PortMode, Selection};
 use crate::{DockerHost, Error};
 
-/// How long one Docker Engine API call may take before the poll counts as failed.
+/// How long one Docker Engine API call may take before the poll counts as failed; the
+/// default of `--api-timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest response body accepted from the Docker Engine API. A running task is a few
+/// KiB of JSON, so this is room for some twenty thousand tasks, and a cap on the memory a
+/// misbehaving endpoint that streams without end can make the program use.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The flags, as clap parses them. Usage errors make clap exit with status 2.
 #[derive(Debug, Clone, Parser)]
@@ -62,6 +68,17 @@ pub struct Cli {
     /// Wins over DOCKER_HOST; the default is unix:///var/run/docker.sock.
     #[arg(long, value_name = "URL")]
     pub docker_host: Option<String>,
+
+    /// Longest time one Docker Engine API call may take, answer and body included, before
+    /// the poll counts as failed and the last file is kept, e.g. 30s, 2s.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
+    pub api_timeout: Duration,
+
+    /// Remove the stack name from services deployed with `docker stack deploy`: service
+    /// monitoring_accountservice gets task="accountservice". --ignored-services then matches
+    /// either name, and --network also finds a stack's network by its name in the stack file.
+    #[arg(long)]
+    pub strip_stack_prefix: bool,
 }
 
 /// Everything a run needs, validated.
@@ -77,8 +94,10 @@ pub struct Config {
     pub output: PathBuf,
     /// Poll once and return.
     pub once: bool,
-    /// Limit for one Docker Engine API call.
+    /// Limit for one Docker Engine API call, answer and body included.
     pub request_timeout: Duration,
+    /// Limit for the size of one Docker Engine API response body.
+    pub max_response_bytes: usize,
 }
 
 impl Cli {
@@ -114,11 +133,13 @@ impl Cli {
                 network,
                 ignored: service_list(&self.ignored_services),
                 port_mode: self.port_mode,
+                strip_stack_prefix: self.strip_stack_prefix,
             },
             interval: self.interval,
             output: self.output,
             once: self.once,
-            request_timeout: REQUEST_TIMEOUT,
+            request_timeout: self.api_timeout,
+            max_response_bytes: MAX_RESPONSE_BYTES,
         })
     }
 }
@@ -134,12 +155,13 @@ pub fn service_list<S: AsRef<str>>(values: &[S]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Parses `15s`, `500ms`, `1m`, `1h 30m`; zero is refused (the loop would spin).
+/// Parses `15s`, `500ms`, `1m`, `1h 30m`; zero is refused (an interval of zero would make
+/// the loop spin, a timeout of zero would fail every call).
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text.trim())
         .map_err(|error| format!("{error} (expected e.g. 15s, 500ms, 1m)"))?;
     if duration.is_zero() {
-        return Err("the interval must be longer than zero".to_string());
+        return Err("the duration must be longer than zero".to_string());
     }
     Ok(duration)
 }
@@ -170,6 +192,9 @@ mod tests {
         assert!(config.selection.ignored.is_empty());
         assert_eq!(config.docker_host, DockerHost::default());
         assert!(!config.once);
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.max_response_bytes, MAX_RESPONSE_BYTES);
+        assert!(!config.selection.strip_stack_prefix);
     }
 
     #[test]
@@ -226,12 +251,17 @@ mod tests {
             "out.json",
             "--docker-host",
             "tcp://127.0.0.1:2375",
+            "--api-timeout",
+            "2500ms",
+            "--strip-stack-prefix",
         ]);
         assert_eq!(config.selection.network.as_deref(), Some("my_network"));
         assert_eq!(config.selection.port_mode, PortMode::Target);
         assert!(config.once);
         assert_eq!(config.output, PathBuf::from("out.json"));
         assert_eq!(config.docker_host, DockerHost::Tcp("127.0.0.1:2375".into()));
+        assert_eq!(config.request_timeout, Duration::from_millis(2500));
+        assert!(config.selection.strip_stack_prefix);
     }
 
     #[test]
@@ -241,6 +271,9 @@ mod tests {
             &["--nope"],
             &["--network"],
             &["positional"],
+            &["--api-timeout", "0s"],
+            &["--api-timeout", "soon"],
+            &["--strip-stack-prefix=yes"],
         ] {
             let error = parse(args).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}: {error}");

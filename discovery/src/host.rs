@@ -8,6 +8,9 @@ use crate::Error;
 /// The socket the docker CLI uses when `DOCKER_HOST` is unset.
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 
+/// The longest socket path Linux accepts: `sun_path` is 108 bytes, NUL included.
+const MAX_SOCKET_PATH: usize = 107;
+
 /// The port the docker CLI assumes for a plain `tcp://host` without TLS.
 pub const DEFAULT_TCP_PORT: u16 = 2375;
 
@@ -40,8 +43,8 @@ impl DockerHost {
     ///
     /// Accepted: `unix:///path` (an empty path means the default socket), `tcp://host[:port]`
     /// and `http://host[:port]` (port 2375 when omitted, host `localhost` when empty). Refused
-    /// with a reason: TLS (`https://`), `ssh://`, `npipe://`, `fd://`, a missing scheme, and a
-    /// base path after the address.
+    /// with a reason: TLS (`https://`), `ssh://`, `npipe://`, `fd://`, a missing scheme, a
+    /// socket path longer than a unix socket address holds, and a base path after the address.
     ///
     /// ```
     /// use swarm_discovery::DockerHost;
@@ -69,6 +72,13 @@ impl DockerHost {
                 }
                 if !rest.starts_with('/') {
                     return Err(refuse("the socket path must be absolute (unix:///path)"));
+                }
+                if rest.len() > MAX_SOCKET_PATH {
+                    return Err(refuse(&format!(
+                        "the socket path is {} bytes long; a unix socket address holds at \
+                         most {MAX_SOCKET_PATH}",
+                        rest.len()
+                    )));
                 }
                 Ok(DockerHost::Unix(PathBuf::from(rest)))
             }
@@ -184,6 +194,18 @@ mod tests {
         );
         assert_eq!(DockerHost::parse("unix://").unwrap(), DockerHost::default());
         assert!(DockerHost::parse("unix://relative/docker.sock").is_err());
+        let longest = format!("/{}", "s".repeat(106));
+        assert_eq!(
+            DockerHost::parse(&format!("unix://{longest}")).unwrap(),
+            DockerHost::Unix(longest.into())
+        );
+        let too_long = format!("unix:///{}", "s".repeat(40_000));
+        let error = DockerHost::parse(&too_long).unwrap_err().to_string();
+        assert!(
+            error.contains("40001 bytes long"),
+            "{}",
+            &error[error.len() - 80..]
+        );
     }
 
     #[test]

@@ -23,6 +23,15 @@ pub enum WriteOutcome {
     },
 }
 
+/// Puts the content into the temporary file. [`write_if_changed`] uses [`write_all`]; a
+/// test passes one that fails part-way to see how a full disk is handled.
+pub type WriteContent = fn(&mut fs::File, &[u8]) -> io::Result<()>;
+
+/// The normal [`WriteContent`]: all of it, into the file.
+pub fn write_all(file: &mut fs::File, content: &[u8]) -> io::Result<()> {
+    file.write_all(content)
+}
+
 /// Renders target groups as a `file_sd_configs` JSON document, pretty-printed with a final
 /// newline. The same groups always give the same bytes.
 pub fn render(groups: &[TargetGroup]) -> Result<String, Error> {
@@ -38,7 +47,19 @@ pub fn render(groups: &[TargetGroup]) -> Result<String, Error> {
 /// temporary name (`.swarm-discovery-*.tmp`) matches none of the `*.json`/`*.yml` patterns a
 /// `file_sd_configs` entry would use. A missing directory is created. The file is made
 /// readable by everyone (0644) because Prometheus usually runs as another user.
+///
+/// When any step fails (a full disk, a directory in the way of the file), `path` is left
+/// as it was and the temporary file is removed.
 pub fn write_if_changed(path: &Path, content: &str) -> Result<WriteOutcome, Error> {
+    write_if_changed_with(path, content, write_all)
+}
+
+/// [`write_if_changed`], putting the content into the temporary file with `write`.
+pub fn write_if_changed_with(
+    path: &Path,
+    content: &str,
+    write: WriteContent,
+) -> Result<WriteOutcome, Error> {
     // A missing or unreadable file is simply replaced.
     if fs::read(path).is_ok_and(|current| current == content.as_bytes()) {
         return Ok(WriteOutcome::Unchanged);
@@ -72,8 +93,8 @@ pub fn write_if_changed(path: &Path, content: &str) -> Result<WriteOutcome, Erro
         .as_file()
         .set_permissions(fs::Permissions::from_mode(0o644))
         .map_err(failed("set permissions on a temporary file for"))?;
-    temporary
-        .write_all(content.as_bytes())
+    // Any early return drops `temporary`, which deletes it.
+    write(temporary.as_file_mut(), content.as_bytes())
         .map_err(failed("write a temporary file for"))?;
     temporary
         .as_file()
@@ -166,6 +187,59 @@ mod tests {
             }
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "[]\n");
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    // Half the content reaches the temporary file, then the disk is full: the rest goes to
+    // /dev/full, so the error is the kernel's own ENOSPC.
+    fn disk_full(file: &mut fs::File, content: &[u8]) -> io::Result<()> {
+        let (first, rest) = content.split_at(content.len() / 2);
+        file.write_all(first)?;
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")?
+            .write_all(rest)
+    }
+
+    #[test]
+    fn a_full_disk_keeps_the_old_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swarm-endpoints.json");
+        write_if_changed(&path, "old\n").unwrap();
+        let inode = fs::metadata(&path).unwrap().ino();
+        let error = write_if_changed_with(&path, "new content\n", disk_full).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with("cannot write a temporary file for "),
+            "{text}"
+        );
+        assert!(text.contains("No space left on device"), "{text}");
+        assert_eq!(fs::read(&path).unwrap(), b"old\n");
+        assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
+        assert_eq!(names_in(dir.path()), ["swarm-endpoints.json"]);
+        // Space again: the next write goes through.
+        write_if_changed(&path, "new content\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new content\n");
+    }
+
+    #[test]
+    fn a_directory_in_place_of_the_file_fails_the_rename_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("swarm-endpoints.json");
+        fs::create_dir(&path).unwrap();
+        let error = write_if_changed(&path, "[]\n").unwrap_err().to_string();
+        assert!(error.starts_with("cannot replace "), "{error}");
+        assert!(error.contains("Is a directory"), "{error}");
+        assert_eq!(names_in(dir.path()), ["swarm-endpoints.json"]);
+        assert!(path.is_dir());
     }
 
     #[test]

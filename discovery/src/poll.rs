@@ -8,7 +8,7 @@ use tokio::time::MissedTickBehavior;
 use crate::cli::Config;
 use crate::docker::Engine;
 use crate::log::{log_error, log_info, log_warn};
-use crate::output::{self, WriteOutcome};
+use crate::output::{self, WriteContent, WriteOutcome};
 use crate::targets::{self, Discovery};
 use crate::Error;
 
@@ -25,16 +25,30 @@ pub struct PollOutcome {
 #[derive(Debug)]
 pub struct Poller {
     config: Config,
-    engine: Option<Engine>,
+    engine: Engine,
+    write_content: WriteContent,
 }
 
 impl Poller {
-    /// A poller that connects on its first poll.
+    /// A poller for `config`. It connects on each poll, so a daemon that is not up yet (or
+    /// restarts) only fails the polls until it is back.
     pub fn new(config: Config) -> Poller {
+        let engine = Engine::new(
+            &config.docker_host,
+            config.request_timeout,
+            config.max_response_bytes,
+        );
         Poller {
             config,
-            engine: None,
+            engine,
+            write_content: output::write_all,
         }
+    }
+
+    /// Replaces how the file's content is put into its temporary file (see
+    /// [`output::write_if_changed_with`]); tests use it to simulate a full disk.
+    pub fn set_write_content(&mut self, write: WriteContent) {
+        self.write_content = write;
     }
 
     /// The configuration in use.
@@ -44,20 +58,14 @@ impl Poller {
 
     /// Lists tasks and services, maps them, and writes the file if its content changed.
     ///
-    /// On any error the file is left as it was. A client that could not be created (say,
-    /// the socket did not exist yet) is created again on the next poll.
+    /// On any error the file is left as it was.
     pub async fn poll(&mut self) -> Result<PollOutcome, Error> {
-        let engine = match &self.engine {
-            Some(engine) => engine,
-            None => self.engine.insert(Engine::connect(
-                &self.config.docker_host,
-                self.config.request_timeout,
-            )?),
-        };
+        let engine = &self.engine;
         let (tasks, services) = tokio::try_join!(engine.running_tasks(), engine.services())?;
         let discovery = targets::discover(&tasks, &services, &self.config.selection);
         let content = output::render(&discovery.groups)?;
-        let written = output::write_if_changed(&self.config.output, &content)?;
+        let written =
+            output::write_if_changed_with(&self.config.output, &content, self.write_content)?;
         Ok(PollOutcome { discovery, written })
     }
 
@@ -120,12 +128,18 @@ fn log_start(config: &Config) {
         .map(String::as_str)
         .collect();
     log_info!(
-        "swarm-discovery {}: docker {}, network {network}, port mode {}, ignoring [{}], \
-         writing {}, {}",
+        "swarm-discovery {}: docker {} (timeout {}), network {network}, port mode {}, \
+         ignoring [{}]{}, writing {}, {}",
         env!("CARGO_PKG_VERSION"),
         config.docker_host,
+        humantime::format_duration(config.request_timeout),
         config.selection.port_mode,
         ignored.join(","),
+        if config.selection.strip_stack_prefix {
+            ", stripping stack prefixes"
+        } else {
+            ""
+        },
         config.output.display(),
         if config.once {
             "once".to_string()
@@ -189,7 +203,8 @@ fn log_outcome(config: &Config, outcome: &PollOutcome) {
         if found.target_count() == 0 && unaddressed {
             log_warn!(
                 "no running task has an address on network {network:?}; check --network \
-                 (a stack's networks are named <stack>_<network>)"
+                 (a stack's networks are named <stack>_<network>, unless \
+                 --strip-stack-prefix is given)"
             );
         }
     }

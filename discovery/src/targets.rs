@@ -5,6 +5,11 @@
 //! `node_id`, and `slot` for replicated services. Per-task labels can only be expressed with
 //! one group per task: a file_sd group's labels apply to all of its targets.
 //!
+//! With [`Selection::strip_stack_prefix`], a service deployed by `docker stack deploy`
+//! (`monitoring_accountservice`, labelled `com.docker.stack.namespace=monitoring`) gets the
+//! `task` label of its name in the stack file (`accountservice`), so queries written for
+//! services created one by one keep working.
+//!
 //! No label is called `service`: the seed's metrics carry `service="duration"|"size"`, and a
 //! target label of the same name would make Prometheus rename those to `exported_service`.
 
@@ -25,6 +30,9 @@ pub const LABEL_SERVICE_ID: &str = "service_id";
 pub const LABEL_SLOT: &str = "slot";
 /// Label holding the ID of the node the task runs on.
 pub const LABEL_NODE_ID: &str = "node_id";
+
+/// The service and network label `docker stack deploy` sets to the stack's name.
+pub const STACK_NAMESPACE_LABEL: &str = "com.docker.stack.namespace";
 
 /// Which port of a service becomes the target's port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -57,6 +65,10 @@ pub struct Selection {
     pub ignored: BTreeSet<String>,
     /// Which port to use.
     pub port_mode: PortMode,
+    /// Strip `<stack>_` from the `task` label of services deployed as part of a stack.
+    /// Ignored names then match the full or the stripped name, and [`Selection::network`]
+    /// also matches `<stack>_<network>`, the name a stack gives the networks it creates.
+    pub strip_stack_prefix: bool,
 }
 
 /// One entry of a Prometheus `file_sd_configs` file.
@@ -93,7 +105,7 @@ impl fmt::Display for SkipReason {
 /// What one poll found for one service that has running tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceReport {
-    /// Service name.
+    /// Service name, as Docker knows it (with the stack prefix, if any).
     pub name: String,
     /// Running tasks seen.
     pub running: usize,
@@ -106,9 +118,10 @@ pub struct ServiceReport {
 /// The result of mapping one snapshot of the swarm.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Discovery {
-    /// Target groups in output order: by service name, then slot, node and address.
+    /// Target groups in output order: by `task` label (the service name), service ID, then
+    /// slot, node and address.
     pub groups: Vec<TargetGroup>,
-    /// One report per service with running tasks, by name.
+    /// One report per service with running tasks, in the same order.
     pub services: Vec<ServiceReport>,
     /// Running tasks whose service was not in the services list (removed in between).
     pub orphans: usize,
@@ -131,15 +144,18 @@ pub fn discover(tasks: &[SwarmTask], services: &[Service], selection: &Selection
         .filter_map(|service| Some((service.id.as_deref()?, service)))
         .collect();
 
-    // Running tasks per service, keyed by service name so the output is ordered by it.
+    // Running tasks per service, keyed by label name so the output is ordered by it.
     let mut per_service: BTreeMap<(&str, &str), Vec<&SwarmTask>> = BTreeMap::new();
     let mut orphans = 0;
     for task in tasks.iter().filter(|task| task.is_running()) {
         match by_id.get(task.service_id.as_str()) {
-            Some(service) => per_service
-                .entry((service_name(service), task.service_id.as_str()))
-                .or_default()
-                .push(task),
+            Some(service) => {
+                let names = Names::of(service, selection.strip_stack_prefix);
+                per_service
+                    .entry((names.label, task.service_id.as_str()))
+                    .or_default()
+                    .push(task);
+            }
             None => orphans += 1,
         }
     }
@@ -148,23 +164,30 @@ pub fn discover(tasks: &[SwarmTask], services: &[Service], selection: &Selection
         orphans,
         ..Discovery::default()
     };
-    for ((name, service_id), tasks) in per_service {
+    for ((_, service_id), tasks) in per_service {
+        // Every key comes from a task whose service is in `by_id`.
+        let Some(service) = by_id.get(service_id).copied() else {
+            continue;
+        };
+        let names = Names::of(service, selection.strip_stack_prefix);
         let mut report = ServiceReport {
-            name: name.to_string(),
+            name: names.full.to_string(),
             running: tasks.len(),
             targets: 0,
             skipped: None,
         };
-        let service = by_id.get(service_id).copied();
-        let port = service.and_then(|service| port_of(service, selection.port_mode));
-        if selection.ignored.contains(name) {
+        let network = selection
+            .network
+            .as_deref()
+            .map(|wanted| WantedNetwork::new(wanted, names.stack));
+        if selection.ignored.contains(names.full) || selection.ignored.contains(names.label) {
             report.skipped = Some(SkipReason::Ignored);
-        } else if let Some(port) = port {
+        } else if let Some(port) = port_of(service, selection.port_mode) {
             let mut groups: Vec<(SortKey, TargetGroup)> = tasks
                 .iter()
                 .filter_map(|task| {
-                    let address = address_of(task, selection.network.as_deref())?;
-                    Some(group_for(task, name, address, port))
+                    let address = address_of(task, network.as_ref())?;
+                    Some(group_for(task, names.label, address, port))
                 })
                 .collect();
             groups.sort_by(|a, b| a.0.cmp(&b.0));
@@ -210,12 +233,47 @@ fn group_for(task: &SwarmTask, name: &str, address: IpAddr, port: u16) -> (SortK
     (key, group)
 }
 
-fn service_name(service: &Service) -> &str {
-    service
-        .spec
-        .as_ref()
-        .and_then(|spec| spec.name.as_deref())
-        .unwrap_or_default()
+/// A service's name as Docker knows it, and as the `task` label shows it.
+struct Names<'a> {
+    full: &'a str,
+    label: &'a str,
+    /// The stack the service belongs to, when stripping is on and it has one.
+    stack: Option<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn of(service: &'a Service, strip_stack_prefix: bool) -> Names<'a> {
+        let spec = service.spec.as_ref();
+        let full = spec
+            .and_then(|spec| spec.name.as_deref())
+            .unwrap_or_default();
+        let stack = spec
+            .and_then(|spec| spec.labels.as_ref())
+            .and_then(|labels| labels.get(STACK_NAMESPACE_LABEL))
+            .map(String::as_str)
+            .filter(|stack| strip_stack_prefix && !stack.is_empty());
+        // Only a name that really carries the prefix is shortened, and never to nothing.
+        let label = stack
+            .and_then(|stack| full.strip_prefix(stack)?.strip_prefix('_'))
+            .filter(|short| !short.is_empty())
+            .unwrap_or(full);
+        Names { full, label, stack }
+    }
+}
+
+/// `--network` as given, and the name a stack would have given it.
+struct WantedNetwork<'a> {
+    given: &'a str,
+    in_stack: Option<String>,
+}
+
+impl<'a> WantedNetwork<'a> {
+    fn new(given: &'a str, stack: Option<&str>) -> WantedNetwork<'a> {
+        WantedNetwork {
+            given,
+            in_stack: stack.map(|stack| format!("{stack}_{given}")),
+        }
+    }
 }
 
 /// The service's port for the mode: the first TCP port config that has one.
@@ -252,12 +310,21 @@ fn is_tcp(port: &EndpointPortConfig) -> bool {
 }
 
 /// The task's first address on the chosen network, without its `/prefix`.
-fn address_of(task: &SwarmTask, network: Option<&str>) -> Option<IpAddr> {
+///
+/// A network whose name or ID is the one given wins over the stack's network of that name,
+/// so an external network called `my_network` is still chosen over `<stack>_my_network`.
+fn address_of(task: &SwarmTask, network: Option<&WantedNetwork<'_>>) -> Option<IpAddr> {
+    let attachments = &task.networks_attachments;
     let attachment: &NetworkAttachment = match network {
-        Some(wanted) => task
-            .networks_attachments
+        Some(wanted) => attachments
             .iter()
-            .find(|attachment| attachment.network.matches(wanted))?,
+            .find(|attachment| attachment.network.matches(wanted.given))
+            .or_else(|| {
+                let in_stack = wanted.in_stack.as_deref()?;
+                attachments
+                    .iter()
+                    .find(|attachment| attachment.network.spec.name == in_stack)
+            })?,
         None => task
             .networks_attachments
             .iter()
@@ -347,7 +414,24 @@ mod tests {
             network: Some("my_network".to_string()),
             ignored: BTreeSet::new(),
             port_mode: mode,
+            strip_stack_prefix: false,
         }
+    }
+
+    fn in_stack(mut service: Service, stack: &str) -> Service {
+        if let Some(spec) = service.spec.as_mut() {
+            let labels = spec.labels.get_or_insert_with(HashMap::new);
+            labels.insert(STACK_NAMESPACE_LABEL.to_string(), stack.to_string());
+        }
+        service
+    }
+
+    fn task_labels(discovery: &Discovery) -> Vec<&str> {
+        discovery
+            .groups
+            .iter()
+            .map(|group| group.labels[LABEL_TASK].as_str())
+            .collect()
     }
 
     fn targets(discovery: &Discovery) -> Vec<&str> {
@@ -490,5 +574,120 @@ mod tests {
         assert!(found.groups.is_empty());
         assert_eq!(found.services[0].skipped, Some(SkipReason::Ignored));
         assert_eq!(found.orphans, 1);
+    }
+
+    #[test]
+    fn the_stack_prefix_is_stripped_only_when_asked_and_only_when_present() {
+        let services = [
+            in_stack(
+                service("s1", "monitoring_api", vec![port(None, 80, 80)]),
+                "monitoring",
+            ),
+            // Labelled, but the name does not carry the prefix: left alone.
+            in_stack(
+                service("s2", "renamed", vec![port(None, 81, 81)]),
+                "monitoring",
+            ),
+            // An underscore but no stack label: a name like any other.
+            service("s3", "legacy_web", vec![port(None, 82, 82)]),
+            // Stripping would leave nothing.
+            in_stack(
+                service("s4", "monitoring_", vec![port(None, 83, 83)]),
+                "monitoring",
+            ),
+        ];
+        let tasks = [
+            task("s1", Some(1), "n1", on_net("127.0.10.2/24")),
+            task("s2", Some(1), "n1", on_net("127.0.10.3/24")),
+            task("s3", Some(1), "n1", on_net("127.0.10.4/24")),
+            task("s4", Some(1), "n1", on_net("127.0.10.5/24")),
+        ];
+        let mut chosen = selection(PortMode::Target);
+        let kept = discover(&tasks, &services, &chosen);
+        assert_eq!(
+            task_labels(&kept),
+            ["legacy_web", "monitoring_", "monitoring_api", "renamed"]
+        );
+        chosen.strip_stack_prefix = true;
+        let stripped = discover(&tasks, &services, &chosen);
+        // Ordered by the label Prometheus sees; the report keeps Docker's names.
+        assert_eq!(
+            task_labels(&stripped),
+            ["api", "legacy_web", "monitoring_", "renamed"]
+        );
+        assert_eq!(targets(&stripped)[0], "127.0.10.2:80");
+        assert_eq!(stripped.services[0].name, "monitoring_api");
+        assert_eq!(stripped.groups[0].labels[LABEL_SERVICE_ID], "s1");
+    }
+
+    #[test]
+    fn ignored_names_match_the_full_or_the_stripped_name() {
+        let services = [
+            in_stack(
+                service("s1", "mon_prometheus", vec![port(None, 90, 90)]),
+                "mon",
+            ),
+            in_stack(
+                service("s2", "mon_grafana", vec![port(None, 30, 30)]),
+                "mon",
+            ),
+            in_stack(service("s3", "mon_api", vec![port(None, 80, 80)]), "mon"),
+        ];
+        let tasks = [
+            task("s1", Some(1), "n1", on_net("127.0.10.2/24")),
+            task("s2", Some(1), "n1", on_net("127.0.10.3/24")),
+            task("s3", Some(1), "n1", on_net("127.0.10.4/24")),
+        ];
+        let mut chosen = selection(PortMode::Target);
+        chosen.strip_stack_prefix = true;
+        chosen.ignored = ["prometheus", "mon_grafana"].map(String::from).into();
+        let found = discover(&tasks, &services, &chosen);
+        assert_eq!(task_labels(&found), ["api"]);
+        let ignored: Vec<_> = found
+            .services
+            .iter()
+            .filter(|s| s.skipped == Some(SkipReason::Ignored))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(ignored, ["mon_grafana", "mon_prometheus"]);
+        // Without stripping, only the full name matches.
+        chosen.strip_stack_prefix = false;
+        let found = discover(&tasks, &services, &chosen);
+        assert_eq!(task_labels(&found), ["mon_api", "mon_prometheus"]);
+    }
+
+    #[test]
+    fn a_stack_network_is_found_by_its_name_in_the_stack_file() {
+        let services = [in_stack(
+            service("s1", "mon_api", vec![port(None, 80, 80)]),
+            "mon",
+        )];
+        let in_stack_net = vec![
+            attachment("ing", "ingress", true, "127.0.30.9/24"),
+            attachment("net", "mon_my_network", false, "127.0.10.2/24"),
+        ];
+        let tasks = [task("s1", Some(1), "n1", in_stack_net.clone())];
+        let mut chosen = selection(PortMode::Target);
+        assert!(discover(&tasks, &services, &chosen).groups.is_empty());
+        chosen.strip_stack_prefix = true;
+        assert_eq!(
+            targets(&discover(&tasks, &services, &chosen)),
+            ["127.0.10.2:80"]
+        );
+        // The full name keeps working.
+        chosen.network = Some("mon_my_network".to_string());
+        assert_eq!(
+            targets(&discover(&tasks, &services, &chosen)),
+            ["127.0.10.2:80"]
+        );
+        // A network really called my_network (external to the stack) wins.
+        chosen.network = Some("my_network".to_string());
+        let mut both = in_stack_net;
+        both.push(attachment("ext", "my_network", false, "127.0.20.2/24"));
+        let tasks = [task("s1", Some(1), "n1", both)];
+        assert_eq!(
+            targets(&discover(&tasks, &services, &chosen)),
+            ["127.0.20.2:80"]
+        );
     }
 }

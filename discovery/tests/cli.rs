@@ -5,10 +5,12 @@
 mod support;
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{fixture, wait_for, Behaviour, FakeDocker};
+use support::{fixture, names_in, wait_for, Behaviour, FakeDocker};
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_swarm-discovery"));
@@ -63,6 +65,9 @@ fn help_lists_every_flag() {
         "--port-mode",
         "--once",
         "--docker-host",
+        "--api-timeout",
+        "--strip-stack-prefix",
+        "[default: 30s]",
         "--help",
         "--version",
         "[default: 15s]",
@@ -236,4 +241,96 @@ fn sigterm_stops_the_loop_cleanly() {
 #[test]
 fn sigint_stops_the_loop_cleanly() {
     stops_cleanly_on("INT");
+}
+
+/// Collects a child's stderr on a thread, so the test can look at it while it runs.
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    let log = Arc::new(Mutex::new(String::new()));
+    let pipe = child.stderr.take().unwrap();
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    log
+}
+
+#[test]
+fn the_loop_logs_each_failure_keeps_the_file_and_recovers() {
+    let docker = FakeDocker::tcp(Behaviour::recorded());
+    let dir = tempfile::tempdir().unwrap();
+    let output_path = dir.path().join("swarm-endpoints.json");
+    // First obstacle: a directory where the file should go.
+    fs::create_dir(&output_path).unwrap();
+    let mut child = binary()
+        .args([
+            "--docker-host",
+            &docker.url(),
+            "--network=my_network",
+            "--ignored-services=prometheus,grafana",
+            "--interval=100ms",
+            "--api-timeout=500ms",
+            "--output",
+            output_path.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = collect_stderr(&mut child);
+    let mut child = ChildGuard(child);
+    let limit = Duration::from_secs(10);
+    let logged = |text: &str| {
+        let found = wait_for(limit, || log.lock().unwrap().contains(text));
+        assert!(found, "{text:?} not in:\n{}", log.lock().unwrap());
+    };
+    let error = "ERROR poll failed, keeping the last file: ";
+
+    logged(&format!(
+        "{error}cannot replace {}: Is a directory (os error 21)",
+        output_path.display()
+    ));
+    fs::remove_dir(&output_path).unwrap();
+    assert!(wait_for(limit, || output_path.is_file()));
+    let good = fixture("expected/published.json");
+    assert_eq!(fs::read_to_string(&output_path).unwrap(), good);
+
+    // A slow daemon, then one answering with a web page: logged, the file stays.
+    let scaled = Box::new(Behaviour::serve("tasks-scaled.json"));
+    docker.set(Behaviour::Delayed(Duration::from_secs(5), scaled));
+    logged(" failed: no answer within 500ms");
+    docker.set(Behaviour::Reply {
+        status: 200,
+        content_type: "text/html",
+        body: "<html><body>It works!</body></html>".into(),
+    });
+    logged(
+        " failed: unexpected response body (text/html, 35 bytes): expected value at line 1 \
+         column 1; it starts: <html><body>It works!</body></html>",
+    );
+    assert_eq!(fs::read_to_string(&output_path).unwrap(), good);
+
+    // The swarm changed meanwhile; the daemon is back.
+    docker.set(Behaviour::serve("tasks-scaled.json"));
+    let scaled = fixture("expected/published-scaled.json");
+    assert!(wait_for(limit, || fs::read_to_string(&output_path)
+        .unwrap()
+        == scaled));
+    logged("INFO  found 7 targets: accountservice=3 imageservice=2 quotes-service=2; ");
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait_timeout(limit).expect("still running");
+    assert!(status.success(), "{status:?}");
+    let log = log.lock().unwrap().clone();
+    // Shown with --nocapture: the log lines of each failure.
+    println!("{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert_eq!(names_in(dir.path()), ["swarm-endpoints.json"]);
 }

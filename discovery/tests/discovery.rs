@@ -1,4 +1,5 @@
-//! Discovery against a fake Docker Engine API serving recorded Swarm responses.
+//! Discovery against a fake Docker Engine API serving recorded Swarm responses: the exact
+//! file for each set of flags, the loop. Failures are in failures.rs.
 //!
 //! The expected files live in tests/fixtures/expected/. After a deliberate change of the
 //! output, regenerate them with `SWARM_DISCOVERY_BLESS=1 cargo test -p swarm-discovery` and
@@ -13,22 +14,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{fixture, fixture_path, seed_config, wait_for, Behaviour, FakeDocker};
+use support::{assert_output, fixture, seed_config, wait_for, Behaviour, FakeDocker};
 use swarm_discovery::output::WriteOutcome;
+use swarm_discovery::targets::SkipReason;
 use swarm_discovery::{run, Poller};
-
-/// Compares the written file with tests/fixtures/expected/<name>, byte for byte.
-fn assert_output(path: &Path, name: &str) {
-    let written = fs::read_to_string(path).unwrap();
-    let expected_path = fixture_path(&format!("expected/{name}"));
-    if std::env::var_os("SWARM_DISCOVERY_BLESS").is_some() {
-        fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
-        fs::write(&expected_path, &written).unwrap();
-        return;
-    }
-    let expected = fixture(&format!("expected/{name}"));
-    assert_eq!(written, expected, "{} differs from {name}", path.display());
-}
 
 async fn poll_once(docker: &FakeDocker, output: &Path, extra: &[&str]) -> WriteOutcome {
     let mut poller = Poller::new(seed_config(docker, output, extra));
@@ -146,6 +135,93 @@ async fn without_a_network_each_task_uses_its_first_non_ingress_one() {
     assert_output(&output, "first-network.json");
 }
 
+/// The recorded swarm as `docker stack deploy -c deploy/swarm-stack.yml monitoring` leaves
+/// it (services and a network named `monitoring_*`), plus two services created one by one
+/// on an external network `my_network`.
+fn stack_swarm() -> Behaviour {
+    Behaviour::Serve {
+        tasks: fixture("tasks-stack.json"),
+        services: fixture("services-stack.json"),
+    }
+}
+
+#[tokio::test]
+async fn a_stack_keeps_its_service_names_by_default() {
+    let docker = FakeDocker::tcp(stack_swarm());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let config = support::config(&[
+        "--docker-host",
+        &docker.url(),
+        "--ignored-services=monitoring_prometheus,monitoring_grafana",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    Poller::new(config).poll().await.unwrap();
+    // task="monitoring_accountservice": the seed's queries would not match.
+    assert_output(&output, "stack-full-names.json");
+    // The short names are not ignored without --strip-stack-prefix.
+    let config = support::config(&[
+        "--docker-host",
+        &docker.url(),
+        "--ignored-services=prometheus",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let found = Poller::new(config).poll().await.unwrap().discovery;
+    assert!(found
+        .services
+        .iter()
+        .all(|service| service.skipped != Some(SkipReason::Ignored)));
+}
+
+#[tokio::test]
+async fn strip_stack_prefix_gives_the_names_of_the_stack_file() {
+    let docker = FakeDocker::tcp(stack_swarm());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    let url = docker.url();
+    let path = output.to_str().unwrap();
+    // The stack file's flags, then the same with the full names: one result.
+    for flags in [
+        &[
+            "--strip-stack-prefix",
+            "--network=my_network",
+            "--ignored-services=prometheus,grafana,swarm-discovery",
+        ][..],
+        &[
+            "--strip-stack-prefix",
+            "--network=my_network",
+            "--ignored-services=monitoring_prometheus,monitoring_grafana",
+        ],
+    ] {
+        let mut args = vec!["--docker-host", &url, "--output", path];
+        args.extend_from_slice(flags);
+        let outcome = Poller::new(support::config(&args)).poll().await.unwrap();
+        // accountservice is on the stack's network, quotes-service and legacy_reports (no
+        // stack label: its name stays) on the external one.
+        assert_output(&output, "stack-stripped.json");
+        let report: Vec<String> = outcome
+            .discovery
+            .services
+            .iter()
+            .map(|s| match &s.skipped {
+                None => format!("{}={}", s.name, s.targets),
+                Some(reason) => format!("{} ({reason})", s.name),
+            })
+            .collect();
+        assert_eq!(
+            report[..3],
+            [
+                "monitoring_accountservice=2",
+                "monitoring_grafana (ignored)",
+                "legacy_reports=1"
+            ],
+            "{flags:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_unchanged_swarm_leaves_the_file_alone() {
     let docker = FakeDocker::tcp(Behaviour::recorded());
@@ -181,63 +257,6 @@ async fn a_missing_output_directory_is_created() {
 }
 
 #[tokio::test]
-async fn an_output_directory_that_cannot_be_created_fails_the_poll_and_recovers() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("etc");
-    fs::write(&blocker, "a file where the directory should be").unwrap();
-    let output = blocker.join("swarm-endpoints.json");
-    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
-    let error = poller.poll().await.unwrap_err();
-    assert!(error.to_string().contains("create directory"), "{error}");
-    // Once the obstacle is gone, the next poll writes the file.
-    fs::remove_file(&blocker).unwrap();
-    poller.poll().await.unwrap();
-    assert_output(&output, "published.json");
-}
-
-#[tokio::test]
-async fn api_failures_keep_the_last_good_file_and_the_next_poll_recovers() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let mut config = seed_config(&docker, &output, &[]);
-    config.request_timeout = Duration::from_millis(300);
-    let mut poller = Poller::new(config);
-    poller.poll().await.unwrap();
-    let good = fs::read(&output).unwrap();
-    let inode = fs::metadata(&output).unwrap().ino();
-
-    for (behaviour, expected) in [
-        (
-            Behaviour::Fail(500),
-            "500 Internal Server Error: rpc error: code = Unavailable",
-        ),
-        (Behaviour::Fail(503), "503 Service Unavailable"),
-        (Behaviour::Close, "GET /"),
-        (Behaviour::Hang, "GET /"),
-        (
-            Behaviour::Serve {
-                tasks: "{not json".to_string(),
-                services: fixture("services.json"),
-            },
-            "unexpected response body",
-        ),
-    ] {
-        docker.set(behaviour.clone());
-        let error = poller.poll().await.unwrap_err().to_string();
-        assert!(error.contains(expected), "{behaviour:?}: {error}");
-        assert_eq!(fs::read(&output).unwrap(), good, "{behaviour:?}");
-        assert_eq!(fs::metadata(&output).unwrap().ino(), inode, "{behaviour:?}");
-    }
-
-    // The swarm changed meanwhile: quotes-service's second replica is now running.
-    docker.set(Behaviour::serve("tasks-scaled.json"));
-    poller.poll().await.unwrap();
-    assert_output(&output, "published-scaled.json");
-}
-
-#[tokio::test]
 async fn the_unix_socket_transport_works() {
     let docker = FakeDocker::unix(Behaviour::recorded());
     let dir = tempfile::tempdir().unwrap();
@@ -245,23 +264,6 @@ async fn the_unix_socket_transport_works() {
     poll_once(&docker, &output, &[]).await;
     assert_output(&output, "published.json");
     assert_eq!(docker.requests().len(), 2);
-}
-
-#[tokio::test]
-async fn a_missing_socket_is_retried_until_it_appears() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let socket = dir.path().join("docker.sock");
-    let config = support::config(&[
-        "--docker-host",
-        &format!("unix://{}", socket.display()),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    let mut poller = Poller::new(config);
-    let error = poller.poll().await.unwrap_err();
-    assert!(error.to_string().contains("docker.sock"), "{error}");
-    assert!(!output.exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,15 +4,20 @@
 
 use std::convert::Infallible;
 use std::fs;
+use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -41,6 +46,18 @@ pub enum Behaviour {
     Serve { tasks: String, services: String },
     /// Answer every request with this status and a Docker-style error body.
     Fail(u16),
+    /// Answer every request with exactly this status, content type and body.
+    Reply {
+        status: u16,
+        content_type: &'static str,
+        body: Bytes,
+    },
+    /// Wait this long, then behave as the inner behaviour (`Serve`, `Fail` or `Reply`).
+    Delayed(Duration, Box<Behaviour>),
+    /// Answer 200 at once, then send the body one byte every 50 ms, without end.
+    Trickle,
+    /// Answer 200 at once, then send body bytes as fast as the client reads, without end.
+    Endless,
     /// Accept connections and close them without answering.
     Close,
     /// Accept connections and never answer.
@@ -87,14 +104,31 @@ impl FakeDocker {
         FakeDocker::start(host, behaviour, None, Listener::Tcp(listener))
     }
 
+    /// Listens on 127.0.0.1 at `address` (a daemon coming back on its old port).
+    pub fn tcp_at(address: SocketAddr, behaviour: Behaviour) -> FakeDocker {
+        let listener = std::net::TcpListener::bind(address).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let host = DockerHost::Tcp(address.to_string());
+        FakeDocker::start(host, behaviour, None, Listener::Tcp(listener))
+    }
+
     /// Listens on a unix socket in a temporary directory.
     pub fn unix(behaviour: Behaviour) -> FakeDocker {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("docker.sock");
-        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let mut docker = FakeDocker::unix_at(&path, behaviour);
+        docker._socket_dir = Some(dir);
+        docker
+    }
+
+    /// Listens on a unix socket at `path`, replacing a stale socket file there (as the
+    /// daemon does when it restarts).
+    pub fn unix_at(path: &Path, behaviour: Behaviour) -> FakeDocker {
+        let _ = fs::remove_file(path);
+        let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
         listener.set_nonblocking(true).unwrap();
-        let host = DockerHost::Unix(path);
-        FakeDocker::start(host, behaviour, Some(dir), Listener::Unix(listener))
+        let host = DockerHost::Unix(path.to_path_buf());
+        FakeDocker::start(host, behaviour, None, Listener::Unix(listener))
     }
 
     fn start(
@@ -189,25 +223,40 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+type AnswerBody = BoxBody<Bytes, Infallible>;
+
 /// Answers like the Docker daemon: with or without a `/vX.Y` prefix.
-fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Response<AnswerBody> {
     let path_and_query = request
         .uri()
         .path_and_query()
         .map(|pq| pq.as_str().to_string())
         .unwrap_or_default();
-    let mut state = lock(state);
-    state.requests.push(path_and_query);
+    let mut behaviour = {
+        let mut state = lock(&state);
+        state.requests.push(path_and_query);
+        state.behaviour.clone()
+    };
+    if let Behaviour::Delayed(delay, inner) = behaviour {
+        tokio::time::sleep(delay).await;
+        behaviour = *inner;
+    }
     let path = unversioned(request.uri().path());
     let json = |status: StatusCode, body: String| {
         Response::builder()
             .status(status)
             .header("content-type", "application/json")
             .header("api-version", "1.45")
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(Bytes::from(body)).boxed())
             .unwrap()
     };
-    match &state.behaviour {
+    let streamed = |delay: Option<Duration>| {
+        Response::builder()
+            .header("content-type", "application/json")
+            .body(ChannelBody::generate(delay).boxed())
+            .unwrap()
+    };
+    match &behaviour {
         Behaviour::Fail(status) => json(
             StatusCode::from_u16(*status).unwrap(),
             r#"{"message":"rpc error: code = Unavailable desc = the swarm does not have a leader"}"#
@@ -227,7 +276,62 @@ fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Full<Byt
                 r#"{"message":"page not found"}"#.to_string(),
             ),
         },
-        Behaviour::Close | Behaviour::Hang => json(StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+        Behaviour::Reply {
+            status,
+            content_type,
+            body,
+        } => Response::builder()
+            .status(StatusCode::from_u16(*status).unwrap())
+            .header("content-type", *content_type)
+            .body(Full::new(body.clone()).boxed())
+            .unwrap(),
+        Behaviour::Trickle => streamed(Some(Duration::from_millis(50))),
+        Behaviour::Endless => streamed(None),
+        Behaviour::Delayed(..) | Behaviour::Close | Behaviour::Hang => {
+            json(StatusCode::INTERNAL_SERVER_ERROR, String::new())
+        }
+    }
+}
+
+/// A response body fed by a task that sends chunks until the client goes away.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl ChannelBody {
+    /// `[` then one byte per `delay`, or 64 KiB chunks as fast as they are read.
+    fn generate(delay: Option<Duration>) -> ChannelBody {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            if sender.send(Bytes::from_static(b"[")).await.is_err() {
+                return;
+            }
+            let chunk = match delay {
+                Some(_) => Bytes::from_static(b" "),
+                None => Bytes::from(r#"{"ID":"x"},"#.repeat(64 * 1024 / 11)),
+            };
+            loop {
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if sender.send(chunk.clone()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        ChannelBody(receiver)
+    }
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
     }
 }
 
@@ -265,12 +369,17 @@ where
                 std::future::pending::<()>().await;
             });
         }
-        Behaviour::Serve { .. } | Behaviour::Fail(_) => {
+        Behaviour::Serve { .. }
+        | Behaviour::Fail(_)
+        | Behaviour::Reply { .. }
+        | Behaviour::Delayed(..)
+        | Behaviour::Trickle
+        | Behaviour::Endless => {
             let shared = Arc::clone(shared);
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
                     let shared = Arc::clone(&shared);
-                    async move { Ok::<_, Infallible>(answer(&shared, request)) }
+                    async move { Ok::<_, Infallible>(answer(shared, request).await) }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -315,4 +424,39 @@ pub fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     check()
+}
+
+/// Compares the written file with tests/fixtures/expected/<name>, byte for byte. With
+/// `SWARM_DISCOVERY_BLESS` set, writes the expected file instead.
+pub fn assert_output(path: &Path, name: &str) {
+    let written = fs::read_to_string(path).unwrap();
+    let expected_path = fixture_path(&format!("expected/{name}"));
+    if std::env::var_os("SWARM_DISCOVERY_BLESS").is_some() {
+        fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
+        fs::write(&expected_path, &written).unwrap();
+        return;
+    }
+    let expected = fixture(&format!("expected/{name}"));
+    assert_eq!(written, expected, "{} differs from {name}", path.display());
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A full disk: half the content reaches the temporary file, the rest goes to /dev/full,
+/// so the error is the kernel's own ENOSPC ("No space left on device").
+pub fn disk_full(file: &mut fs::File, content: &[u8]) -> io::Result<()> {
+    let (first, rest) = content.split_at(content.len() / 2);
+    file.write_all(first)?;
+    fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")?
+        .write_all(rest)
 }

@@ -1,0 +1,138 @@
+//! Reading JSON request bodies, with the checks every JSON route shares.
+//!
+//! In order: the media type (415 unless JSON or absent), the declared length (413 before reading anything when
+//! `Content-Length` is over the limit), the actual length (413 when a chunked body grows past the limit while it
+//! is read), the time taken to send it (408), and the syntax (400 with serde's description of what is wrong and
+//! where). Rejecting on the header first means an oversized upload is refused without being received.
+
+use std::time::Duration;
+
+use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+
+use crate::reply::{self, Body};
+
+/// The largest request body accepted by default: 1 MiB, far above any account or GraphQL query.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// How request bodies are read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyRules {
+    /// The largest body accepted, in bytes.
+    pub(crate) limit: usize,
+    /// The time a client gets to send the whole body.
+    pub(crate) read_timeout: Duration,
+}
+
+/// Reads `req`'s body under `rules` and parses it as JSON into `T`; on failure, the response to send.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    req: Request<Incoming>,
+    rules: &BodyRules,
+) -> Result<T, Response<Body>> {
+    let limit = rules.limit;
+    if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
+        if !is_json(content_type) {
+            let response = reply::text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "request body must be application/json, got {}",
+                    String::from_utf8_lossy(content_type.as_bytes())
+                ),
+            );
+            // RFC 9110 §15.5.16: Accept in a 415 names the media types that would have been accepted.
+            return Err(reply::with_header(
+                response,
+                ACCEPT,
+                HeaderValue::from_static("application/json"),
+            ));
+        }
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let reading = Limited::new(req.into_body(), limit).collect();
+    let Ok(read) = tokio::time::timeout(rules.read_timeout, reading).await else {
+        let response = reply::text(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request body not received within {:?}", rules.read_timeout),
+        );
+        return Err(closing(response));
+    };
+    let bytes = match read {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<LengthLimitError>() => return Err(too_large(limit)),
+        Err(err) => {
+            return Err(reply::text(
+                StatusCode::BAD_REQUEST,
+                format!("could not read the request body: {err}"),
+            ))
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(reply::text(
+            StatusCode::BAD_REQUEST,
+            "request body is empty; expected a JSON object",
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|err| {
+        reply::text(
+            StatusCode::BAD_REQUEST,
+            format!("request body is not valid JSON for this route: {err}"),
+        )
+    })
+}
+
+/// The 413 answer.
+fn too_large(limit: usize) -> Response<Body> {
+    closing(reply::text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body is larger than the limit of {limit} bytes"),
+    ))
+}
+
+/// `response`, closing the connection: the rest of the body is not going to be read, and a client still sending
+/// it would otherwise wait on a connection that never moves again (RFC 9110 §15.5.14).
+fn closing(response: Response<Body>) -> Response<Body> {
+    reply::with_header(response, CONNECTION, HeaderValue::from_static("close"))
+}
+
+/// Whether a `Content-Type` names JSON: `application/json`, with any parameters (`; charset=utf-8`), in any case.
+fn is_json(content_type: &HeaderValue) -> bool {
+    let Ok(value) = content_type.to_str() else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_json_media_types() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+        ] {
+            assert!(is_json(&HeaderValue::from_static(ok)), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/jsonx",
+            "",
+        ] {
+            assert!(!is_json(&HeaderValue::from_static(bad)), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! From a routed request to its handler, monitored or bare.
+
+use http::header::ALLOW;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use crate::app::App;
+use crate::handlers;
+use crate::instrumented;
+use crate::options::Instrumentation;
+use crate::reply::{self, Body};
+use crate::router::{Endpoint, Routed};
+
+/// Answers one request.
+///
+/// The instrumentation switch is one branch per request on a value fixed at start-up, so the "off" mode costs
+/// nothing that the "on" mode does not also pay.
+pub(crate) async fn handle(app: &App, served_by: &str, req: Request<Incoming>) -> Response<Body> {
+    // The path is copied because routing borrows it while the request itself moves into a handler.
+    let path = req.uri().path().to_owned();
+    let (endpoint, param) = match app.router.route(req.method(), &path) {
+        Routed::Found { endpoint, param } => (endpoint, param.unwrap_or_default()),
+        Routed::NotFound => {
+            return reply::text(StatusCode::NOT_FOUND, format!("no route for {path}"));
+        }
+        Routed::MethodNotAllowed(allow) => {
+            let message = format!("{} is not allowed on {path}", req.method());
+            let response = reply::text(StatusCode::METHOD_NOT_ALLOWED, message);
+            return reply::with_header(response, ALLOW, allow);
+        }
+    };
+    let monitored = app.instrumentation == Instrumentation::On;
+    match endpoint {
+        Endpoint::GetAccount if monitored => instrumented::get_account(app, served_by, param).await,
+        Endpoint::GetAccount => handlers::get_account(app, served_by, param).await,
+        Endpoint::StoreAccount if monitored => instrumented::store_account(app, req).await,
+        Endpoint::StoreAccount => handlers::store_account(app, req).await,
+        Endpoint::UpdateAccount if monitored => {
+            instrumented::update_account(app, served_by, req).await
+        }
+        Endpoint::UpdateAccount => handlers::update_account(app, served_by, req).await,
+        Endpoint::GraphQl if monitored => instrumented::graphql(app, served_by, req).await,
+        Endpoint::GraphQl => handlers::graphql(app, served_by, req).await,
+        Endpoint::HealthCheck => handlers::health(app),
+        Endpoint::Testability => handlers::testability(app, param),
+        Endpoint::Metrics => app.exporter.respond(&req),
+    }
+}

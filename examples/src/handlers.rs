@@ -1,0 +1,191 @@
+//! The logic of every route, without monitoring.
+//!
+//! The monitored routes are reached through the thin `#[routemeter::instrumented]` wrappers in
+//! `crate::instrumented`; with `--instrumentation off` the router calls these functions directly, so both modes
+//! run the very same code and a benchmark of the two measures the monitoring alone.
+
+use std::sync::Arc;
+
+use http::header::{HeaderValue, LOCATION};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::body;
+use crate::graphql::ServedBy;
+use crate::model::{Created, HealthStatus};
+use crate::reply::{self, Body};
+use crate::store::Lookup;
+
+/// `GET /accounts/{accountId}`: the account as JSON, 404 for an unknown id, 400 for one that is not a number.
+pub(crate) async fn get_account(app: &App, served_by: &str, account_id: &str) -> Response<Body> {
+    match app.store.lookup(account_id) {
+        Lookup::Found(record) => reply::json(StatusCode::OK, &record.to_account(served_by)),
+        Lookup::Unknown => not_found(account_id),
+        Lookup::Invalid => invalid_id(account_id),
+    }
+}
+
+/// The part of a `POST /accounts` body that is used: the seed's clients send a whole account, of which only the
+/// name matters (the store assigns the id).
+#[derive(Debug, Deserialize)]
+struct NewAccount {
+    name: Option<String>,
+}
+
+/// `POST /accounts`: stores a new account and answers `201 Created` with `{"ID":"<new id>"}` and a `Location`.
+///
+/// The seed relayed the status of its data service; 201 with `Location` is what HTTP prescribes for a created
+/// resource, and the body is the seed's.
+pub(crate) async fn store_account(app: &App, req: Request<Incoming>) -> Response<Body> {
+    let input: NewAccount = match body::read_json(req, &app.body).await {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let Some(name) = input.name.filter(|name| !name.trim().is_empty()) else {
+        return reply::text(
+            StatusCode::BAD_REQUEST,
+            "POST body is missing required field: name",
+        );
+    };
+    match app.store.create(name) {
+        Ok(record) => {
+            let id = record.id.to_string();
+            let location = HeaderValue::from_str(&format!("/accounts/{id}"));
+            let response = reply::json(StatusCode::CREATED, &Created { id });
+            match location {
+                Ok(location) => reply::with_header(response, LOCATION, location),
+                Err(_) => response,
+            }
+        }
+        Err(full) => reply::text(StatusCode::INSUFFICIENT_STORAGE, full.to_string()),
+    }
+}
+
+/// An account id in a JSON body: the seed writes it as a string, but a bare number is understood too.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum IdField {
+    Text(String),
+    Number(u64),
+}
+
+/// The part of a `PUT /accounts` body that is used.
+#[derive(Debug, Deserialize)]
+struct AccountUpdate {
+    id: Option<IdField>,
+    name: Option<String>,
+}
+
+/// `PUT /accounts`: renames the account named by the body's `id` and answers the updated account.
+pub(crate) async fn update_account(
+    app: &App,
+    served_by: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let input: AccountUpdate = match body::read_json(req, &app.body).await {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let id = match input.id {
+        Some(IdField::Text(id)) if !id.is_empty() => id,
+        Some(IdField::Number(id)) => id.to_string(),
+        _ => {
+            return reply::text(
+                StatusCode::BAD_REQUEST,
+                "PUT body is missing required field: ID",
+            )
+        }
+    };
+    let Some(name) = input.name.filter(|name| !name.trim().is_empty()) else {
+        return reply::text(
+            StatusCode::BAD_REQUEST,
+            "PUT body is missing required field: name",
+        );
+    };
+    let record = match app.store.lookup(&id) {
+        Lookup::Found(record) => record,
+        Lookup::Unknown => return not_found(&id),
+        Lookup::Invalid => return invalid_id(&id),
+    };
+    match app.store.rename(record.id, name) {
+        Some(updated) => reply::json(StatusCode::OK, &updated.to_account(served_by)),
+        None => not_found(&id),
+    }
+}
+
+/// `POST /graphql`: runs a GraphQL request (`{"query": ..., "variables": ..., "operationName": ...}`).
+///
+/// GraphQL errors (an unknown field, a bad argument) are part of a 200 answer, as GraphQL over HTTP specifies for
+/// `application/json`; only a body that is not a GraphQL request at all is a 400.
+pub(crate) async fn graphql(app: &App, served_by: &str, req: Request<Incoming>) -> Response<Body> {
+    let request: async_graphql::Request = match body::read_json(req, &app.body).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    // async-graphql defaults a missing `query` to "", which would execute as a syntax error; say what is missing.
+    if request.query.trim().is_empty() {
+        return reply::text(
+            StatusCode::BAD_REQUEST,
+            "GraphQL request body is missing required field: query",
+        );
+    }
+    let request = request.data(ServedBy(Arc::from(served_by)));
+    let response = app.schema.execute(request).await;
+    reply::json(StatusCode::OK, &response)
+}
+
+/// `GET /health`: `200 {"status":"UP"}` while healthy, `503 {"status":"DOWN"}` otherwise, so an orchestrator
+/// can take the instance out of rotation.
+pub(crate) fn health(app: &App) -> Response<Body> {
+    let (status, word) = if app.is_healthy() {
+        (StatusCode::OK, "UP")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "DOWN")
+    };
+    reply::json(
+        status,
+        &HealthStatus {
+            status: word.to_owned(),
+        },
+    )
+}
+
+/// `GET /testability/healthy/{state}`: `true` or `false` sets what `/health` reports, so a test can make an
+/// instance look sick; anything else is a 400. Answers like `/health` would from now on, with status 200.
+pub(crate) fn testability(app: &App, state: &str) -> Response<Body> {
+    let healthy = match state {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return reply::text(
+                StatusCode::BAD_REQUEST,
+                format!("state must be true or false, got {state:?}"),
+            )
+        }
+    };
+    app.set_healthy(healthy);
+    let word = if healthy { "UP" } else { "DOWN" };
+    reply::json(
+        StatusCode::OK,
+        &HealthStatus {
+            status: word.to_owned(),
+        },
+    )
+}
+
+fn not_found(account_id: &str) -> Response<Body> {
+    // The seed's message, word for word.
+    reply::text(
+        StatusCode::NOT_FOUND,
+        format!("Account identified by '{account_id}' not found"),
+    )
+}
+
+fn invalid_id(account_id: &str) -> Response<Body> {
+    reply::text(
+        StatusCode::BAD_REQUEST,
+        format!("Account id must be a decimal number, got '{account_id}'"),
+    )
+}

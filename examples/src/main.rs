@@ -1,0 +1,78 @@
+//! The accountservice example: `cargo run --release --example accountservice [-- --addr HOST:PORT]`.
+//!
+//! Parses the command line, installs routemeter (which finds every annotated handler), binds the address, prints
+//! where it listens and serves until ctrl-c or SIGTERM. Everything else lives in the `accountservice` library, so
+//! the metrics carry its name.
+
+use std::process::ExitCode;
+
+use accountservice::cli::{self, Command};
+use accountservice::Options;
+use routemeter::AlertThresholds;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1), |name| std::env::var(name).ok()) {
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(command) => command,
+        Err(err) => {
+            eprintln!("accountservice: {err}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let exporter = match routemeter::install() {
+        Ok(exporter) => exporter,
+        Err(err) => {
+            eprintln!("accountservice: cannot set up metrics: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = match command {
+        Command::Run(settings) => settings,
+        Command::PrintDashboard => {
+            print!("{}", exporter.grafana_dashboard("accountservice"));
+            return ExitCode::SUCCESS;
+        }
+        Command::PrintRules => {
+            print!("{}", exporter.prometheus_rules(AlertThresholds::default()));
+            return ExitCode::SUCCESS;
+        }
+        Command::Help => return ExitCode::SUCCESS,
+    };
+    let listener = match TcpListener::bind(&settings.addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("accountservice: cannot listen on {}: {err}", settings.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(local) => println!(
+            "accountservice listening on http://{local} (instrumentation {})",
+            settings.instrumentation
+        ),
+        Err(err) => eprintln!("accountservice: listening, but cannot tell where: {err}"),
+    }
+    let options = Options::default().instrumentation(settings.instrumentation);
+    match accountservice::serve(
+        listener,
+        exporter,
+        options,
+        accountservice::shutdown_signal(),
+    )
+    .await
+    {
+        Ok(()) => {
+            println!("accountservice stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("accountservice: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Shared helpers of the routemeter test suite.
+//!
+//! - [`service`]: the accountservice example running in-process on an ephemeral port;
+//! - [`client`]: a small HTTP client returning whole responses;
+//! - [`raw`]: raw TCP exchanges for malformed or slow requests;
+//! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
+//! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
+//!   end-to-end tests.
+
+pub mod client;
+pub mod exposition;
+pub mod process;
+pub mod prometheus;
+pub mod raw;
+pub mod service;
+
+/// The result type of helpers and tests: any error, with a message, instead of a panic.
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

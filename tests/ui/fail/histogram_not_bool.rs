@@ -1,0 +1,14 @@
+// `histogram` takes a bool literal; a quoted one gets a precise hint.
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use routemeter::instrumented;
+
+#[instrumented(name = "GetAccount", route = "GET /accounts", histogram = "true")]
+async fn handler(_req: Request<()>) -> Response<Full<Bytes>> {
+    Response::new(Full::default())
+}
+
+fn main() {
+    let _ = handler;
+}

@@ -1,0 +1,18 @@
+// A namespace follows the same charset as a name.
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use routemeter::instrumented;
+
+#[instrumented(
+    name = "GetAccount",
+    route = "GET /accounts",
+    namespace = "account-service"
+)]
+async fn handler(_req: Request<()>) -> Response<Full<Bytes>> {
+    Response::new(Full::default())
+}
+
+fn main() {
+    let _ = handler;
+}

@@ -1,0 +1,14 @@
+// A path parameter opened with one bracket style and closed with the other.
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use routemeter::instrumented;
+
+#[instrumented(name = "GetAccount", route = "GET /accounts/{accountId>")]
+async fn handler(_req: Request<()>) -> Response<Full<Bytes>> {
+    Response::new(Full::default())
+}
+
+fn main() {
+    let _ = handler;
+}

@@ -1,0 +1,14 @@
+// Values are string literals; a bare identifier is rejected with an example.
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use routemeter::instrumented;
+
+#[instrumented(name = GetAccount, route = "GET /accounts")]
+async fn handler(_req: Request<()>) -> Response<Full<Bytes>> {
+    Response::new(Full::default())
+}
+
+fn main() {
+    let _ = handler;
+}
