@@ -8,8 +8,9 @@
 //! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
 //! writing them to `target/routemeter-bench.json`.
 
-// A benchmark that cannot set itself up should stop loudly.
-#![allow(clippy::expect_used, clippy::panic)]
+// A benchmark that cannot set itself up should stop loudly; criterion's macros generate
+// undocumented items.
+#![allow(clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -165,18 +165,24 @@ pub use summary::{Snapshot, Summary, SummaryOptions};
 /// | argument | required | meaning |
 /// |---|---|---|
 /// | `name = "GetAccount"` | yes | the metric name after the namespace: `[A-Za-z_][A-Za-z0-9_]*` |
-/// | `route = "GET /accounts/{accountId}"` | yes | method and path template; `{param}` or `<param>` |
+/// | `route = "GET /accounts/{accountId}"` | yes | an upper-case HTTP method and a path starting with `/`; parameters as `{param}` or `<param>` (written `{param}` in the HELP text and the `route` label), a catch-all as `{*rest}` |
 /// | `namespace = "shop"` | no | replaces the default namespace (the crate's name) for this handler |
-/// | `histogram = true` | no | adds this handler to `<namespace>_request_duration_seconds` |
-/// | `crate = "path"` | no | where to find routemeter when it is renamed or re-exported |
+/// | `histogram = true` | no | adds this handler to `<namespace>_request_duration_seconds` (`false` keeps it out when [`Config::histogram`] turns it on for all) |
+/// | `crate = "path"` | no | where to find routemeter when it is renamed or re-exported, as a path in a string: `crate = "metrics"`, `crate = "crate::telemetry"` |
 ///
-/// Mistakes are compile errors on the offending argument, all reported in one build.
+/// Mistakes are compile errors on the offending argument, listing what is valid, all reported in
+/// one build; the function is still emitted, so the rest of the crate type-checks.
 ///
 /// # Handlers
 ///
-/// `async fn`s and `fn`s that return `impl Future` with an `async` block as their tail; free
-/// functions and methods (`&self`), generic or not, with any arguments. The output must be
-/// `Response<B>` or `Result<Response<B>, E>` for any body `B`.
+/// - `async fn`s, free or methods (`&self`, `self: Arc<Self>`), generic or not, with any
+///   arguments;
+/// - `fn`s returning `impl Future` whose body ends in an `async` block or
+///   `Box::pin(async move { .. })` (the shape `async-trait` produces);
+/// - the output must be `Response<B>` or `Result<Response<B>, E>` for any body `B`; anything else
+///   is a compile error saying so. `const fn`s and functions that return no future are rejected.
+///
+/// Type errors inside the body point at your own lines, as without the attribute.
 ///
 /// # What it expands to
 ///

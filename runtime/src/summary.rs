@@ -8,60 +8,73 @@
 //! # Algorithm
 //!
 //! **Buckets.** A finite, non-zero `f64` is bucketed by its own bit pattern: the exponent selects a
-//! power of two `[2^e, 2^(e+1))` and the top 6 mantissa bits select one of 64 equal sub-buckets of
-//! it, so a bucket `[a, b)` is never wider than `a / 64`. Zero (and `-0.0`) has an exact bucket of
-//! its own, `+Inf` and `-Inf` have one each, and a negative value goes to the mirror image of the
-//! positive buckets. Exponents from `2^-64` up to (not including) `2^64` have buckets of their own;
-//! a non-zero magnitude below `2^-64` (subnormals included) is counted in the lowest bucket and a
-//! finite magnitude of `2^64` or more in the highest one, keeping its sign. `NaN` is ignored: it is
-//! counted nowhere, not even in `_count` or `_sum`.
+//! power of two `[2^e, 2^(e+1))` (a *page*), and the top 8 mantissa bits select one of 256 equal
+//! cells of it, which a 256-byte table maps to one of 40 sub-buckets. The sub-buckets group the
+//! cells greedily so that for each sub-bucket `[a, b)`, `(b - a) / (a + b) <= 0.95%`: they are
+//! 4 or 5 cells wide at the bottom of a power of two and 9 at the top, where a cell is smaller
+//! relative to its value (64 equal sub-buckets would cost 60% more memory for no useful gain).
+//! Zero (and `-0.0`) has an exact bucket of its own, `+Inf` and `-Inf` have one each, and a
+//! negative value goes to the mirror image of the positive buckets. Powers of two from `2^-48`
+//! up to (not including) `2^48` have pages; a non-zero magnitude below `2^-48` (about `3.6e-15`,
+//! subnormals included) is counted in the lowest bucket and a finite magnitude of `2^48` (about
+//! `2.8e14`) or more in the highest one, keeping its sign: far beyond any duration in seconds or
+//! size in bytes. `NaN` is ignored: it is counted nowhere, not even in `_count` or `_sum`.
 //!
 //! **Quantiles.** A snapshot adds up the bucket counts of the live part of the window, computes
 //! the nearest rank `k = max(1, ceil(q * n))` of each quantile `q` among the `n` observations
 //! (`q * n` in `f64`), walks the buckets in value order once for all quantiles, and reports for
 //! the bucket `[a, b)` that holds the `k`-th smallest observation the value `2ab / (a + b)`.
+//! A first pass adds up the counters of each installed page of the live slots; the walk then
+//! reads again only the sub-buckets of the pages where a quantile falls, up to that quantile.
+//! No per-page total is kept when observing: it would be one more counter that every
+//! observation in a page writes, and two threads observing one summary would fight over it.
 //!
-//! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most
-//! `1/129`, about 0.78%) of the exact nearest-rank quantile `sorted[k - 1]` of the observations in
-//! the window: the reported value and the exact one share a bucket, and `2ab / (a + b)` is within
-//! `(b - a) / (a + b) <= 1/129` of any value of `[a, b)`. The quantile is exact when it falls on
-//! zero or an infinity. The guarantee covers magnitudes in `[2^-64, 2^64)` (about `5.4e-20` to
-//! `1.8e19`); outside that range the clamping above applies. It holds for a snapshot taken while
-//! no observation is landing; observations that race with a snapshot may or may not be included.
+//! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most 0.95%)
+//! of the exact nearest-rank quantile `sorted[k - 1]` of the observations in the window: the
+//! reported value and the exact one share a bucket, and `2ab / (a + b)` is within
+//! `(b - a) / (a + b)` of any value of `[a, b)`. The quantile is exact when it falls on zero or
+//! an infinity. The guarantee covers magnitudes in `[2^-48, 2^48)`; outside that range the
+//! clamping above applies. It holds for a snapshot taken while no observation is landing;
+//! observations that race with a snapshot may or may not be included.
 //!
 //! **Window.** `max_age` is split into `age_buckets` slots of `slot = max_age / age_buckets`
 //! nanoseconds. An observation at `now` belongs to epoch `now / slot` and lands in slot
 //! `epoch % age_buckets`, which is tagged with the epoch it holds. The first observation of a
-//! new epoch in a slot that still holds an older one clears it first (one thread wins a
-//! compare-and-swap on the tag and marks it as resetting; others for that epoch wait the few
-//! microseconds this takes, once per slot period). A snapshot at `now` merges only slots whose
-//! epoch is in `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran
-//! ahead of the snapshot's), so the window covers between `(age_buckets - 1) / age_buckets *
-//! max_age` and `max_age` of the most recent history, as in the Go client, and a long idle period
-//! needs no rotation work: stale slots are simply not merged. An observation whose slot already
-//! holds a newer epoch is older than the window of any later snapshot: it only counts in `_sum`
-//! and `_count`.
+//! new epoch in a slot that still holds an older one clears it first: one thread wins a
+//! compare-and-swap on the tag and marks it as resetting; others for that epoch spin, then yield,
+//! for the few microseconds this takes, once per slot period. A snapshot at `now` merges only
+//! slots whose epoch is in `(now / slot - age_buckets, now / slot]` (or later, when an observer's
+//! clock ran ahead of the snapshot's), so the window covers between `(age_buckets - 1) /
+//! age_buckets * max_age` and `max_age` of the most recent history, as in the Go client, and a
+//! long idle period needs no rotation work: stale slots are simply not merged. An observation
+//! whose slot already holds a newer epoch is older than the window of any later snapshot: it
+//! only counts in `_sum` and `_count`. Both divisions by constants are done with multiplications
+//! (see `Divisor`).
 //!
 //! **Totals.** `_count` is an atomic counter and `_sum` an `f64` updated with a compare-and-swap
-//! loop, so no observation is lost under concurrency; neither ever decays.
+//! loop, so no observation is lost under concurrency; neither ever decays. They are split in
+//! stripes, one per CPU the process may use (a power of two, at most 16), that threads are
+//! assigned to in turn, so that threads observing one summary do not all write to one cache
+//! line; a snapshot adds the stripes up.
 //!
 //! # Memory layout
 //!
 //! ```text
-//! Summary
-//! ├─ totals: count, sum                      (own cache line, the contended part)
-//! └─ slots: [Slot; age_buckets]              24 bytes each
-//!    └─ tables: [positive, negative]         each allocated on first use, 1.1 KiB
-//!       ├─ zero (positive table only), ±Inf counters, page bitmap
-//!       └─ pages: [page; 128]                one per power of two, allocated on first use
-//!          └─ 64 × AtomicU64                  512 bytes
+//! Summary                                    128 bytes, inline in its owner
+//! ├─ totals: [(count, sum); CPUs]            one 128-byte line each
+//! └─ slots: [Slot; age_buckets]              one 64-byte line each
+//!    ├─ tag, bitmaps of installed pages
+//!    └─ tables: [positive, negative]         each allocated on first use, 784 bytes
+//!       ├─ zero (positive table only), ±Inf counters
+//!       └─ pages: [page; 96]                 one per power of two
+//!          └─ 40 × AtomicU64                  allocated on first use, 320 bytes
 //! ```
 //!
-//! A page is installed with a compare-and-swap on its pointer (the loser frees its allocation)
-//! and lives as long as the summary; clearing a slot zeroes its pages in place. Nothing is
-//! allocated for a sign that is never observed. A latency distribution spread over 15 powers of
-//! two costs about 9 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact
-//! figure).
+//! A page (or a table) is installed with a compare-and-swap on its pointer (the loser frees its
+//! allocation) and lives as long as the summary; clearing a slot zeroes its pages in place, so a
+//! summary's memory is bounded by the powers of two its observations span. Nothing is allocated
+//! for a sign that is never observed. A latency distribution spread over 15 powers of two costs
+//! about 6 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact figure).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -85,10 +98,10 @@ const SUBS: usize = 40;
 static BOUNDS: [u16; SUBS + 1] = bounds();
 /// The sub-bucket of each cell.
 static SUB_OF_CELL: [u8; CELLS] = sub_of_cell();
-/// Powers of two with a page of their own: `2^-64` up to `2^63`.
-const PAGES: usize = 128;
-/// Biased exponent of `2^-64`, the lowest power of two with a page.
-const MIN_EXPONENT: u64 = 1023 - 64;
+/// Powers of two with a page of their own: `2^-48` up to `2^47`.
+const PAGES: usize = 96;
+/// Biased exponent of `2^-48`, the lowest power of two with a page.
+const MIN_EXPONENT: u64 = 1023 - 48;
 /// Mantissa bits of an `f64`.
 const MANTISSA_BITS: u32 = 52;
 /// Clears the sign bit of an `f64` bit pattern.
@@ -236,8 +249,23 @@ pub struct Snapshot {
 /// A windowed quantile summary: lock-free observations, quantiles of a sliding window within 1%
 /// relative error, and cumulative `_sum` and `_count`.
 ///
-/// Time is passed in by the caller as nanoseconds since any fixed origin, so the summary never
-/// reads a clock. See the [module documentation](self) for the algorithm and its guarantees.
+/// - **Accuracy.** Each reported quantile `q` is within 1% (at most 0.95%) relative error of the
+///   exact nearest-rank quantile of the observations in the window, `sorted[ceil(q * n) - 1]`
+///   (`q = 0` is the minimum), and exact when that is zero or an infinity. Values are counted in
+///   log-spaced buckets, so this holds whatever the distribution, for magnitudes from `2^-48`
+///   (about `3.6e-15`) up to `2^48` (about `2.8e14`); smaller and larger magnitudes are clamped
+///   into the extreme buckets.
+/// - **Window.** The window is `max_age` long, forgotten one `max_age / age_buckets` slot at a
+///   time, so it holds between `(age_buckets - 1) / age_buckets * max_age` and `max_age` of
+///   history, like the Go client's `MaxAge`/`AgeBuckets`. Quantiles are `NaN` when it is empty.
+/// - **Totals.** `_sum` and `_count` are exact under concurrency and never decay.
+/// - **Special values.** `NaN` is ignored entirely; `±Inf` is counted in buckets of its own.
+/// - **Time** is passed in by the caller, as nanoseconds since any fixed origin (the runtime uses
+///   one process-wide `Instant`), so the summary never reads a clock and tests can drive it.
+/// - **Cost.** An observation is a few atomic additions, with no lock and no allocation except
+///   the first time a power of two is seen (about 15 of them for a typical latency
+///   distribution). A snapshot reads the counters of those powers of two and allocates only the
+///   returned vector. [`Summary::heap_bytes`] tells the memory used.
 ///
 /// ```
 /// use routemeter::{Summary, SummaryOptions};
@@ -251,6 +279,7 @@ pub struct Snapshot {
 /// let median = snapshot.quantiles[0];
 /// assert!((median - 0.050).abs() <= 0.050 * 0.01);
 /// ```
+#[repr(align(64))] // read on every observation: no neighbour's writes on its cache lines
 pub struct Summary {
     totals: Totals,
     slots: Box<[Slot]>,
@@ -286,7 +315,7 @@ impl Summary {
         let max_age = u64::try_from(options.max_age.as_nanos()).unwrap_or(u64::MAX);
         let slot = (max_age / age_buckets).max(1);
         Summary {
-            totals: Totals::default(),
+            totals: Totals::new(),
             slots: (0..age_buckets).map(|_| Slot::default()).collect(),
             slot_length: Divisor::new(slot),
             slot_count: Divisor::new(age_buckets),
@@ -301,10 +330,14 @@ impl Summary {
 
     /// Records `value`, observed `now_nanos` nanoseconds after the caller's time origin.
     ///
+    /// All callers must read one monotonic clock: an observation stamped far in the future takes
+    /// its slot over until then, and one stamped more than `max_age` in the past only counts in
+    /// `_sum` and `_count`.
+    ///
     /// `NaN` is ignored. `±Inf` is counted in buckets of its own (and makes `_sum` infinite, as in
-    /// every Prometheus client); magnitudes outside `[2^-64, 2^64)` are clamped into the extreme
+    /// every Prometheus client); magnitudes outside `[2^-48, 2^48)` are clamped into the extreme
     /// buckets. Never blocks, except for the few microseconds in which another thread clears the
-    /// slot that a new epoch reuses.
+    /// slot that a new epoch reuses, once per slot period.
     #[inline]
     pub fn observe(&self, value: f64, now_nanos: u64) {
         let bits = value.to_bits();
@@ -316,11 +349,8 @@ impl Summary {
             let page = (magnitude >> MANTISSA_BITS).wrapping_sub(MIN_EXPONENT);
             if page < PAGES as u64 {
                 let sign = (bits >> 63) as usize;
-                if let Some(table) = slot.tables.get(sign) {
-                    let cell = (magnitude >> (MANTISSA_BITS - CELL_BITS)) as usize % CELLS;
-                    let sub = usize::from(SUB_OF_CELL[cell]);
-                    table.get_or_init(Table::new).page(page as usize).count(sub);
-                }
+                let cell = (magnitude >> (MANTISSA_BITS - CELL_BITS)) as usize % CELLS;
+                slot.count(sign, page as usize, usize::from(SUB_OF_CELL[cell]));
             } else {
                 slot.record_special(bits);
             }
@@ -328,12 +358,12 @@ impl Summary {
         self.totals.add(value);
     }
 
-    /// The quantiles of the window that ends at `now_nanos`, with the cumulative sum and count.
+    /// The quantiles of the window that ends at `now_nanos` (same origin as for
+    /// [`observe`](Summary::observe)), with the cumulative sum and count.
     ///
-    /// Reads only the pages that hold observations and walks them once for all quantiles; it
+    /// Reads the counters of the powers of two in use, then walks them once for all quantiles;
     /// allocates only the returned vector.
     pub fn snapshot(&self, now_nanos: u64) -> Snapshot {
-        // Count first: a racing observation then shows in the sum no later than in the count.
         let count = self.totals.count();
         let sum = self.totals.sum();
         let quantiles = self.options.quantiles();
@@ -351,7 +381,8 @@ impl Summary {
     /// Heap memory owned by this summary in bytes: slots, tables and pages, not counting
     /// `size_of::<Summary>()` itself nor the quantile list it shares with its options.
     pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[Slot]>(&self.slots)
+        std::mem::size_of_val::<[Stripe]>(&self.totals.stripes)
+            + std::mem::size_of_val::<[Slot]>(&self.slots)
             + self
                 .slots
                 .iter()
@@ -376,14 +407,16 @@ impl Summary {
     }
 }
 
-/// Independent `_count`/`_sum` pairs: each thread adds to one of them, so threads observing the
-/// same summary contend only when they share a stripe.
-const STRIPES: usize = 4;
+/// Most stripes a summary's totals are split in.
+const MAX_STRIPES: usize = 16;
 
-/// The cumulative totals, split in stripes of a cache line each: every observation writes them.
-#[derive(Default)]
+/// The cumulative totals, split in stripes: independent `_count`/`_sum` pairs on cache lines of
+/// their own. Each thread adds to one stripe, so threads observing one summary do not all fight
+/// over one cache line; a snapshot adds the stripes up.
 struct Totals {
-    stripes: [Stripe; STRIPES],
+    stripes: Box<[Stripe]>,
+    /// `stripes.len() - 1`; the length is a power of two.
+    mask: usize,
 }
 
 #[derive(Default)]
@@ -394,6 +427,19 @@ struct Stripe {
     sum: AtomicU64,
 }
 
+/// Stripes per summary: the parallelism of the machine (or of the container's CPU quota)
+/// rounded up to a power of two, at most [`MAX_STRIPES`]. More stripes than threads that can run
+/// at once would only make snapshots read more cache lines.
+fn stripe_count() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .clamp(1, MAX_STRIPES)
+            .next_power_of_two()
+    })
+}
+
 /// Hands out stripes to threads in turn.
 static NEXT_STRIPE: AtomicU64 = AtomicU64::new(0);
 
@@ -401,13 +447,14 @@ std::thread_local! {
     static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
 }
 
+/// This thread's stripe number, before reduction to a summary's stripe count.
 #[inline]
 fn stripe_of_this_thread() -> usize {
     STRIPE
         .try_with(|stripe| {
             let mut index = stripe.get();
             if index == usize::MAX {
-                index = (NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES as u64) as usize;
+                index = (NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % MAX_STRIPES as u64) as usize;
                 stripe.set(index);
             }
             index
@@ -416,9 +463,17 @@ fn stripe_of_this_thread() -> usize {
 }
 
 impl Totals {
+    fn new() -> Totals {
+        let count = stripe_count();
+        Totals {
+            stripes: (0..count).map(|_| Stripe::default()).collect(),
+            mask: count - 1,
+        }
+    }
+
     #[inline]
     fn add(&self, value: f64) {
-        let stripe = &self.stripes[stripe_of_this_thread() % STRIPES];
+        let stripe = &self.stripes[stripe_of_this_thread() & self.mask];
         stripe.count.fetch_add(1, Ordering::Relaxed);
         let mut current = stripe.sum.load(Ordering::Relaxed);
         loop {
@@ -426,7 +481,7 @@ impl Totals {
             match stripe.sum.compare_exchange_weak(
                 current,
                 next,
-                Ordering::Release,
+                Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return,
@@ -444,18 +499,24 @@ impl Totals {
     fn sum(&self) -> f64 {
         self.stripes
             .iter()
-            .map(|s| f64::from_bits(s.sum.load(Ordering::Acquire)))
+            .map(|s| f64::from_bits(s.sum.load(Ordering::Relaxed)))
             .sum()
     }
 }
 
 /// One age bucket: the observations of one epoch.
+///
+/// Tag, tables and page bitmaps share one cache line, so that a snapshot learns from it alone
+/// whether the slot is live and which pages to read.
 #[derive(Default)]
+#[repr(align(64))]
 struct Slot {
     /// `epoch + 1` of the observations held (0: none yet), plus [`RESETTING`] while clearing.
     tag: AtomicU64,
     /// Buckets of positive values (and zero), then of negative values.
     tables: [LazyBox<Table>; 2],
+    /// For each table, bit `i` is set once its page `i` is installed.
+    installed: [[AtomicU64; 2]; 2],
 }
 
 impl Slot {
@@ -502,6 +563,40 @@ impl Slot {
         }
     }
 
+    /// Counts an observation in sub-bucket `sub` of page `page` of the table of `sign`,
+    /// installing the table and the page on first use.
+    #[inline]
+    fn count(&self, sign: usize, page: usize, sub: usize) {
+        let Some(table) = self.tables.get(sign) else {
+            return;
+        };
+        let lazy = &table.get_or_init(Table::new).pages[page % PAGES];
+        let counts = match lazy.get() {
+            Some(counts) => counts,
+            None => self.install(sign, lazy, page),
+        };
+        counts.0[sub % SUBS].fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[cold]
+    fn install<'p>(&self, sign: usize, lazy: &'p LazyBox<Page>, page: usize) -> &'p Page {
+        let installed = lazy.get_or_init(Page::default);
+        // After the pointer is published, so a reader that sees the bit finds the page.
+        if let Some(bitmap) = self.installed.get(sign) {
+            bitmap[page / 64 % 2].fetch_or(1 << (page % 64), Ordering::Release);
+        }
+        installed
+    }
+
+    /// The installed pages of the table of `sign`, as a bitmap.
+    fn installed(&self, sign: usize) -> u128 {
+        self.installed.get(sign).map_or(0, |bitmap| {
+            let low = bitmap[0].load(Ordering::Acquire);
+            let high = bitmap[1].load(Ordering::Acquire);
+            u128::from(high) << 64 | u128::from(low)
+        })
+    }
+
     /// Counts zero, an infinity, or a magnitude outside the paged range.
     #[cold]
     fn record_special(&self, bits: u64) {
@@ -516,25 +611,25 @@ impl Slot {
             }
             return;
         }
-        let Some(table) = self.tables.get(sign) else {
-            return;
-        };
-        let table = table.get_or_init(Table::new);
         if magnitude == INFINITY_BITS {
-            table.infinity.fetch_add(1, Ordering::Relaxed);
+            if let Some(table) = self.tables.get(sign) {
+                table
+                    .get_or_init(Table::new)
+                    .infinity
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         } else if magnitude >> MANTISSA_BITS < MIN_EXPONENT {
-            table.page(0).count(0);
+            self.count(sign, 0, 0);
         } else {
-            table.page(PAGES - 1).count(SUBS - 1);
+            self.count(sign, PAGES - 1, SUBS - 1);
         }
     }
 }
 
 /// The buckets of one sign in one slot.
 struct Table {
+    /// One page per power of two, allocated on first use.
     pages: [LazyBox<Page>; PAGES],
-    /// Bit `i` is set once page `i` is installed, so readers visit only the pages in use.
-    installed: [AtomicU64; PAGES / 64],
     /// Zero observations (used in the positive table only).
     zero: AtomicU64,
     /// Infinite observations of this sign.
@@ -545,35 +640,9 @@ impl Table {
     fn new() -> Table {
         Table {
             pages: std::array::from_fn(|_| LazyBox::default()),
-            installed: Default::default(),
             zero: AtomicU64::new(0),
             infinity: AtomicU64::new(0),
         }
-    }
-
-    /// Page `index` (< [`PAGES`]), installed on first use.
-    #[inline]
-    fn page(&self, index: usize) -> &Page {
-        let lazy = &self.pages[index % PAGES];
-        match lazy.get() {
-            Some(page) => page,
-            None => self.install(index % PAGES),
-        }
-    }
-
-    #[cold]
-    fn install(&self, index: usize) -> &Page {
-        let page = self.pages[index].get_or_init(Page::default);
-        // After the pointer is published, so a reader that sees the bit finds the page.
-        self.installed[index / 64].fetch_or(1 << (index % 64), Ordering::Release);
-        page
-    }
-
-    /// The installed pages as a bitmap.
-    fn installed(&self) -> u128 {
-        let low = self.installed[0].load(Ordering::Acquire);
-        let high = self.installed[1].load(Ordering::Acquire);
-        u128::from(high) << 64 | u128::from(low)
     }
 
     fn clear(&self) {
@@ -585,51 +654,41 @@ impl Table {
     }
 
     fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Table>()
-            + self.pages.iter().filter_map(LazyBox::get).count() * std::mem::size_of::<Page>()
+        let pages = self.pages.iter().filter_map(LazyBox::get).count();
+        std::mem::size_of::<Table>() + pages * std::mem::size_of::<Page>()
     }
 }
 
-/// The sub-buckets of one power of two, and their total.
-struct Page {
-    /// Observations in the page: a snapshot reads this one counter to learn whether a
-    /// quantile falls in the page, and the sub-buckets only of the pages where one does.
-    total: AtomicU64,
-    counts: [AtomicU64; SUBS],
-}
+/// The sub-bucket counters of one power of two.
+struct Page([AtomicU64; SUBS]);
 
 impl Default for Page {
     fn default() -> Self {
-        Page {
-            total: AtomicU64::new(0),
-            counts: [const { AtomicU64::new(0) }; SUBS],
-        }
+        Page([const { AtomicU64::new(0) }; SUBS])
     }
 }
 
 impl Page {
-    #[inline]
-    fn count(&self, sub: usize) {
-        self.counts[sub % SUBS].fetch_add(1, Ordering::Relaxed);
-        self.total.fetch_add(1, Ordering::Relaxed);
-    }
-
     fn clear(&self) {
-        for counter in &self.counts {
+        for counter in &self.0 {
             counter.store(0, Ordering::Relaxed);
         }
-        self.total.store(0, Ordering::Relaxed);
     }
 
-    /// Loads the counters into `into`, added to what is there.
-    fn add_to(&self, into: &mut [u64; SUBS]) {
-        for (total, counter) in into.iter_mut().zip(&self.counts) {
-            *total = total.wrapping_add(counter.load(Ordering::Relaxed));
-        }
+    fn get(&self, sub: usize) -> u64 {
+        self.0[sub % SUBS].load(Ordering::Relaxed)
     }
 
+    /// Sum of the counters. Four independent sums keep the additions from waiting on each
+    /// other; the observations of one slot cannot overflow a `u64`.
     fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
+        let mut sums = [0u64; 4];
+        for chunk in self.0.chunks_exact(4) {
+            for (sum, counter) in sums.iter_mut().zip(chunk) {
+                *sum = sum.wrapping_add(counter.load(Ordering::Relaxed));
+            }
+        }
+        sums.iter().fold(0, |total, sum| total.wrapping_add(*sum))
     }
 }
 
@@ -661,11 +720,12 @@ impl<'a> Window<'a> {
         window
     }
 
-    fn tables(&self, sign: usize) -> impl Iterator<Item = &'a Table> + '_ {
+    /// The live slots with a table for `sign`, with that table.
+    fn tables(&self, sign: usize) -> impl Iterator<Item = (&'a Slot, &'a Table)> + '_ {
         self.live[..self.live_len]
             .iter()
             .filter_map(|&index| self.slots.get(usize::from(index)))
-            .filter_map(move |slot| slot.tables.get(sign).and_then(LazyBox::get))
+            .filter_map(move |slot| Some((slot, slot.tables.get(sign)?.get()?)))
     }
 
     /// Writes the value of each quantile into `values` and returns how many observations the
@@ -680,12 +740,12 @@ impl<'a> Window<'a> {
         let mut infinities = [0u64; 2];
         let mut zero = 0u64;
         for sign in [POSITIVE, NEGATIVE] {
-            for table in self.tables(sign) {
-                let pages = table.installed();
+            for (slot, table) in self.tables(sign) {
+                let pages = slot.installed(sign);
                 installed[sign] |= pages;
                 for index in Bits::ascending(pages) {
+                    let total = &mut page_totals[sign][index % PAGES];
                     if let Some(page) = table.pages[index % PAGES].get() {
-                        let total = &mut page_totals[sign][index % PAGES];
                         *total = total.saturating_add(page.total());
                     }
                 }
@@ -713,10 +773,13 @@ impl<'a> Window<'a> {
         for index in Bits::descending(installed[NEGATIVE]) {
             let total = page_totals[NEGATIVE][index % PAGES];
             if ranks.in_next(total) {
-                let counts = self.page_counts(NEGATIVE, index);
-                ranks.page(total, &counts, (0..SUBS).rev(), |sub| {
-                    -bucket_value(index, sub)
-                });
+                let pages = self.pages(NEGATIVE, index);
+                ranks.page(
+                    total,
+                    (0..SUBS).rev(),
+                    |sub| pages.count(sub),
+                    |sub| -bucket_value(index, sub),
+                );
             } else {
                 ranks.skip(total);
             }
@@ -725,8 +788,13 @@ impl<'a> Window<'a> {
         for index in Bits::ascending(installed[POSITIVE]) {
             let total = page_totals[POSITIVE][index % PAGES];
             if ranks.in_next(total) {
-                let counts = self.page_counts(POSITIVE, index);
-                ranks.page(total, &counts, 0..SUBS, |sub| bucket_value(index, sub));
+                let pages = self.pages(POSITIVE, index);
+                ranks.page(
+                    total,
+                    0..SUBS,
+                    |sub| pages.count(sub),
+                    |sub| bucket_value(index, sub),
+                );
             } else {
                 ranks.skip(total);
             }
@@ -736,15 +804,37 @@ impl<'a> Window<'a> {
         n
     }
 
-    /// The counters of one page, merged over the live slots.
-    fn page_counts(&self, sign: usize, index: usize) -> [u64; SUBS] {
-        let mut counts = [0u64; SUBS];
-        for table in self.tables(sign) {
+    /// Page `index` of each live slot that has it.
+    fn pages(&self, sign: usize, index: usize) -> Pages<'a> {
+        let mut pages = Pages {
+            pages: [None; MAX_AGE_BUCKETS as usize],
+            len: 0,
+        };
+        for (_, table) in self.tables(sign) {
             if let Some(page) = table.pages[index % PAGES].get() {
-                page.add_to(&mut counts);
+                if let Some(entry) = pages.pages.get_mut(pages.len) {
+                    *entry = Some(page);
+                    pages.len += 1;
+                }
             }
         }
-        counts
+        pages
+    }
+}
+
+/// One page (one power of two) of every live slot that has it.
+struct Pages<'a> {
+    pages: [Option<&'a Page>; MAX_AGE_BUCKETS as usize],
+    len: usize,
+}
+
+impl Pages<'_> {
+    /// Observations in sub-bucket `sub`, over all slots.
+    fn count(&self, sub: usize) -> u64 {
+        self.pages[..self.len]
+            .iter()
+            .flatten()
+            .fold(0, |count, page| count.saturating_add(page.get(sub)))
     }
 }
 
@@ -828,20 +918,23 @@ impl<'q> Ranks<'q> {
     }
 
     /// Visits a page of `total` observations (as counted by the first pass) through its
-    /// sub-buckets in value `order`. When the sub-buckets, read again, hold fewer observations
-    /// than `total` (a concurrent reset), the remaining quantiles of the page get its last
-    /// non-empty sub-bucket.
+    /// sub-buckets in value `order`, reading their counts only until the page's last quantile.
+    /// When the sub-buckets hold fewer observations than `total` (a concurrent reset), the
+    /// remaining quantiles of the page get its last non-empty sub-bucket.
     fn page(
         &mut self,
         total: u64,
-        counts: &[u64; SUBS],
         order: impl Iterator<Item = usize>,
+        count: impl Fn(usize) -> u64,
         value: impl Fn(usize) -> f64,
     ) {
         let end = self.below.saturating_add(total);
         let mut last = None;
         for sub in order {
-            let count = counts[sub % SUBS].min(end.saturating_sub(self.below));
+            if self.rank > end {
+                break;
+            }
+            let count = count(sub).min(end.saturating_sub(self.below));
             if count == 0 {
                 continue;
             }
@@ -850,13 +943,10 @@ impl<'q> Ranks<'q> {
                 self.resolve_next(value(sub));
             }
             self.skip(count);
-            if self.rank == u64::MAX {
-                break;
-            }
         }
         if let Some(sub) = last {
             let value = value(sub);
-            while self.in_next(end.saturating_sub(self.below)) {
+            while self.rank <= end {
                 self.resolve_next(value);
             }
             self.last = Some(value);
@@ -1088,7 +1178,7 @@ mod tests {
             }
             for (index, page) in table.pages.iter().enumerate() {
                 if let Some(page) = page.get() {
-                    for (sub, counter) in page.counts.iter().enumerate() {
+                    for (sub, counter) in page.0.iter().enumerate() {
                         if counter.load(Ordering::Relaxed) == 1 {
                             return Ok((sign, index, sub));
                         }
@@ -1124,12 +1214,12 @@ mod tests {
     }
 
     #[test]
-    fn one_starts_page_64() {
-        assert_eq!(locate(1.0), Ok((POSITIVE, 64, 0)));
-        assert_eq!(locate(-1.0), Ok((NEGATIVE, 64, 0)));
-        assert_eq!(locate(2.0 - f64::EPSILON), Ok((POSITIVE, 64, SUBS - 1)));
-        assert_eq!(locate(2.0), Ok((POSITIVE, 65, 0)));
-        assert_eq!(locate(0.5), Ok((POSITIVE, 63, 0)));
+    fn one_starts_page_48() {
+        assert_eq!(locate(1.0), Ok((POSITIVE, 48, 0)));
+        assert_eq!(locate(-1.0), Ok((NEGATIVE, 48, 0)));
+        assert_eq!(locate(2.0 - f64::EPSILON), Ok((POSITIVE, 48, SUBS - 1)));
+        assert_eq!(locate(2.0), Ok((POSITIVE, 49, 0)));
+        assert_eq!(locate(0.5), Ok((POSITIVE, 47, 0)));
     }
 
     #[test]
@@ -1158,10 +1248,10 @@ mod tests {
 
     #[test]
     fn range_ends_are_exact() {
-        let lowest = f64::from_bits(MIN_EXPONENT << MANTISSA_BITS); // 2^-64
-        assert_eq!(lowest, 2f64.powi(-64));
+        let lowest = f64::from_bits(MIN_EXPONENT << MANTISSA_BITS);
+        assert_eq!(lowest, 2f64.powi(-48));
         assert_eq!(locate(lowest), Ok((POSITIVE, 0, 0)));
-        let below_top = 2f64.powi(64) * (1.0 - f64::EPSILON / 2.0);
+        let below_top = 2f64.powi(48) * (1.0 - f64::EPSILON / 2.0);
         assert_eq!(locate(below_top), Ok((POSITIVE, PAGES - 1, SUBS - 1)));
     }
 
@@ -1172,7 +1262,8 @@ mod tests {
             1e-300,
             5e-324,
             f64::from_bits(1),
-            2f64.powi(-65),
+            2f64.powi(-49),
+            1e-15,
         ] {
             assert_eq!(locate(value), Ok((POSITIVE, 0, 0)), "{value:e}");
             assert_eq!(locate(-value), Ok((NEGATIVE, 0, 0)), "{value:e}");
@@ -1181,7 +1272,7 @@ mod tests {
 
     #[test]
     fn huge_magnitudes_clamp_to_the_highest_bucket() {
-        for value in [f64::MAX, 1e300, 2f64.powi(64)] {
+        for value in [f64::MAX, 1e300, 2f64.powi(48), 1e15] {
             assert_eq!(
                 locate(value),
                 Ok((POSITIVE, PAGES - 1, SUBS - 1)),
@@ -1198,8 +1289,8 @@ mod tests {
     #[test]
     fn reported_values_are_within_the_bound_of_every_bucket_member() {
         let bound = 0.0095 + 1e-12;
-        for page in [0, 1, 63, 64, 65, 126, 127] {
-            let power = 2f64.powi(page as i32 - 64);
+        for page in [0, 1, 47, 48, 49, PAGES - 2, PAGES - 1] {
+            let power = 2f64.powi(page as i32 - 48);
             for sub in 0..SUBS {
                 let low = power * (1.0 + f64::from(BOUNDS[sub]) / CELLS as f64);
                 let high = power * (1.0 + f64::from(BOUNDS[sub + 1]) / CELLS as f64);
@@ -1210,7 +1301,7 @@ mod tests {
                 // The smallest and the largest member of the bucket map to it.
                 assert_eq!(locate(low), Ok((POSITIVE, page, sub)));
                 if page == PAGES - 1 && sub == SUBS - 1 {
-                    continue; // 2^64 itself is clamped into this bucket too
+                    continue; // 2^48 itself is clamped into this bucket too
                 }
                 let top = f64::from_bits(high.to_bits() - 1);
                 assert_eq!(locate(top), Ok((POSITIVE, page, sub)));
@@ -1257,31 +1348,41 @@ mod tests {
 
     #[test]
     fn pages_are_shared_after_a_lost_race() {
-        let table = Table::new();
+        let slot = Slot::default();
         std::thread::scope(|scope| {
             for _ in 0..4 {
                 scope.spawn(|| {
                     for page in 0..PAGES {
-                        table.page(page).count(page % SUBS);
+                        slot.count(NEGATIVE, page, page % SUBS);
                     }
                 });
             }
         });
-        assert_eq!(table.installed(), u128::MAX);
-        for (index, page) in table.pages.iter().enumerate() {
-            let page = page.get().map(Page::total);
-            assert_eq!(page, Some(4), "page {index}");
+        assert_eq!(slot.installed(NEGATIVE), (1 << PAGES) - 1);
+        assert_eq!(slot.installed(POSITIVE), 0);
+        let table = slot.tables[NEGATIVE].get();
+        for (index, page) in table
+            .iter()
+            .flat_map(|table| table.pages.iter())
+            .enumerate()
+        {
+            let page = page.get();
+            assert_eq!(
+                page.map(|page| page.get(index % SUBS)),
+                Some(4),
+                "page {index}"
+            );
+            assert_eq!(page.map(Page::total), Some(4), "page {index}");
         }
     }
 
     #[test]
-    fn an_idle_summary_allocates_only_its_slots() {
+    fn an_idle_summary_allocates_only_its_slots_and_stripes() {
         let summary = Summary::default();
-        assert_eq!(summary.heap_bytes(), 5 * std::mem::size_of::<Slot>());
+        let idle = 5 * std::mem::size_of::<Slot>() + stripe_count() * std::mem::size_of::<Stripe>();
+        assert_eq!(summary.heap_bytes(), idle);
         summary.observe(1.0, 0);
-        let one_page = 5 * std::mem::size_of::<Slot>()
-            + std::mem::size_of::<Table>()
-            + std::mem::size_of::<Page>();
+        let one_page = idle + std::mem::size_of::<Table>() + std::mem::size_of::<Page>();
         assert_eq!(summary.heap_bytes(), one_page);
         summary.observe(1.5, 0);
         assert_eq!(summary.heap_bytes(), one_page);

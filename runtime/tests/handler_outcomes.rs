@@ -1,6 +1,9 @@
 //! How a request ends decides its `code`: status, `error`, `cancelled` or `panic`; the in-flight
 //! gauge always returns to zero and every request is timed.
 
+// One handler panics on purpose, and the test's helpers stop loudly.
+#![allow(clippy::panic, clippy::expect_used)]
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;

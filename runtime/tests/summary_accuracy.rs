@@ -199,9 +199,9 @@ fn mixed_signs_and_zeros() -> Result<(), Error> {
 
 #[test]
 fn magnitudes_across_the_whole_range() -> Result<(), Error> {
-    // Every power of two from 2^-64 to 2^63, in both signs.
+    // Every power of two from 2^-48 to 2^47, in both signs.
     let values = sample(100_000, 60, |rng| {
-        let exponent = (rng.next_u64() % 128) as i32 - 64;
+        let exponent = (rng.next_u64() % 96) as i32 - 48;
         let value = 2f64.powi(exponent) * (1.0 + rng.unit());
         if rng.next_u64() % 2 == 0 {
             value
@@ -215,12 +215,15 @@ fn magnitudes_across_the_whole_range() -> Result<(), Error> {
 
 #[test]
 fn bucket_edges() -> Result<(), Error> {
-    // Values exactly on, and just below, the bucket boundaries of one power of two.
+    // Values exactly on, and just below, every 1/256th of one power of two (bucket boundaries
+    // are among them), and of the extremes of the range.
     let mut values = Vec::new();
-    for sub in 0..=64 {
-        let edge = 1.0 + f64::from(sub) / 64.0;
-        values.push(edge);
-        values.push(f64::from_bits(edge.to_bits() - 1));
+    for power in [2f64.powi(-48), 1.0, 2f64.powi(47)] {
+        for cell in 0..=256 {
+            let edge = power * (1.0 + f64::from(cell) / 256.0);
+            values.push(edge);
+            values.push(f64::from_bits(edge.to_bits() - 1));
+        }
     }
     check("bucket edges", &values)?;
     Ok(())
@@ -276,8 +279,8 @@ fn out_of_range_magnitudes_are_clamped_with_their_sign() -> Result<(), Error> {
         summary.observe(value, 0);
     }
     let snapshot = summary.snapshot(0);
-    let lowest = 2f64.powi(-64);
-    let highest = 2f64.powi(64);
+    let lowest = 2f64.powi(-48);
+    let highest = 2f64.powi(48);
     // Sorted: -MAX, -1e-300, 5e-324, 1e-30, 1e30, MAX.
     let [minimum, ..] = snapshot.quantiles[..] else {
         unreachable!()
