@@ -107,19 +107,37 @@ pub(crate) fn render(
     }
 
     families.sort_by(|a, b| a.name.cmp(&b.name));
-    let now = clock::nanos_now();
+    let context = Context {
+        now: clock::nanos_now(),
+        scrapes,
+        quantile_labels: settings()
+            .summary
+            .quantiles()
+            .iter()
+            .map(|q| format!("\",quantile=\"{q}\"}} "))
+            .collect(),
+    };
     let mut out = String::with_capacity(2048 * families.len());
     for family in &families {
-        family.write(&mut out, now, scrapes);
+        family.write(&mut out, &context);
     }
     Ok(out)
 }
 
+/// What every family of one scrape shares.
+struct Context<'a> {
+    /// The process clock, for the summaries' windows.
+    now: u64,
+    scrapes: &'a ScrapeStats,
+    /// `",quantile="0.5"} ` for each configured quantile, written once per scrape.
+    quantile_labels: Vec<String>,
+}
+
 impl Family<'_> {
-    fn write(&self, out: &mut String, now: u64, scrapes: &ScrapeStats) {
+    fn write(&self, out: &mut String, context: &Context<'_>) {
         let name = &*self.name;
         match &self.source {
-            Source::Summary(entry) => write_summary(out, name, entry, now),
+            Source::Summary(entry) => write_summary(out, name, entry, context),
             Source::Requests(entries) => {
                 header(
                     out,
@@ -129,16 +147,20 @@ impl Family<'_> {
                 );
                 for entry in *entries {
                     entry.site.metrics().codes.for_each(|code, count| {
-                        let code = code.label();
-                        let _ = writeln!(out, "{name}{{{},code=\"{code}\"}} {count}", entry.labels);
+                        push_all(out, &[name, "{", &entry.labels, ",code=\""]);
+                        let _ = write!(out, "{}", code.label());
+                        out.push_str("\"} ");
+                        push_integer(out, count);
+                        out.push('\n');
                     });
                 }
             }
             Source::InFlight(entries) => {
                 header(out, name, "Requests being handled right now.", "gauge");
                 for entry in *entries {
-                    let in_flight = entry.site.metrics().in_flight.load(Ordering::Relaxed);
-                    let _ = writeln!(out, "{name}{{{}}} {in_flight}", entry.handler_label);
+                    push_all(out, &[name, "{", &entry.handler_label, "} "]);
+                    push_integer(out, entry.site.metrics().in_flight.load(Ordering::Relaxed));
+                    out.push('\n');
                 }
             }
             Source::Histogram(entries) => write_histogram(out, name, entries),
@@ -153,17 +175,26 @@ impl Family<'_> {
                     "Always 1: the version of the service and of routemeter.",
                     "gauge",
                 );
-                let _ = writeln!(
+                push_all(
                     out,
-                    "{name}{{version=\"{}\",routemeter_version=\"{}\"}} 1",
-                    escape_label(version),
-                    env!("CARGO_PKG_VERSION")
+                    &[
+                        name,
+                        "{version=\"",
+                        &escape_label(version),
+                        "\",routemeter_version=\"",
+                        env!("CARGO_PKG_VERSION"),
+                        "\"} 1\n",
+                    ],
                 );
             }
             Source::ScrapeRequests => {
                 header(out, name, "Scrapes of /metrics, by HTTP status.", "counter");
-                for (status, count) in &scrapes.requests {
-                    let _ = writeln!(out, "{name}{{code=\"{status}\"}} {count}");
+                for (status, count) in &context.scrapes.requests {
+                    push_all(out, &[name, "{code=\""]);
+                    push_integer(out, *status);
+                    out.push_str("\"} ");
+                    push_integer(out, *count);
+                    out.push('\n');
                 }
             }
             Source::ScrapeInFlight => {
@@ -173,7 +204,9 @@ impl Family<'_> {
                     "Scrapes of /metrics being served right now.",
                     "gauge",
                 );
-                let _ = writeln!(out, "{name} {}", scrapes.in_flight);
+                push_all(out, &[name, " "]);
+                push_integer(out, context.scrapes.in_flight);
+                out.push('\n');
             }
             Source::Encoded(text) => out.push_str(text),
         }
@@ -181,31 +214,32 @@ impl Family<'_> {
 }
 
 /// The seed's summary: `service="duration"` in seconds and `service="size"` in bytes.
-fn write_summary(out: &mut String, name: &str, entry: &Entry, now: u64) {
-    let info = entry.site.info();
+fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &Context<'_>) {
     let metrics = entry.site.metrics();
-    let _ = writeln!(
+    push_all(
         out,
-        "# HELP {name} {} {}",
-        escape_help(info.method),
-        escape_help(info.path)
+        &[
+            "# HELP ",
+            name,
+            " ",
+            &entry.help,
+            "\n# TYPE ",
+            name,
+            " summary\n",
+        ],
     );
-    let _ = writeln!(out, "# TYPE {name} summary");
-    let quantiles = settings().summary.quantiles();
     for (service, summary) in [("duration", &metrics.duration), ("size", &metrics.size)] {
-        let snapshot = summary.snapshot(now);
-        for (q, value) in quantiles.iter().zip(snapshot.quantiles.iter()) {
-            let _ = write!(out, "{name}{{service=\"{service}\",quantile=\"{q}\"}} ");
+        let snapshot = summary.snapshot(context.now);
+        for (label, value) in context.quantile_labels.iter().zip(&snapshot.quantiles) {
+            push_all(out, &[name, "{service=\"", service, label]);
             push_float(out, *value);
             out.push('\n');
         }
-        let _ = write!(out, "{name}_sum{{service=\"{service}\"}} ");
+        push_all(out, &[name, "_sum{service=\"", service, "\"} "]);
         push_float(out, snapshot.sum);
-        let _ = writeln!(
-            out,
-            "\n{name}_count{{service=\"{service}\"}} {}",
-            snapshot.count
-        );
+        push_all(out, &["\n", name, "_count{service=\"", service, "\"} "]);
+        push_integer(out, snapshot.count);
+        out.push('\n');
     }
 }
 
@@ -223,16 +257,31 @@ fn write_histogram(out: &mut String, name: &str, entries: &[Entry]) {
         let snapshot = histogram.snapshot();
         let labels = &entry.labels;
         for (bound, count) in snapshot.bounds.iter().zip(&snapshot.cumulative) {
-            let _ = write!(out, "{name}_bucket{{{labels},le=\"");
+            push_all(out, &[name, "_bucket{", labels, ",le=\""]);
             push_float(out, *bound);
-            let _ = writeln!(out, "\"}} {count}");
+            out.push_str("\"} ");
+            push_integer(out, *count);
+            out.push('\n');
         }
         let total = snapshot.cumulative.last().copied().unwrap_or(0);
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {total}");
-        let _ = write!(out, "{name}_sum{{{labels}}} ");
+        push_all(out, &[name, "_bucket{", labels, ",le=\"+Inf\"} "]);
+        push_integer(out, total);
+        push_all(out, &["\n", name, "_sum{", labels, "} "]);
         push_float(out, snapshot.sum);
-        let _ = writeln!(out, "\n{name}_count{{{labels}}} {total}");
+        push_all(out, &["\n", name, "_count{", labels, "} "]);
+        push_integer(out, total);
+        out.push('\n');
     }
+}
+
+fn push_all(out: &mut String, parts: &[&str]) {
+    for part in parts {
+        out.push_str(part);
+    }
+}
+
+fn push_integer(out: &mut String, value: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(value));
 }
 
 fn header(text: &mut String, name: &str, help: &str, kind: &str) {
@@ -240,17 +289,19 @@ fn header(text: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(text, "# TYPE {name} {kind}");
 }
 
-/// Writes a sample value as Prometheus parsers read it: `NaN`, `+Inf`, `-Inf`, or the shortest
+/// Writes a sample value as Prometheus parsers read it: `NaN`, `+Inf`, `-Inf`, a whole number as
+/// an integer, or else the shortest
 /// decimal that round-trips, with an exponent for very small or large magnitudes.
 pub(crate) fn push_float(text: &mut String, value: f64) {
     if value.is_nan() {
         text.push_str("NaN");
     } else if value.is_infinite() {
         text.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
-    } else if value != 0.0 && !(1e-4..1e21).contains(&value.abs()) {
-        let _ = write!(text, "{value:e}");
+    } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+        // Whole numbers below 2^53 convert exactly; `293`, not `293.0`.
+        push_integer(text, value as i64);
     } else {
-        let _ = write!(text, "{value}");
+        text.push_str(ryu::Buffer::new().format_finite(value));
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::config::settings;
-use crate::exposition::escape_label;
+use crate::exposition::{escape_help, escape_label};
 use crate::handler::HandlerSite;
 use crate::Error;
 
@@ -31,6 +31,8 @@ pub(crate) struct Entry {
     pub(crate) labels: String,
     /// `handler="..."`.
     pub(crate) handler_label: String,
+    /// The summary's HELP text, `<METHOD> <path>`, escaped.
+    pub(crate) help: String,
 }
 
 /// The handlers grouped by namespace, each group sorted by metric name.
@@ -105,6 +107,7 @@ impl Catalog {
                     escape_label(info.path)
                 ),
                 handler_label: format!("handler=\"{}\"", escape_label(info.name)),
+                help: escape_help(&format!("{} {}", info.method, info.path)),
             };
             if let Some(own) = clashes_with_own_family(namespace, &entry.metric) {
                 catalog.conflicts.push(Conflict::Reserved {
