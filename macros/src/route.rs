@@ -208,6 +208,10 @@ pub(crate) fn is_identifier(text: &str) -> bool {
 }
 
 #[cfg(test)]
+#[path = "route_props.rs"]
+mod route_props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -33,6 +33,10 @@ pub(crate) fn accepts_gzip(accept_encoding: Option<&HeaderValue>) -> bool {
 }
 
 #[cfg(test)]
+#[path = "negotiation_props.rs"]
+mod negotiation_props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,109 @@
+//! One instrumented handler's series, read out of a parsed exposition: its summary's `_count` and `_sum`, its
+//! `requests_total` by code, its in-flight gauge and its histogram's count.
+
+use std::collections::BTreeMap;
+
+use crate::exposition::Exposition;
+
+/// Names one handler as routemeter reports it: `<namespace>_<name>` with labels `handler`, `method`, `route`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandlerSeries {
+    /// The namespace: the crate the handler lives in, unless overridden.
+    pub namespace: &'static str,
+    /// The attribute's `name`.
+    pub name: &'static str,
+    /// The route's method.
+    pub method: &'static str,
+    /// The route's normalised path.
+    pub route: &'static str,
+}
+
+impl HandlerSeries {
+    /// The handler `name` with route `method route`, in `namespace`.
+    pub const fn new(
+        namespace: &'static str,
+        name: &'static str,
+        method: &'static str,
+        route: &'static str,
+    ) -> HandlerSeries {
+        HandlerSeries {
+            namespace,
+            name,
+            method,
+            route,
+        }
+    }
+
+    /// The summary family's name, `<namespace>_<name>`.
+    pub fn summary(&self) -> String {
+        format!("{}_{}", self.namespace, self.name)
+    }
+
+    /// `requests_total` for `code` (0 when the series does not exist yet).
+    pub fn requests(&self, metrics: &Exposition, code: &str) -> f64 {
+        metrics.value_or_zero(
+            &format!("{}_requests_total", self.namespace),
+            &[
+                ("handler", self.name),
+                ("method", self.method),
+                ("route", self.route),
+                ("code", code),
+            ],
+        )
+    }
+
+    /// Every `requests_total` series of the handler, by code.
+    pub fn requests_by_code(&self, metrics: &Exposition) -> BTreeMap<String, f64> {
+        let family = format!("{}_requests_total", self.namespace);
+        metrics
+            .samples()
+            .filter(|sample| {
+                sample.name == family
+                    && sample.has_labels(&[
+                        ("handler", self.name),
+                        ("method", self.method),
+                        ("route", self.route),
+                    ])
+            })
+            .filter_map(|sample| Some((sample.labels.get("code")?.clone(), sample.value)))
+            .collect()
+    }
+
+    /// The sum of `requests_total` over every code.
+    pub fn requests_total(&self, metrics: &Exposition) -> f64 {
+        self.requests_by_code(metrics).values().sum()
+    }
+
+    /// The summary's `_count` for `service` (`duration` or `size`).
+    pub fn count(&self, metrics: &Exposition, service: &str) -> f64 {
+        metrics.value_or_zero(
+            &format!("{}_count", self.summary()),
+            &[("service", service)],
+        )
+    }
+
+    /// The summary's `_sum` for `service` (`duration` or `size`).
+    pub fn sum(&self, metrics: &Exposition, service: &str) -> f64 {
+        metrics.value_or_zero(&format!("{}_sum", self.summary()), &[("service", service)])
+    }
+
+    /// The in-flight gauge, if the handler is reported at all.
+    pub fn in_flight(&self, metrics: &Exposition) -> Option<f64> {
+        metrics.value(
+            &format!("{}_requests_in_flight", self.namespace),
+            &[("handler", self.name)],
+        )
+    }
+
+    /// The histogram's `_count` (0 when the handler has no histogram).
+    pub fn histogram_count(&self, metrics: &Exposition) -> f64 {
+        metrics.value_or_zero(
+            &format!("{}_request_duration_seconds_count", self.namespace),
+            &[
+                ("handler", self.name),
+                ("method", self.method),
+                ("route", self.route),
+            ],
+        )
+    }
+}

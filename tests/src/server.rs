@@ -1,0 +1,157 @@
+//! A hyper server for a test's own handlers, running in this process on 127.0.0.1:<ephemeral port>.
+//!
+//! The cancellation, panic and exposition tests define instrumented handlers of their own and serve them the way a
+//! real service does: one task per connection, HTTP/1.1 or HTTP/2 (hyper-util's `auto` builder). The server
+//! counts the connection tasks that ended in a panic, so a test can tell that a handler's panic killed its own
+//! connection and nothing else.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::client::Client;
+use crate::TestResult;
+
+/// How long [`TestServer::stop`] waits for the accept loop to end.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server answering every request with `handler`; stopped on [`stop`](TestServer::stop) or drop.
+#[derive(Debug)]
+pub struct TestServer {
+    addr: SocketAddr,
+    panicked: Arc<AtomicUsize>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Binds 127.0.0.1 on an ephemeral port and serves every connection with `handler`.
+    ///
+    /// # Errors
+    /// When the listener cannot be bound.
+    pub async fn start<H, F>(handler: H) -> TestResult<TestServer>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let panicked = Arc::new(AtomicUsize::new(0));
+        let (shutdown, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept(
+            listener,
+            Arc::new(handler),
+            panicked.clone(),
+            stopped,
+        ));
+        Ok(TestServer {
+            addr,
+            panicked,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A client of its own (its own connection pool) for the server.
+    pub fn client(&self) -> Client {
+        Client::new(self.addr)
+    }
+
+    /// How many connection tasks have ended in a panic so far (counted once the task is reaped, which the
+    /// accept loop does as soon as it ends).
+    pub fn panicked_connections(&self) -> usize {
+        self.panicked.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, drops the open connections and waits for the accept loop to end.
+    ///
+    /// # Errors
+    /// When the accept loop failed or did not end in time.
+    pub async fn stop(mut self) -> TestResult {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(STOP_TIMEOUT, task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(join)) => Err(format!("the accept loop failed: {join}").into()),
+            Err(_) => Err(format!("the server did not stop within {STOP_TIMEOUT:?}").into()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+async fn accept<H, F>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    panicked: Arc<AtomicUsize>,
+    mut stopped: oneshot::Receiver<()>,
+) where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let handler = handler.clone();
+                let service = service_fn(move |request: Request<Incoming>| {
+                    let answer = handler(request);
+                    async move { Ok::<_, Infallible>(answer.await) }
+                });
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                connections.spawn(async move {
+                    // A client hanging up is an ordinary end of a connection here.
+                    let _ = connection.await;
+                });
+            }
+            Some(ended) = connections.join_next() => {
+                if ended.is_err_and(|err| err.is_panic()) {
+                    panicked.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            _ = &mut stopped => break,
+        }
+    }
+    connections.abort_all();
+    while let Some(ended) = connections.join_next().await {
+        if ended.is_err_and(|err| err.is_panic()) {
+            panicked.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
