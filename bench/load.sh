@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Load benchmark of the accountservice example: what routemeter's instrumentation costs a real HTTP service.
+#
+# Builds the example in release mode, then runs it with instrumentation on and off, alternately and repeatedly,
+# driving GET /accounts/{id} with wrk for the same duration each time while /metrics is scraped once a second as
+# Prometheus would. Prints, per mode, the median requests per second and p99 latency over the rounds, the on/off
+# throughput ratio and whether instrumentation stays within the target cost (1% of throughput).
+#
+# Usage: bench/load.sh
+# Environment: LOAD_ROUNDS (3), LOAD_SECONDS (10), LOAD_CONNECTIONS (32), LOAD_THREADS (1),
+#   LOAD_PIN (1; 0 disables CPU pinning), LOAD_SERVER_CPUS (0), LOAD_CLIENT_CPUS (1), LOAD_KEEP (0; 1 keeps the
+#   per-round logs).
+# Exit status: 0 when every run was valid (the target is reported, not enforced: it is a measurement on a shared
+# machine), 1 when a run was not (wrk errors, missed scrapes, a request count that does not add up), 2 on bad
+# settings, a missing tool, or a service or wrk that failed to run.
+set -euo pipefail
+
+# EPOCHREALTIME's decimal separator and awk's number formatting follow the locale.
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LUA_SCRIPT="$ROOT/bench/accounts.lua"
+
+ROUNDS=${LOAD_ROUNDS:-3}
+RUN_SECONDS=${LOAD_SECONDS:-10}
+CONNECTIONS=${LOAD_CONNECTIONS:-32}
+THREADS=${LOAD_THREADS:-1}
+PIN=${LOAD_PIN:-1}
+SERVER_CPUS=${LOAD_SERVER_CPUS:-0}
+CLIENT_CPUS=${LOAD_CLIENT_CPUS:-1}
+KEEP=${LOAD_KEEP:-0}
+TARGET_PERCENT=1
+
+# The summary count of the handler under load, as the final scrape reads it.
+COUNT_SERIES='accountservice_GetAccount_count{service="duration"}'
+# What Prometheus 2.x sends when it scrapes: its Accept header, gzip, and its scrape timeout.
+PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+
+die() {
+    echo "load.sh: $*" >&2
+    exit 2
+}
+
+for setting in LOAD_ROUNDS:ROUNDS LOAD_SECONDS:RUN_SECONDS LOAD_CONNECTIONS:CONNECTIONS LOAD_THREADS:THREADS; do
+    value=${setting#*:}
+    [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "${setting%%:*} must be a positive integer, got '${!value}'"
+done
+for setting in LOAD_PIN LOAD_KEEP; do
+    [[ ${!setting:-0} == [01] ]] || die "$setting must be 0 or 1, got '${!setting}'"
+done
+((CONNECTIONS >= THREADS)) || die "LOAD_CONNECTIONS ($CONNECTIONS) must be at least LOAD_THREADS ($THREADS)"
+
+# --- tools ---------------------------------------------------------------------------------------------------
+
+# wrk and curl are Debian packages: installed when missing and we are root, otherwise a clear message.
+require() {
+    local tool=$1 package=$2
+    command -v "$tool" >/dev/null 2>&1 && return 0
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "load.sh: $tool is missing; installing the Debian package $package" >&2
+        apt-get install -y "$package" >/dev/null ||
+            { apt-get update >/dev/null && apt-get install -y "$package" >/dev/null; } ||
+            die "could not install $package; install it with: apt-get install $package"
+    fi
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is required: apt-get install $package (as root)"
+}
+require wrk wrk
+require curl curl
+require cargo cargo
+require timeout coreutils
+
+# Pinning: the service on one core, wrk and the scraper on the other. Unpinned, the service's runtime (a worker
+# per core) and wrk would compete for both cores and the scheduler would decide who gets what from run to run;
+# pinned, the service owns one core (its runtime sizes itself to that one core), the client side cannot steal it,
+# and the throughput measures the service's CPU cost per request, which is what instrumentation changes. The
+# other engineers' jobs still share both cores: the alternating rounds and medians are there for that.
+SERVER_PIN=()
+CLIENT_PIN=()
+PIN_NOTE="not pinned"
+if [[ $PIN == 1 ]]; then
+    if ! command -v taskset >/dev/null 2>&1; then
+        PIN_NOTE="not pinned (taskset missing: apt-get install util-linux)"
+    elif (($(nproc) < 2)); then
+        PIN_NOTE="not pinned (fewer than 2 CPUs available)"
+    else
+        SERVER_PIN=(taskset -c "$SERVER_CPUS")
+        CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
+        PIN_NOTE="service on CPU $SERVER_CPUS, wrk and scraper on CPU $CLIENT_CPUS"
+    fi
+fi
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- processes we start, and their cleanup -------------------------------------------------------------------
+
+SERVICE_PID=""
+SCRAPER_PID=""
+WRK_PID=""
+WORK=""
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    local pid
+    for pid in "$WRK_PID" "$SCRAPER_PID" "$SERVICE_PID"; do
+        if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
+    done
+    for pid in "$WRK_PID" "$SCRAPER_PID" "$SERVICE_PID"; do
+        if [[ -n $pid ]]; then wait "$pid" 2>/dev/null || true; fi
+    done
+    if [[ -n $WORK ]]; then
+        if [[ $status == 0 && $KEEP != 1 ]]; then
+            rm -rf "$WORK"
+        else
+            echo "load.sh: logs kept in $WORK" >&2
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Whether a process we started is still running (a child that exited stays a zombie until waited for, and
+# `kill -0` succeeds on zombies).
+alive() {
+    local stat rest
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    rest=${stat##*) }
+    [[ ${rest%% *} != Z ]]
+}
+
+# User plus system CPU time of a process, in clock ticks (all its threads).
+cpu_ticks() {
+    local stat rest fields
+    stat=$(cat "/proc/$1/stat")
+    rest=${stat##*) }
+    read -r -a fields <<<"$rest"
+    echo $((fields[11] + fields[12]))
+}
+
+# Stops the service with SIGTERM (graceful shutdown, bounded by the service itself), SIGKILL after 15 s.
+stop_service() {
+    local i
+    kill -TERM "$SERVICE_PID" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+        alive "$SERVICE_PID" || break
+        sleep 0.1
+    done
+    kill -KILL "$SERVICE_PID" 2>/dev/null || true
+    wait "$SERVICE_PID" 2>/dev/null || true
+    SERVICE_PID=""
+}
+
+# Starts the service in mode $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and SERVICE_ADDR
+# once the service answers.
+start_service() {
+    local mode=$1 log=$2 line="" i
+    : >"$log.out"
+    "${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
+    SERVICE_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        line=$(head -n 1 "$log.out" 2>/dev/null || true)
+        [[ $line == *"listening on http://"* ]] && break
+        alive "$SERVICE_PID" || die "the service exited at start-up: $(cat "$log.err")"
+        sleep 0.1
+    done
+    [[ $line == *"listening on http://"* ]] || die "the service did not say where it listens within 10 s"
+    [[ $line == *"(instrumentation $mode)"* ]] || die "asked for instrumentation $mode, the service says: $line"
+    SERVICE_ADDR=${line#*http://}
+    SERVICE_ADDR=${SERVICE_ADDR%% *}
+    for ((i = 0; i < 100; i++)); do
+        curl -fsS --max-time 1 -o /dev/null "http://$SERVICE_ADDR/health" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "the service at $SERVICE_ADDR did not answer GET /health within 10 s"
+}
+
+# Scrapes $1 once a second, on a fixed schedule like Prometheus, until the file $3 exists (at most $4 times).
+# Writes a line per scrape to $2: "ok SECONDS" or "fail".
+scraper() {
+    local url=$1 log=$2 stop=$3 max=$4 start now next wait_us i took
+    start=${EPOCHREALTIME/./}
+    for ((i = 0; i < max; i++)); do
+        [[ -e $stop ]] && break
+        if took=$("${CLIENT_PIN[@]}" curl -sSf --max-time 1 -o /dev/null -w '%{time_total}' \
+            -H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip' -H 'X-Prometheus-Scrape-Timeout-Seconds: 1' \
+            -A 'Prometheus/2 (routemeter load benchmark)' "$url" 2>>"$log.err"); then
+            echo "ok $took" >>"$log"
+        else
+            echo "fail" >>"$log"
+        fi
+        next=$((start + (i + 1) * 1000000))
+        now=${EPOCHREALTIME/./}
+        if ((next > now)); then
+            wait_us=$((next - now))
+            sleep "$((wait_us / 1000000)).$(printf '%06d' $((wait_us % 1000000)))"
+        fi
+    done
+}
+
+# The value of $COUNT_SERIES in a fresh, uncompressed scrape of $1.
+served_count() {
+    curl -fsS --max-time 5 "http://$1/metrics" |
+        awk -v series="$COUNT_SERIES" '$1 == series { printf "%.0f\n", $2; found = 1 } END { if (!found) print "missing" }'
+}
+
+# Value of key $1 in a "LOADBENCH key=value ..." line $2.
+field() {
+    local pair
+    for pair in $2; do
+        [[ $pair == "$1="* ]] && { echo "${pair#*=}"; return 0; }
+    done
+    echo "missing"
+}
+
+# --- build ---------------------------------------------------------------------------------------------------
+
+echo "building: cargo build --release --example accountservice -p accountservice" >&2
+BINARY=$(cd "$ROOT" && cargo build --release --example accountservice -p accountservice \
+    --message-format=json-render-diagnostics |
+    sed -n 's/.*"executable":"\([^"]*\/examples\/accountservice\)".*/\1/p' | tail -n 1)
+[[ -n $BINARY && -x $BINARY ]] || die "cargo did not report the accountservice example's executable"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/routemeter-load.XXXXXX")
+RESULTS="$WORK/results"
+: >"$RESULTS"
+INVALID=0
+
+# --- rounds --------------------------------------------------------------------------------------------------
+
+# One run: mode $1, round $2. Appends a result line to $RESULTS and prints it.
+run_once() {
+    local mode=$1 round=$2 log="$WORK/round$2-$1" line cpu_before cpu_after requests served diff slack
+    local scrapes_ok scrapes_failed scrape_ms errors cpu_us_per_req cpu_percent load1 problems=""
+    start_service "$mode" "$log"
+    read -r load1 _ </proc/loadavg
+
+    : >"$log.scrapes"
+    scraper "http://$SERVICE_ADDR/metrics" "$log.scrapes" "$log.stop" $((RUN_SECONDS + 5)) &
+    SCRAPER_PID=$!
+
+    cpu_before=$(cpu_ticks "$SERVICE_PID")
+    timeout -k 5 $((RUN_SECONDS + 30)) "${CLIENT_PIN[@]}" wrk -t "$THREADS" -c "$CONNECTIONS" \
+        -d "${RUN_SECONDS}s" --timeout 2s -s "$LUA_SCRIPT" "http://$SERVICE_ADDR/" >"$log.wrk" 2>&1 &
+    WRK_PID=$!
+    if ! wait "$WRK_PID"; then
+        WRK_PID=""
+        cat "$log.wrk" >&2
+        die "wrk failed (round $round, instrumentation $mode)"
+    fi
+    WRK_PID=""
+    cpu_after=$(cpu_ticks "$SERVICE_PID")
+
+    touch "$log.stop"
+    wait "$SCRAPER_PID" || true
+    SCRAPER_PID=""
+
+    # One last scrape while the service still runs: every response wrk counted has been recorded by now.
+    served=$(served_count "$SERVICE_ADDR") || served=missing
+    stop_service
+
+    line=$(grep '^LOADBENCH ' "$log.wrk" || true)
+    [[ -n $line ]] || { cat "$log.wrk" >&2; die "wrk printed no LOADBENCH line (round $round, $mode)"; }
+    requests=$(field requests "$line")
+
+    errors=$(($(field connect_errors "$line") + $(field read_errors "$line") + $(field write_errors "$line") +
+        $(field status_errors "$line") + $(field timeouts "$line")))
+    ((errors == 0)) || problems+=" wrk-errors=$errors"
+
+    scrapes_ok=$(grep -c '^ok' "$log.scrapes" || true)
+    scrapes_failed=$(grep -c '^fail' "$log.scrapes" || true)
+    # A scrape at the start and one a second after: at least RUN_SECONDS of them, none failed.
+    ((scrapes_ok >= RUN_SECONDS && scrapes_failed == 0)) ||
+        problems+=" scrapes=$scrapes_ok-ok/$scrapes_failed-failed"
+    scrape_ms=$(awk '$1 == "ok" { t[n++] = $2 } END {
+        if (n == 0) { print "-"; exit }
+        for (i = 1; i < n; i++) { v = t[i]; for (j = i - 1; j >= 0 && t[j] > v; j--) t[j + 1] = t[j]; t[j + 1] = v }
+        printf "%.2f\n", t[int((n - 1) / 2)] * 1000 }' "$log.scrapes")
+
+    # wrk counts a response once it has read all of it, and stops at the deadline without reading what is still
+    # in flight: up to one request per connection (no pipelining) that the service served and counted but wrk
+    # did not, and as many again for requests cut off by errors. So the service's count may exceed wrk's by that
+    # much, never fall short of it. Off, the handler is bare and nothing may be counted.
+    if [[ $served == missing ]]; then
+        diff="-"
+        problems+=" no-${COUNT_SERIES}"
+    elif [[ $mode == on ]]; then
+        diff=$((served - requests))
+        slack=$((CONNECTIONS + errors))
+        ((diff >= 0 && diff <= slack)) || problems+=" count-off-by=$diff(allowed-0..$slack)"
+    else
+        diff="-"
+        ((served == 0)) || problems+=" counted-$served-while-off"
+    fi
+
+    cpu_us_per_req=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLK_TCK" -v n="$requests" \
+        'BEGIN { printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+    cpu_percent=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLK_TCK" -v us="$(field duration_us "$line")" \
+        'BEGIN { printf "%.0f", (us > 0 ? t / hz / (us / 1e6) * 100 : 0) }')
+
+    [[ -z $problems ]] || INVALID=1
+    echo "$round $mode $(field rps "$line") $(field p99_us "$line") $requests $served $diff $cpu_us_per_req" \
+        "$cpu_percent $scrapes_ok $scrape_ms $load1${problems:+ INVALID:$problems}" >>"$RESULTS"
+    printf '%-5s %-4s %10s %9s %10s %11s %5s %11s %6s %8s %9s %6s%s\n' "$round" "$mode" "$(field rps "$line")" \
+        "$(awk -v us="$(field p99_us "$line")" 'BEGIN { printf "%.3f", us / 1000 }')" "$requests" "$served" \
+        "$diff" "$cpu_us_per_req" "$cpu_percent" "$scrapes_ok/$((scrapes_ok + scrapes_failed))" "$scrape_ms" \
+        "$load1" "${problems:+  INVALID:$problems}"
+}
+
+echo
+echo "routemeter load benchmark: GET /accounts/{10000..10099}, $ROUNDS round(s) of ${RUN_SECONDS} s per mode,"
+echo "wrk $THREADS thread(s) x $CONNECTIONS connection(s), /metrics scraped every second; $PIN_NOTE"
+echo
+printf '%-5s %-4s %10s %9s %10s %11s %5s %11s %6s %8s %9s %6s\n' round mode 'req/s' 'p99 ms' 'wrk reqs' \
+    'svc count' diff 'CPU us/req' 'CPU %' scrapes 'scrape ms' load1
+# ABBA order (on off, off on, on off, ...): each mode runs first in half of the rounds, so a load that drifts
+# over the run (the machine is shared) biases neither mode.
+for ((round = 1; round <= ROUNDS; round++)); do
+    if ((round % 2 == 1)); then
+        run_once on "$round"
+        run_once off "$round"
+    else
+        run_once off "$round"
+        run_once on "$round"
+    fi
+done
+
+# --- summary -------------------------------------------------------------------------------------------------
+
+echo
+awk -v target="$TARGET_PERCENT" '
+    function median(list, n,    i, j, v, a) {
+        split(list, a, " ")
+        for (i = 1; i <= n; i++) a[i] += 0
+        for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+        mode = $2; n[mode]++
+        rps[mode] = rps[mode] " " $3; p99[mode] = p99[mode] " " $4; cpu[mode] = cpu[mode] " " $8
+        round_rps[$1, mode] = $3
+        if (min_share == "" || $9 + 0 < min_share) min_share = $9 + 0
+    }
+    END {
+        printf "%-4s %14s %14s %18s\n", "mode", "median req/s", "median p99 ms", "median CPU us/req"
+        for (k = 1; k <= 2; k++) {
+            m = k == 1 ? "on" : "off"
+            med_rps[m] = median(rps[m], n[m]); med_cpu[m] = median(cpu[m], n[m])
+            printf "%-4s %14.1f %14.3f %18.2f\n", m, med_rps[m], median(p99[m], n[m]) / 1000, med_cpu[m]
+        }
+        ratio = med_rps["on"] / med_rps["off"]
+        cost = (1 - ratio) * 100
+        paired = ""
+        for (r = 1; r <= n["on"]; r++) paired = paired " " (1 - round_rps[r, "on"] / round_rps[r, "off"]) * 100
+        printf "\nthroughput on/off: %.4f   cost of instrumentation: %.2f %% of throughput   target <= %d %%: %s\n",
+            ratio, cost, target, (cost <= target ? "met" : "NOT met") (min_share < 90 ? " (inconclusive, see note)" : "")
+        printf "same-round cost (on vs off of each round), median: %.2f %%   per round:", median(paired, n["on"])
+        split(paired, c, " ")
+        for (r = 1; r <= n["on"]; r++) printf " %.2f", c[r]
+        printf "\nservice CPU per request on - off: %+.2f us (%+.2f %%)\n",
+            med_cpu["on"] - med_cpu["off"], (med_cpu["on"] / med_cpu["off"] - 1) * 100
+        # A saturated service uses its whole core; much less means something else ran there and the throughput
+        # measured the share of the core the service got as much as its cost per request.
+        if (min_share < 90)
+            printf "note: in some runs the service used only %d %% of its core (other processes ran on it, or the client\n" \
+                "      could not keep it busy), so throughput measured CPU share more than cost; CPU us/req is less\n" \
+                "      sensitive to that. Rerun on a quiet machine, or with more rounds (LOAD_ROUNDS), for a verdict.\n", min_share
+    }' "$RESULTS"
+
+if ((INVALID)); then
+    echo
+    echo "load.sh: some runs were not valid (see INVALID above); their numbers are shown but not to be trusted" >&2
+    exit 1
+fi
