@@ -212,8 +212,8 @@ mod tests {
             .collect();
         assert_eq!(ignored, ["alertmanager", "grafana", "prometheus"]);
         // The original program's spelling is accepted too.
-        let seed_style = config(&["--ignoredServices=prometheus"]);
-        assert!(seed_style.selection.ignored.contains("prometheus"));
+        let tutorial_style = config(&["--ignoredServices=prometheus"]);
+        assert!(tutorial_style.selection.ignored.contains("prometheus"));
     }
 
     #[test]

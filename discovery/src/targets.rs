@@ -10,7 +10,7 @@
 //! `task` label of its name in the stack file (`accountservice`), so queries written for
 //! services created one by one keep working.
 //!
-//! No label is called `service`: the seed's metrics carry `service="duration"|"size"`, and a
+//! No label is called `service`: the tutorial's metrics carry `service="duration"|"size"`, and a
 //! target label of the same name would make Prometheus rename those to `exported_service`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

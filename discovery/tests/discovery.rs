@@ -14,22 +14,22 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{assert_output, fixture, seed_config, wait_for, Behaviour, FakeDocker};
+use support::{assert_output, fixture, tutorial_config, wait_for, Behaviour, FakeDocker};
 use swarm_discovery::output::WriteOutcome;
 use swarm_discovery::targets::SkipReason;
 use swarm_discovery::{run, Poller};
 
 async fn poll_once(docker: &FakeDocker, output: &Path, extra: &[&str]) -> WriteOutcome {
-    let mut poller = Poller::new(seed_config(docker, output, extra));
+    let mut poller = Poller::new(tutorial_config(docker, output, extra));
     poller.poll().await.unwrap().written
 }
 
 #[tokio::test]
-async fn published_mode_writes_the_seed_targets() {
+async fn published_mode_writes_the_tutorial_targets() {
     let docker = FakeDocker::tcp(Behaviour::recorded());
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("swarm-endpoints.json");
-    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
     let outcome = poller.poll().await.unwrap();
     assert_output(&output, "published.json");
 
@@ -158,7 +158,7 @@ async fn a_stack_keeps_its_service_names_by_default() {
         output.to_str().unwrap(),
     ]);
     Poller::new(config).poll().await.unwrap();
-    // task="monitoring_accountservice": the seed's queries would not match.
+    // task="monitoring_accountservice": the tutorial's queries would not match.
     assert_output(&output, "stack-full-names.json");
     // The short names are not ignored without --strip-stack-prefix.
     let config = support::config(&[
@@ -227,7 +227,7 @@ async fn an_unchanged_swarm_leaves_the_file_alone() {
     let docker = FakeDocker::tcp(Behaviour::recorded());
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("swarm-endpoints.json");
-    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
     let first = poller.poll().await.unwrap().written;
     assert_eq!(
         first,
@@ -271,7 +271,7 @@ async fn the_loop_polls_at_start_up_survives_failures_and_stops_on_shutdown() {
     let docker = FakeDocker::tcp(Behaviour::Fail(500));
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("swarm-endpoints.json");
-    let mut config = seed_config(&docker, &output, &["--interval", "100ms"]);
+    let mut config = tutorial_config(&docker, &output, &["--interval", "100ms"]);
     config.request_timeout = Duration::from_millis(500);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(run(config, async {
@@ -312,7 +312,7 @@ async fn the_first_poll_happens_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("swarm-endpoints.json");
     // A one-hour interval: only the start-up poll can write the file within the limit.
-    let config = seed_config(&docker, &output, &["--interval", "1h"]);
+    let config = tutorial_config(&docker, &output, &["--interval", "1h"]);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(run(config, async {
         let _ = stopped.await;

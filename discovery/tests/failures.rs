@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use support::{assert_output, disk_full, fixture, names_in, seed_config, Behaviour, FakeDocker};
+use support::{
+    assert_output, disk_full, fixture, names_in, tutorial_config, Behaviour, FakeDocker,
+};
 use swarm_discovery::{output, Poller};
 
 /// The last good file, to check that a failed poll left it alone.
@@ -57,7 +59,7 @@ async fn poller_with_good_file(
     output: &Path,
     extra: &[&str],
 ) -> (Poller, Kept) {
-    let mut poller = Poller::new(seed_config(docker, output, extra));
+    let mut poller = Poller::new(tutorial_config(docker, output, extra));
     poller.poll().await.unwrap();
     assert_output(output, "published.json");
     (poller, Kept::now(output))
@@ -270,7 +272,7 @@ async fn a_huge_body_is_cut_off_at_the_size_limit() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("swarm-endpoints.json");
     let limit = 1024 * 1024;
-    let mut config = seed_config(&docker, &output, &[]);
+    let mut config = tutorial_config(&docker, &output, &[]);
     config.max_response_bytes = limit;
     let mut poller = Poller::new(config);
     poller.poll().await.unwrap();
@@ -401,7 +403,7 @@ async fn a_directory_in_place_of_the_output_file_fails_the_poll_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("swarm-endpoints.json");
     fs::create_dir(&output).unwrap();
-    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
     let error = poller.poll().await.unwrap_err().to_string();
     assert_eq!(
         error,
@@ -425,7 +427,7 @@ async fn an_output_directory_that_cannot_be_created_fails_the_poll_and_recovers(
     let blocker = dir.path().join("etc");
     fs::write(&blocker, "a file where the directory should be").unwrap();
     let output = blocker.join("swarm-endpoints.json");
-    let mut poller = Poller::new(seed_config(&docker, &output, &[]));
+    let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
     let error = poller.poll().await.unwrap_err();
     assert!(error.to_string().contains("create directory"), "{error}");
     // Once the obstacle is gone, the next poll writes the file.

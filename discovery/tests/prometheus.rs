@@ -39,7 +39,7 @@ impl Prometheus {
     fn start(binary: &Path, dir: &Path, sd_dir: &Path) -> Prometheus {
         let port = free_port();
         let config = dir.join("prometheus.yml");
-        // The seed's job, reading every JSON file in the directory as its deployment did.
+        // The tutorial's job, reading every JSON file in the directory as its deployment did.
         fs::write(
             &config,
             format!(

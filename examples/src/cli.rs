@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::options::Instrumentation;
 
-/// Where the service listens unless told otherwise: the seed's port, on loopback only, so that a first run does
+/// Where the service listens unless told otherwise: the tutorial's port, on loopback only, so that a first run does
 /// not expose the service to the network. The Docker image passes `0.0.0.0:6767`.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6767";
 
@@ -20,7 +20,7 @@ pub const INSTRUMENTATION_ENV: &str = "ACCOUNTSERVICE_INSTRUMENTATION";
 
 /// The `--help` text.
 pub const USAGE: &str = "\
-accountservice: the seed's account service, monitored with routemeter
+accountservice: the tutorial's account service, monitored with routemeter
 
 Usage: accountservice [--addr HOST:PORT] [--instrumentation on|off]
        accountservice --print-dashboard | --print-rules

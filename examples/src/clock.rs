@@ -1,6 +1,6 @@
 //! UTC timestamps for account events, without a date-time dependency.
 //!
-//! The seed wrote event times as `2006-01-02T15:04:05` (Go's layout, UTC, no zone suffix). Formatting that needs
+//! The tutorial wrote event times as `2006-01-02T15:04:05` (Go's layout, UTC, no zone suffix). Formatting that needs
 //! only the conversion from days since 1970 to a civil date, which is a few lines of integer arithmetic.
 
 use std::time::{SystemTime, UNIX_EPOCH};

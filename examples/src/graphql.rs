@@ -1,6 +1,6 @@
-//! The GraphQL endpoint of the seed (`POST /graphql`), over the same store as the REST routes.
+//! The GraphQL endpoint of the tutorial (`POST /graphql`), over the same store as the REST routes.
 //!
-//! The schema matches the seed's: a root field `Account(id: String, name: String)` returning an `Account` with
+//! The schema matches the tutorial's: a root field `Account(id: String, name: String)` returning an `Account` with
 //! `id`, `name`, `servedBy`, `quote(language: String)`, `events(eventName: String)` and `imageData`. Example:
 //!
 //! ```graphql
@@ -132,7 +132,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn answers_the_seed_query() {
+    async fn answers_the_tutorial_query() {
         let value = run(r#"{ Account(id: "10001") { id name quote { quote } } }"#).await;
         assert_eq!(
             value,
@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn resolves_every_field_with_the_seed_names() {
+    async fn resolves_every_field_with_the_tutorial_names() {
         let value = run(r#"{ Account(name: "Person_2") {
                 id servedBy quote(language: "sv") { quote l language }
                 events(eventName: "CREATED") { ID eventName created }

@@ -27,7 +27,7 @@ pub(crate) async fn get_account(app: &App, served_by: &str, account_id: &str) ->
     }
 }
 
-/// The part of a `POST /accounts` body that is used: the seed's clients send a whole account, of which only the
+/// The part of a `POST /accounts` body that is used: the tutorial's clients send a whole account, of which only the
 /// name matters (the store assigns the id).
 #[derive(Debug, Deserialize)]
 struct NewAccount {
@@ -36,8 +36,8 @@ struct NewAccount {
 
 /// `POST /accounts`: stores a new account and answers `201 Created` with `{"ID":"<new id>"}` and a `Location`.
 ///
-/// The seed relayed the status of its data service; 201 with `Location` is what HTTP prescribes for a created
-/// resource, and the body is the seed's.
+/// The tutorial relayed the status of its data service; 201 with `Location` is what HTTP prescribes for a created
+/// resource, and the body is the tutorial's.
 pub(crate) async fn store_account(app: &App, req: Request<Incoming>) -> Response<Body> {
     let input: NewAccount = match body::read_json(req, &app.body).await {
         Ok(input) => input,
@@ -63,7 +63,7 @@ pub(crate) async fn store_account(app: &App, req: Request<Incoming>) -> Response
     }
 }
 
-/// An account id in a JSON body: the seed writes it as a string, but a bare number is understood too.
+/// An account id in a JSON body: the tutorial writes it as a string, but a bare number is understood too.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum IdField {
@@ -176,7 +176,7 @@ pub(crate) fn testability(app: &App, state: &str) -> Response<Body> {
 }
 
 fn not_found(account_id: &str) -> Response<Body> {
-    // The seed's message, word for word.
+    // The tutorial's message, word for word.
     reply::text(
         StatusCode::NOT_FOUND,
         format!("Account identified by '{account_id}' not found"),

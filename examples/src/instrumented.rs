@@ -1,8 +1,8 @@
-//! The monitored routes: one `#[routemeter::instrumented]` wrapper per seed route, around the plain logic of
+//! The monitored routes: one `#[routemeter::instrumented]` wrapper per monitored route of the tutorial, around the plain logic of
 //! `crate::handlers`.
 //!
 //! No `namespace` is written here: routemeter takes the first segment of the handler's module path, the crate
-//! name `accountservice`, so these report `accountservice_GetAccount` and so on, as the seed did. That is also
+//! name `accountservice`, so these report `accountservice_GetAccount` and so on, as the tutorial did. That is also
 //! why the handlers live in the library rather than in the example binary (whose crate name would be the
 //! namespace otherwise).
 

@@ -1,6 +1,6 @@
-//! The accountservice of the seed tutorial, in Rust, monitored with routemeter.
+//! The accountservice of the tutorial tutorial, in Rust, monitored with routemeter.
 //!
-//! A small hyper 1 service over an in-memory account store, with the seed's route table:
+//! A small hyper 1 service over an in-memory account store, with the tutorial's route table:
 //!
 //! | Name          | Method | Path                            | Monitored |
 //! |---------------|--------|---------------------------------|-----------|
@@ -39,13 +39,13 @@
 //! - `GET /accounts/{accountId}`: 200 with the account JSON (`Content-Type: application/json`, `Content-Length`);
 //!   404 `Account identified by '<id>' not found` for an unknown id; 400 for an id that is not a decimal number.
 //! - `POST /accounts` with an account JSON of which only `name` is used: **201 Created** with `{"ID":"<new id>"}`
-//!   and `Location: /accounts/<new id>`. The seed relayed whatever its data service said; 201 is what HTTP
-//!   prescribes for a new resource, and the body is the seed's. 400 when `name` is missing or empty.
+//!   and `Location: /accounts/<new id>`. The tutorial relayed whatever its data service said; 201 is what HTTP
+//!   prescribes for a new resource, and the body is the tutorial's. 400 when `name` is missing or empty.
 //! - `PUT /accounts` with `{"id": ..., "name": ...}`: 200 with the renamed account (an `UPDATED` event added);
-//!   400 `PUT body is missing required field: ID` (the seed's message) or `...: name`; 404 for an unknown id.
+//!   400 `PUT body is missing required field: ID` (the tutorial's message) or `...: name`; 404 for an unknown id.
 //! - `POST /graphql` with `{"query", "variables", "operationName"}`: 200 with the GraphQL response (GraphQL errors
 //!   included); 400 when the body is not a GraphQL request. See [`graphql`].
-//! - `GET /health`: 200 `{"status":"UP"}` or 503 `{"status":"DOWN"}`, the seed's body;
+//! - `GET /health`: 200 `{"status":"UP"}` or 503 `{"status":"DOWN"}`, the tutorial's body;
 //!   `GET /testability/healthy/true|false` sets it (400 for any other value).
 //! - `GET /metrics`: the exposition, from [`routemeter::Exporter::respond`].
 //!

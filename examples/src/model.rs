@@ -1,6 +1,6 @@
-//! The account as the seed's clients see it: the JSON shape of `GET /accounts/{accountId}`.
+//! The account as the tutorial's clients see it: the JSON shape of `GET /accounts/{accountId}`.
 //!
-//! Field names follow the seed byte for byte (`servedBy`, `imageData`, `accountEvents`, the upper-case `ID` of an
+//! Field names follow the tutorial byte for byte (`servedBy`, `imageData`, `accountEvents`, the upper-case `ID` of an
 //! event and the terse `l` of a quote), so that its scripts and dashboards read our answers unchanged. The nested
 //! types double as GraphQL objects with the same field names; the GraphQL `Account` itself lives in
 //! [`crate::graphql`] because its fields take arguments.
@@ -31,13 +31,13 @@ pub struct Account {
 pub struct Quote {
     /// The text of the quote.
     pub quote: String,
-    /// The instance that served the quote (the seed's quote service wrote its address here).
+    /// The instance that served the quote (the tutorial's quote service wrote its address here).
     pub l: String,
     /// Two-letter ISO 639-1 language code of the text, such as `en` or `sv`.
     pub language: String,
 }
 
-/// The account's picture (GraphQL type `AccountImage`, the seed's name).
+/// The account's picture (GraphQL type `AccountImage`, the tutorial's name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, SimpleObject)]
 #[serde(rename_all = "camelCase")]
 #[graphql(name = "AccountImage")]
@@ -72,7 +72,7 @@ pub struct Created {
     pub id: String,
 }
 
-/// The body of `/health`: `{"status":"UP"}` while healthy, `{"status":"DOWN"}` otherwise, as in the seed.
+/// The body of `/health`: `{"status":"UP"}` while healthy, `{"status":"DOWN"}` otherwise, as in the tutorial.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthStatus {
     /// `UP` or `DOWN`.

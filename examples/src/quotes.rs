@@ -1,8 +1,8 @@
 //! The quotes attached to accounts.
 //!
-//! The seed fetched a quote from a separate quote service; here a small fixed catalogue stands in for it, so every
+//! The tutorial fetched a quote from a separate quote service; here a small fixed catalogue stands in for it, so every
 //! answer is deterministic and a test can predict it. Each quote exists in English and Swedish, the two languages
-//! the seed's quote service spoke.
+//! the tutorial's quote service spoke.
 
 /// The language a quote is given in when none is asked for, or when the one asked for is not in the catalogue.
 pub const DEFAULT_LANGUAGE: &str = "en";
@@ -48,7 +48,7 @@ const CATALOGUE: [Translations; 8] = [
 /// The quote of account `account_id` in `language`, as `(language, text)`.
 ///
 /// The account id picks the quote, so an account keeps its quote across requests and restarts. An unknown language
-/// falls back to [`DEFAULT_LANGUAGE`] rather than failing: the seed always answered with some quote.
+/// falls back to [`DEFAULT_LANGUAGE`] rather than failing: the tutorial always answered with some quote.
 pub fn quote_for(account_id: u64, language: Option<&str>) -> (&'static str, &'static str) {
     // The catalogue length is a small constant, so the remainder always fits in usize.
     let index = usize::try_from(account_id % CATALOGUE.len() as u64).unwrap_or(0);

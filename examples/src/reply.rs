@@ -1,6 +1,6 @@
 //! Building the service's responses.
 //!
-//! Every answer carries `Content-Length` (the seed set it by hand; routemeter reads it to observe the response
+//! Every answer carries `Content-Length` (the tutorial set it by hand; routemeter reads it to observe the response
 //! size) and an explicit `Content-Type`. The helpers assemble responses field by field instead of through
 //! `Response::builder()`, whose `Result` would need an error path that can never be taken.
 

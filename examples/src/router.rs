@@ -1,4 +1,4 @@
-//! The route table of the seed and its lookup.
+//! The route table of the tutorial and its lookup.
 //!
 //! matchit finds the path; the method is checked afterwards, which is what tells a 404 (no such path) from a 405
 //! (path exists, method does not; the answer names the allowed methods in `Allow`). Neither reaches an
@@ -26,7 +26,7 @@ pub enum Endpoint {
     Metrics,
 }
 
-/// The seed's route table: method, path template, endpoint.
+/// The tutorial's route table: method, path template, endpoint.
 pub const ROUTES: [(Method, &str, Endpoint); 7] = [
     (Method::POST, "/accounts", Endpoint::StoreAccount),
     (Method::PUT, "/accounts", Endpoint::UpdateAccount),

@@ -1,6 +1,6 @@
-//! The embedded account store: what the seed kept in BoltDB behind a separate data service.
+//! The embedded account store: what the tutorial kept in BoltDB behind a separate data service.
 //!
-//! One `RwLock` around a `BTreeMap` is plenty for a demo service: reads (the load the seed generates) share the
+//! One `RwLock` around a `BTreeMap` is plenty for a demo service: reads (the load the tutorial generates) share the
 //! lock, and the rare writes hold it for a few microseconds. A panic while the lock was held cannot leave the map
 //! half-updated (every write is a single insert or field assignment), so a poisoned lock is recovered rather than
 //! turned into a failure of every later request.
@@ -25,11 +25,11 @@ pub const MAX_ACCOUNTS: usize = 100_000;
 /// Upper bound on the events kept per account; the oldest update is dropped first, `CREATED` is always kept.
 pub const MAX_EVENTS: usize = 16;
 
-/// Base URL of the account pictures (the seed's image service; a documentation domain here).
+/// Base URL of the account pictures (the tutorial's image service; a documentation domain here).
 const IMAGE_BASE_URL: &str = "https://images.example.org/accounts";
 
-/// When the seeded accounts were created: 2018-01-01T00:00:00Z, the year of the seed, plus a step per account.
-const SEED_EPOCH: u64 = 1_514_764_800;
+/// When the seeded accounts were created: 2018-01-01T00:00:00Z, the year of the tutorial, plus a step per account.
+const DATA_EPOCH: u64 = 1_514_764_800;
 
 /// One stored account: what the store owns, before the serving address is filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// A store holding the seed's 100 accounts, `10000`..=`10099` named `Person_0`..=`Person_99`.
+    /// A store holding the tutorial's 100 accounts, `10000`..=`10099` named `Person_0`..=`Person_99`.
     ///
     /// The content is deterministic (creation times included), so two instances answer alike.
     pub fn seeded() -> Store {
@@ -142,7 +142,7 @@ impl Store {
             .map(|n| {
                 let id = FIRST_SEEDED_ID + n;
                 // Spread the creation times over the year, 3 days and 7 minutes apart.
-                let created = clock::format_unix(SEED_EPOCH + n * (3 * 86_400 + 7 * 60));
+                let created = clock::format_unix(DATA_EPOCH + n * (3 * 86_400 + 7 * 60));
                 (id, Record::new(id, format!("Person_{n}"), created))
             })
             .collect();

@@ -38,7 +38,7 @@ pub(crate) fn settings() -> &'static Settings {
 
 /// Configures routemeter for this process and returns the [`Exporter`] that serves `/metrics`.
 ///
-/// Every setting has a default that reproduces the seed's metrics: namespace = the crate the handler
+/// Every setting has a default that reproduces the tutorial's metrics: namespace = the crate the handler
 /// is defined in, a 10-minute window in 5 age buckets, quantiles 0.5, 0.9 and 0.99, no histogram.
 ///
 /// ```

@@ -14,7 +14,7 @@ pub(crate) struct Panel {
     pub(crate) queries: Vec<(String, String)>,
 }
 
-/// The panels: the seed's two (average latency, memory per instance), then per-route request rate,
+/// The panels: the tutorial's two (average latency, memory per instance), then per-route request rate,
 /// error ratio, latency quantiles, in-flight requests and response size.
 pub(crate) fn panels(catalog: &Catalog) -> Vec<Panel> {
     let mut panels = Vec::new();

@@ -56,7 +56,7 @@ impl Exporter {
         exposition::render(catalog(), &self.registries, &stats)
     }
 
-    /// A Grafana dashboard (its JSON model) with a panel set for every namespace: the seed's average
+    /// A Grafana dashboard (its JSON model) with a panel set for every namespace: the tutorial's average
     /// latency and memory per instance, then request rate, error ratio, latency quantiles,
     /// in-flight requests and response size per route. Its panels query the Prometheus datasource
     /// with uid [`GRAFANA_DATASOURCE_UID`](crate::GRAFANA_DATASOURCE_UID).

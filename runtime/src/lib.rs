@@ -66,7 +66,7 @@
 //! # Queries
 //!
 //! ```text
-//! # requests served (the seed's query 1)
+//! # requests served (the tutorial's query 1)
 //! accountservice_GetAccount_count{service="duration"}
 //! # latency quantiles in milliseconds (query 2)
 //! accountservice_GetAccount{service="duration"} * 1000

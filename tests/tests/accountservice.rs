@@ -142,7 +142,7 @@ async fn series_exist_at_zero_before_the_first_request() -> TestResult {
 // The REST routes
 
 #[tokio::test]
-async fn get_account_answers_the_seed_json() -> TestResult {
+async fn get_account_answers_the_tutorial_json() -> TestResult {
     let service = TestService::start().await?;
     let reply = service.client().get("/accounts/10001").await?;
     expect_status(&reply, StatusCode::OK)?;
@@ -163,7 +163,7 @@ async fn get_account_answers_the_seed_json() -> TestResult {
     });
     assert_eq!(reply.json()?, expected);
 
-    // The seed's 100 accounts, 10000..=10099, Person_0..=Person_99.
+    // The tutorial's 100 accounts, 10000..=10099, Person_0..=Person_99.
     for (id, name) in [
         (10_000, "Person_0"),
         (10_050, "Person_50"),
@@ -245,7 +245,7 @@ async fn store_account_assigns_the_next_id() -> TestResult {
     assert_eq!(reply.header("location"), Some("/accounts/10100"));
     assert_eq!(reply.json()?, json!({"ID": "10100"}));
 
-    // A whole account, as the seed's clients send it: only the name is used.
+    // A whole account, as the tutorial's clients send it: only the name is used.
     let full = r#"{"id": "1", "name": "Bob", "servedBy": "x", "quote": {"quote": "q", "l": "", "language": "en"},
                    "imageData": {"id": "1", "url": "u", "servedBy": "x"}, "accountEvents": []}"#;
     let reply = post_account(client, full).await?;
@@ -412,7 +412,7 @@ async fn update_account_rejects_bad_bodies() -> TestResult {
 // GraphQL
 
 #[tokio::test]
-async fn graphql_answers_the_seed_query() -> TestResult {
+async fn graphql_answers_the_tutorial_query() -> TestResult {
     let service = TestService::start().await?;
     let client = service.client();
     let query =
@@ -1004,7 +1004,7 @@ async fn metrics_have_the_text_format_content_type_and_gzip() -> TestResult {
     assert_eq!(plain.header("content-type"), Some(METRICS_CONTENT_TYPE));
     assert_eq!(plain.header("content-encoding"), None);
     let plain = Exposition::parse(&plain.text())?;
-    // The layout of the seed: families sorted by name, and a summary's samples in the client libraries' order.
+    // The layout of the tutorial: families sorted by name, and a summary's samples in the client libraries' order.
     let family_names: Vec<&str> = plain.families.iter().map(|f| f.name.as_str()).collect();
     let mut sorted = family_names.clone();
     sorted.sort_unstable();
@@ -1099,7 +1099,7 @@ async fn promtool_accepts_the_exposition() -> TestResult {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    // The seed's route names are CamelCase; that warning is expected, and only for those families.
+    // The tutorial's route names are CamelCase; that warning is expected, and only for those families.
     let camel_case: Vec<String> = MONITORED.iter().map(|(name, _)| summary(name)).collect();
     for line in report.lines().filter(|line| !line.trim().is_empty()) {
         let expected = line.contains("camelCase")

@@ -45,7 +45,7 @@ fn rules_are_valid() -> TestResult {
 }
 
 #[test]
-fn dashboard_has_the_seed_panels_and_queries_the_provisioned_datasource() -> TestResult {
+fn dashboard_has_the_tutorial_panels_and_queries_the_provisioned_datasource() -> TestResult {
     let root = workspace_root();
     let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(
         root.join("deploy/grafana/dashboards/accountservice.json"),
@@ -91,7 +91,7 @@ fn dashboard_has_the_seed_panels_and_queries_the_provisioned_datasource() -> Tes
         .flat_map(|panel| panel["targets"].as_array().into_iter().flatten())
         .filter_map(|target| target["expr"].as_str())
         .collect();
-    // The seed's two panels: average latency over 1 m and memory per instance.
+    // The tutorial's two panels: average latency over 1 m and memory per instance.
     assert!(exprs.contains(
         &"avg_over_time(accountservice_GetAccount_sum{service=\"duration\"}[1m]) / \
           avg_over_time(accountservice_GetAccount_count{service=\"duration\"}[1m]) * 1000"
@@ -99,7 +99,7 @@ fn dashboard_has_the_seed_panels_and_queries_the_provisioned_datasource() -> Tes
     assert!(exprs
         .iter()
         .any(|e| e.starts_with("process_resident_memory_bytes")));
-    // Beyond the seed: rate, errors, quantiles, in-flight, size.
+    // Beyond the tutorial: rate, errors, quantiles, in-flight, size.
     for wanted in [
         "requests_total",
         "code=~",

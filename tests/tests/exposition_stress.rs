@@ -100,7 +100,7 @@ fn tricky_registry() -> TestResult<Registry> {
     Ok(registry)
 }
 
-/// Runs `promtool check metrics` on `text`; fails on any complaint but the seed's CamelCase family names.
+/// Runs `promtool check metrics` on `text`; fails on any complaint but the tutorial's CamelCase family names.
 fn promtool_check(promtool: &std::path::Path, text: &str) -> TestResult {
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
@@ -118,7 +118,7 @@ fn promtool_check(promtool: &std::path::Path, text: &str) -> TestResult {
         String::from_utf8_lossy(&output.stderr)
     );
     for line in report.lines().filter(|line| !line.trim().is_empty()) {
-        // Handler names are CamelCase like the seed's routes; promtool only suggests otherwise.
+        // Handler names are CamelCase like the tutorial's routes; promtool only suggests otherwise.
         let family = line.split_whitespace().next().unwrap_or_default();
         let camel_case = line.contains("camelCase") && family.chars().any(char::is_uppercase);
         if !camel_case {

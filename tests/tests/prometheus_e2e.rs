@@ -1,5 +1,5 @@
-//! End to end with a real Prometheus: the release accountservice is scraped through the seed's
-//! file_sd target file, and every query of the seed, every dashboard panel and the generated rules
+//! End to end with a real Prometheus: the release accountservice is scraped through the tutorial's
+//! file_sd target file, and every query of the tutorial, every dashboard panel and the generated rules
 //! are evaluated by Prometheus itself.
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ const FOUND: u64 = 200;
 const MISSING: u64 = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn prometheus_scrapes_the_accountservice_and_answers_the_seed_queries() -> TestResult {
+async fn prometheus_scrapes_the_accountservice_and_answers_the_tutorial_queries() -> TestResult {
     let Some(prometheus_binary) = required_program("prometheus", "prometheus")? else {
         return Ok(());
     };
@@ -39,7 +39,7 @@ async fn prometheus_scrapes_the_accountservice_and_answers_the_seed_queries() ->
         "regenerate the rules (see README)"
     );
 
-    // The seed's target file and job, with a short scrape interval.
+    // The tutorial's target file and job, with a short scrape interval.
     let targets = format!(r#"[{{"targets": ["{addr}"], "labels": {{"task": "accountservice"}}}}]"#);
     let config =
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n\
@@ -67,7 +67,7 @@ async fn prometheus_scrapes_the_accountservice_and_answers_the_seed_queries() ->
     )
     .await?;
 
-    // The seed's load, faster: found and unknown accounts, spread over a few scrapes.
+    // The tutorial's load, faster: found and unknown accounts, spread over a few scrapes.
     let client = Client::new(addr);
     for i in 0..FOUND + MISSING {
         let path = if i < FOUND {

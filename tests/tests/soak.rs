@@ -5,7 +5,7 @@
 //! Ignored by `cargo test --workspace` (it takes minutes); run it with
 //! `cargo test -p routemeter-tests --test soak -- --ignored --nocapture`.
 //!
-//! The load is the seed's traffic and its mistakes, on keep-alive connections to 127.0.0.1, chosen so that the
+//! The load is the tutorial's traffic and its mistakes, on keep-alive connections to 127.0.0.1, chosen so that the
 //! service's own data stays the same size: reads of the 100 seeded accounts, unknown and malformed ids, renames
 //! of seeded accounts (events are capped per account), GraphQL queries, and bodies refused with 400 or 415 (no
 //! account is ever created). Any growth of resident memory is then routemeter's or the server's, not the data's.

@@ -396,8 +396,8 @@ pub fn config(args: &[&str]) -> Config {
     cli.into_config_with_env(|_| None).unwrap()
 }
 
-/// The seed's flags against `docker`, writing to `output`.
-pub fn seed_config(docker: &FakeDocker, output: &Path, extra: &[&str]) -> Config {
+/// The tutorial's flags against `docker`, writing to `output`.
+pub fn tutorial_config(docker: &FakeDocker, output: &Path, extra: &[&str]) -> Config {
     let output = output.to_str().unwrap().to_string();
     let url = docker.url();
     let mut args = vec![
