@@ -1,4 +1,4 @@
-//! The accountservice of the tutorial tutorial, in Rust, monitored with routemeter.
+//! The accountservice of the Go microservices tutorial, in Rust, monitored with routemeter.
 //!
 //! A small hyper 1 service over an in-memory account store, with the tutorial's route table:
 //!
