@@ -2,8 +2,10 @@
 //! - one summary observation, single-threaded and from two threads at once, against a plain
 //!   `prometheus::Histogram::observe`;
 //! - an instrumented handler against the same handler bare (the attribute's whole per-request cost);
-//! - rendering `/metrics` for 10, 100 and 1000 handlers, as text and gzipped;
-//! - bytes of memory per handler after 10^6 observations of a realistic latency distribution.
+//! - rendering `/metrics` for 10, 100 and 1000 handlers, as text and gzipped, each handler with a
+//!   history as long as the window and a new request before every render;
+//! - bytes of memory per handler after 10^6 observations of a realistic latency distribution,
+//!   spread over the window.
 //!
 //! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
 //! writing them to `target/routemeter-bench.json`.
@@ -24,7 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{criterion_group, BenchmarkId, Criterion};
+use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion};
 use http_body_util::Full;
 use hyper::Response;
 use routemeter::__bench::SyntheticHandlers;
@@ -154,28 +156,61 @@ fn render(c: &mut Criterion) {
     for count in HANDLER_COUNTS {
         let handlers = SyntheticHandlers::new(count);
         let mut latencies = LogNormal::new(7);
-        for _ in 0..100 {
-            handlers.record_all(latencies.next_seconds(), 293);
-        }
+        fill_window(&handlers, &mut latencies);
+        // Every handler gets a new request before each render, outside the timed part, so that
+        // each render reads summaries that changed since the last one: the worst case.
         group.bench_with_input(BenchmarkId::new("text", count), &handlers, |b, handlers| {
-            b.iter(|| black_box(handlers.render()))
+            b.iter_batched(
+                || record_one(handlers, &mut latencies),
+                |()| black_box(handlers.render()),
+                BatchSize::PerIteration,
+            )
         });
         group.bench_with_input(BenchmarkId::new("gzip", count), &handlers, |b, handlers| {
-            b.iter(|| black_box(handlers.render_gzip()))
+            b.iter_batched(
+                || record_one(handlers, &mut latencies),
+                |()| black_box(handlers.render_gzip()),
+                BatchSize::PerIteration,
+            )
         });
     }
     group.finish();
 }
 
-/// Bytes per handler after 10^6 requests with log-normal latencies around 5 ms and sizes that
-/// vary from about 200 bytes to 20 KiB.
+/// Gives every handler the history of a service that has been up for longer than the window:
+/// 25 requests in each of the last 8 minutes (the default 10-minute window in 5 age buckets
+/// always holds 8 to 10), so every age bucket of both summaries holds observations, spread over
+/// about 10 powers of two for the latency and 7 for the size.
+fn fill_window(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
+    for minute in 0..8 {
+        for request in 0..25 {
+            let seconds = latencies.next_seconds();
+            let ago = Duration::from_secs(minute * 60 + request * 2);
+            handlers.record_all_ago(seconds, response_size(seconds), ago);
+        }
+    }
+}
+
+fn record_one(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
+    let seconds = latencies.next_seconds();
+    handlers.record_all(seconds, response_size(seconds));
+}
+
+/// A response size that grows with the latency, from 200 bytes to 20 KiB.
+fn response_size(seconds: f64) -> u64 {
+    (seconds * 200_000.0).clamp(200.0, 20_000.0) as u64
+}
+
+/// Bytes per handler after 10^6 requests spread over the last 8 minutes (so every age bucket of
+/// the window holds some), with log-normal latencies around 5 ms and sizes that vary from about
+/// 200 bytes to 20 KiB.
 fn bytes_per_handler() -> usize {
     let handlers = SyntheticHandlers::new(1);
     let mut latencies = LogNormal::new(3);
-    for _ in 0..1_000_000 {
+    for request in 0..1_000_000u64 {
         let seconds = latencies.next_seconds();
-        let size = (seconds * 200_000.0).clamp(200.0, 20_000.0) as u64;
-        handlers.record_all(seconds, size);
+        let ago = Duration::from_micros(request * 480);
+        handlers.record_all_ago(seconds, response_size(seconds), ago);
     }
     handlers.heap_bytes_per_handler()
 }

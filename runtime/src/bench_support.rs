@@ -1,5 +1,11 @@
 //! Synthetic handler sets for the benchmarks: the real render path over any number of handlers,
 //! which a program cannot otherwise vary (its handlers are fixed when it is linked).
+//!
+//! They run on a clock of their own, stopped an hour after the process clock's origin, so that a
+//! benchmark can give them a history as long as the window (a service that has been up for a
+//! while) and get the same window whenever it renders.
+
+use std::time::Duration;
 
 use crate::exposition::{self, ScrapeStats};
 use crate::handler::{HandlerSite, SiteInfo};
@@ -9,7 +15,12 @@ use crate::registry::Catalog;
 pub struct SyntheticHandlers {
     sites: Vec<&'static HandlerSite>,
     catalog: Catalog,
+    /// The handlers' clock: nanoseconds since the process clock's origin, fixed.
+    now: u64,
 }
+
+/// Where the synthetic handlers' clock stands: far enough from the origin for any history.
+const NOW: Duration = Duration::from_secs(3600);
 
 impl SyntheticHandlers {
     /// Creates the handlers. Their descriptions are leaked, as statics would be.
@@ -33,16 +44,29 @@ impl SyntheticHandlers {
             })
             .collect();
         let catalog = Catalog::build(sites.iter().copied(), None);
-        SyntheticHandlers { sites, catalog }
+        SyntheticHandlers {
+            sites,
+            catalog,
+            now: u64::try_from(NOW.as_nanos()).unwrap_or(u64::MAX),
+        }
     }
 
-    /// Records a request of `seconds` with a `200` of `size` bytes on every handler.
+    /// Records a request of `seconds` with a `200` of `size` bytes on every handler, now.
     pub fn record_all(&self, seconds: f64, size: u64) {
-        let now = crate::clock::nanos_now();
+        self.record_all_ago(seconds, size, Duration::ZERO);
+    }
+
+    /// Records a request of `seconds` with a `200` of `size` bytes on every handler, as if it
+    /// had ended `ago` before now (at most an hour ago).
+    pub fn record_all_ago(&self, seconds: f64, size: u64, ago: Duration) {
+        let at = self
+            .now
+            .saturating_sub(u64::try_from(ago.as_nanos()).unwrap_or(u64::MAX));
+        let elapsed = (seconds * 1e9) as u64;
         for site in &self.sites {
             site.metrics().record(
-                std::time::Duration::from_secs_f64(seconds),
-                now,
+                elapsed,
+                at,
                 crate::outcome::Classification {
                     code: crate::outcome::Code::Status(200),
                     size: Some(size),
@@ -57,7 +81,7 @@ impl SyntheticHandlers {
             requests: Vec::new(),
             in_flight: 0,
         };
-        exposition::render(&self.catalog, &[], &stats).unwrap_or_default()
+        exposition::render_at(&self.catalog, &[], &stats, self.now).unwrap_or_default()
     }
 
     /// The exposition gzipped, as `/metrics` sends it to a scraper that accepts gzip.

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 
 use crate::clock;
 use crate::config::settings;
+use crate::outcome::Code;
 use crate::registry::{Catalog, Entry};
+use crate::summary::{Reading, Summary};
 use crate::Error;
 
 /// The content type of the text format.
@@ -46,6 +48,16 @@ pub(crate) fn render(
     catalog: &Catalog,
     registries: &[prometheus::Registry],
     scrapes: &ScrapeStats,
+) -> Result<String, Error> {
+    render_at(catalog, registries, scrapes, clock::nanos_now())
+}
+
+/// [`render`] with the summaries' windows read at `now` on the process clock.
+pub(crate) fn render_at(
+    catalog: &Catalog,
+    registries: &[prometheus::Registry],
+    scrapes: &ScrapeStats,
+    now: u64,
 ) -> Result<String, Error> {
     let mut families = Vec::with_capacity(catalog.entries().count() + 16);
     for (namespace, entries) in &catalog.namespaces {
@@ -107,19 +119,32 @@ pub(crate) fn render(
     }
 
     families.sort_by(|a, b| a.name.cmp(&b.name));
-    let context = Context {
-        now: clock::nanos_now(),
+    let quantiles = settings().summary.quantiles();
+    let mut context = Context {
+        now,
         scrapes,
-        quantile_labels: settings()
-            .summary
-            .quantiles()
+        services: ["duration", "size"].map(|service| ServiceText {
+            quantiles: quantiles
+                .iter()
+                .map(|q| format!("{{service=\"{service}\",quantile=\"{q}\"}} "))
+                .collect(),
+            sum: format!("_sum{{service=\"{service}\"}} "),
+            count: format!("_count{{service=\"{service}\"}} "),
+        }),
+        values: vec![f64::NAN; quantiles.len()],
+        summaries: families
             .iter()
-            .map(|q| format!("\",quantile=\"{q}\"}} "))
+            .filter_map(|family| match family.source {
+                Source::Summary(entry) => Some(entry.site.metrics()),
+                _ => None,
+            })
+            .flat_map(|metrics| [&metrics.duration, &metrics.size])
             .collect(),
+        read: 0,
     };
     let mut out = String::with_capacity(2048 * families.len());
     for family in &families {
-        family.write(&mut out, &context);
+        family.write(&mut out, &mut context);
     }
     Ok(out)
 }
@@ -129,12 +154,48 @@ struct Context<'a> {
     /// The process clock, for the summaries' windows.
     now: u64,
     scrapes: &'a ScrapeStats,
-    /// `",quantile="0.5"} ` for each configured quantile, written once per scrape.
-    quantile_labels: Vec<String>,
+    /// What follows a summary's name on each of its lines, for `service="duration"` then
+    /// `service="size"`, written once per scrape.
+    services: [ServiceText; 2],
+    /// Where each summary's quantiles are read into, one per configured quantile.
+    values: Vec<f64>,
+    /// Every summary, in the order they are written.
+    summaries: Vec<&'a Summary>,
+    /// How many of them have been read.
+    read: usize,
+}
+
+/// The text after a summary's name on its lines for one `service`.
+struct ServiceText {
+    /// `{service="duration",quantile="0.5"} ` for each configured quantile.
+    quantiles: Vec<String>,
+    /// `_sum{service="duration"} `.
+    sum: String,
+    /// `_count{service="duration"} `.
+    count: String,
+}
+
+impl Context<'_> {
+    /// Reads `summary`, the next one of [`Context::summaries`], into [`Context::values`], and
+    /// starts loading what the following ones will need (see [`Summary::prefetch_slots`]).
+    fn read(&mut self, summary: &Summary) -> Reading {
+        let ahead = |steps: usize| self.summaries.get(self.read + steps);
+        if let Some(summary) = ahead(3) {
+            summary.prefetch_slots();
+        }
+        if let Some(summary) = ahead(2) {
+            summary.prefetch_tables(self.now);
+        }
+        if let Some(summary) = ahead(1) {
+            summary.prefetch_pages(self.now);
+        }
+        self.read += 1;
+        summary.read_into(self.now, &mut self.values)
+    }
 }
 
 impl Family<'_> {
-    fn write(&self, out: &mut String, context: &Context<'_>) {
+    fn write(&self, out: &mut String, context: &mut Context<'_>) {
         let name = &*self.name;
         match &self.source {
             Source::Summary(entry) => write_summary(out, name, entry, context),
@@ -148,7 +209,7 @@ impl Family<'_> {
                 for entry in *entries {
                     entry.site.metrics().codes.for_each(|code, count| {
                         push_all(out, &[name, "{", &entry.labels, ",code=\""]);
-                        let _ = write!(out, "{}", code.label());
+                        push_code(out, code);
                         out.push_str("\"} ");
                         push_integer(out, count);
                         out.push('\n');
@@ -213,8 +274,8 @@ impl Family<'_> {
     }
 }
 
-/// The seed's summary: `service="duration"` in seconds and `service="size"` in bytes.
-fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &Context<'_>) {
+/// The tutorial's summary: `service="duration"` in seconds and `service="size"` in bytes.
+fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &mut Context<'_>) {
     let metrics = entry.site.metrics();
     push_all(
         out,
@@ -228,17 +289,21 @@ fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &Context<
             " summary\n",
         ],
     );
-    for (service, summary) in [("duration", &metrics.duration), ("size", &metrics.size)] {
-        let snapshot = summary.snapshot(context.now);
-        for (label, value) in context.quantile_labels.iter().zip(&snapshot.quantiles) {
-            push_all(out, &[name, "{service=\"", service, label]);
+    for (service, summary) in [(0, &metrics.duration), (1, &metrics.size)] {
+        let reading = context.read(summary);
+        let Some(text) = context.services.get(service) else {
+            continue;
+        };
+        for (labels, value) in text.quantiles.iter().zip(&context.values) {
+            push_all(out, &[name, labels]);
             push_float(out, *value);
             out.push('\n');
         }
-        push_all(out, &[name, "_sum{service=\"", service, "\"} "]);
-        push_float(out, snapshot.sum);
-        push_all(out, &["\n", name, "_count{service=\"", service, "\"} "]);
-        push_integer(out, snapshot.count);
+        push_all(out, &[name, &text.sum]);
+        push_float(out, reading.sum);
+        out.push('\n');
+        push_all(out, &[name, &text.count]);
+        push_integer(out, reading.count);
         out.push('\n');
     }
 }
@@ -277,6 +342,17 @@ fn write_histogram(out: &mut String, name: &str, entries: &[Entry]) {
 fn push_all(out: &mut String, parts: &[&str]) {
     for part in parts {
         out.push_str(part);
+    }
+}
+
+/// Writes a `code` label value; a status, by far the most common, without the formatting
+/// machinery.
+fn push_code(out: &mut String, code: Code) {
+    match code {
+        Code::Status(status) => push_integer(out, status),
+        outcome => {
+            let _ = write!(out, "{}", outcome.label());
+        }
     }
 }
 
@@ -340,6 +416,23 @@ mod tests {
         assert_eq!(float(2e22), "2e22");
         for value in [0.1, 1.0 / 3.0, 12345.678, 4.9e-324, f64::MAX] {
             assert_eq!(float(value).parse::<f64>().ok(), Some(value));
+        }
+    }
+
+    #[test]
+    fn code_labels_are_written_as_code_label_formats_them() {
+        for code in [
+            Code::Status(100),
+            Code::Status(200),
+            Code::Status(404),
+            Code::Status(999),
+            Code::Error,
+            Code::Cancelled,
+            Code::Panic,
+        ] {
+            let mut text = String::new();
+            push_code(&mut text, code);
+            assert_eq!(text, code.label().to_string());
         }
     }
 

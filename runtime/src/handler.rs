@@ -2,7 +2,6 @@
 
 use std::sync::atomic::AtomicI64;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use crate::code_counts::CodeCounts;
 use crate::config::settings;
@@ -100,9 +99,10 @@ impl HandlerMetrics {
             + self.histogram.as_ref().map_or(0, Histogram::heap_bytes)
     }
 
-    /// Records one finished (or abandoned) request. `now` is the process clock at its end.
-    pub(crate) fn record(&self, elapsed: Duration, now: u64, outcome: Classification) {
-        let seconds = elapsed.as_secs_f64();
+    /// Records one finished (or abandoned) request that took `elapsed` nanoseconds. `now` is
+    /// the process clock at its end.
+    pub(crate) fn record(&self, elapsed: u64, now: u64, outcome: Classification) {
+        let seconds = elapsed as f64 / 1e9;
         self.duration.observe(seconds, now);
         if let Some(size) = outcome.size {
             // Sizes beyond 2^53 bytes lose precision as f64; no response is that large.

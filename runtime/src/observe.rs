@@ -4,7 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
@@ -57,20 +56,21 @@ where
         // Not reached when the body panics: the guard then drops with `polling` still set.
         request.polling = false;
         if let Poll::Ready(output) = &poll {
-            request.outcome = Some(output.classify());
-            *this.request = None;
+            if let Some(request) = this.request.take() {
+                request.finish(output.classify());
+            }
         }
         poll
     }
 }
 
-/// A started request. Dropping it records the request, however the future ended: completed,
-/// dropped while pending (cancelled) or unwound from a panic inside `poll`.
+/// A started request. Dropping it records the request as cancelled (dropped while pending) or
+/// panicked (unwound from a panic inside `poll`); [`InFlight::finish`] records a completed one.
 struct InFlight {
     metrics: &'static HandlerMetrics,
-    started: Instant,
+    /// The process clock when the request started.
+    started: u64,
     polling: bool,
-    outcome: Option<Classification>,
 }
 
 impl InFlight {
@@ -78,17 +78,29 @@ impl InFlight {
         metrics.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight {
             metrics,
-            started: Instant::now(),
+            started: clock::nanos_now(),
             polling: false,
-            outcome: None,
         }
+    }
+
+    /// Records the request, completed with `outcome`.
+    fn finish(self, outcome: Classification) {
+        self.record(outcome);
+        // Recorded: the drop would record it again. Only references and numbers are forgotten.
+        std::mem::forget(self);
+    }
+
+    fn record(&self, outcome: Classification) {
+        let ended = clock::nanos_now();
+        self.metrics
+            .record(ended.saturating_sub(self.started), ended, outcome);
+        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let ended = Instant::now();
-        let outcome = self.outcome.unwrap_or(Classification {
+        self.record(Classification {
             code: if self.polling {
                 Code::Panic
             } else {
@@ -96,11 +108,5 @@ impl Drop for InFlight {
             },
             size: None,
         });
-        self.metrics.record(
-            ended.saturating_duration_since(self.started),
-            clock::nanos_at(ended),
-            outcome,
-        );
-        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -79,7 +79,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,6 +111,11 @@ const INFINITY_BITS: u64 = 0x7FF0_0000_0000_0000;
 /// The two signs, as table indices.
 const POSITIVE: usize = 0;
 const NEGATIVE: usize = 1;
+/// The bit of a table's page bitmap, past the pages, that tells its zero or infinity counter
+/// has been used: a snapshot reads that counter's cache line only then.
+const SPECIAL_BIT: usize = 127;
+/// The page bits of a page bitmap.
+const PAGE_BITS: u128 = (1 << PAGES) - 1;
 /// Set in a slot tag while the slot is being cleared for the epoch in the other bits.
 const RESETTING: u64 = 1 << 63;
 /// Largest number of age buckets a window can have.
@@ -246,6 +251,14 @@ pub struct Snapshot {
     pub window_count: u64,
 }
 
+/// What [`Summary::read_into`] returns besides the quantiles.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reading {
+    pub(crate) sum: f64,
+    pub(crate) count: u64,
+    pub(crate) window_count: u64,
+}
+
 /// A windowed quantile summary: lock-free observations, quantiles of a sliding window within 1%
 /// relative error, and cumulative `_sum` and `_count`.
 ///
@@ -345,17 +358,18 @@ impl Summary {
         if magnitude > INFINITY_BITS {
             return; // NaN
         }
+        let stripe = stripe_of_this_thread();
         if let Some(slot) = self.slot_at(now_nanos) {
             let page = (magnitude >> MANTISSA_BITS).wrapping_sub(MIN_EXPONENT);
             if page < PAGES as u64 {
                 let sign = (bits >> 63) as usize;
                 let cell = (magnitude >> (MANTISSA_BITS - CELL_BITS)) as usize % CELLS;
-                slot.count(sign, page as usize, usize::from(SUB_OF_CELL[cell]));
+                slot.count(sign, page as usize, usize::from(SUB_OF_CELL[cell]), stripe);
             } else {
-                slot.record_special(bits);
+                slot.record_special(bits, stripe);
             }
         }
-        self.totals.add(value);
+        self.totals.add(value, stripe);
     }
 
     /// The quantiles of the window that ends at `now_nanos` (same origin as for
@@ -364,18 +378,60 @@ impl Summary {
     /// Reads the counters of the powers of two in use, then walks them once for all quantiles;
     /// allocates only the returned vector.
     pub fn snapshot(&self, now_nanos: u64) -> Snapshot {
+        let mut values = vec![f64::NAN; self.options.quantiles().len()];
+        let reading = self.read_into(now_nanos, &mut values);
+        Snapshot {
+            quantiles: values,
+            sum: reading.sum,
+            count: reading.count,
+            window_count: reading.window_count,
+        }
+    }
+
+    /// [`snapshot`](Summary::snapshot) without allocating: writes the quantiles into `values`
+    /// (one per configured quantile, in order; `NaN` for an empty window; extra entries are left
+    /// alone, missing ones are not written) and returns the rest.
+    pub(crate) fn read_into(&self, now_nanos: u64, values: &mut [f64]) -> Reading {
         let count = self.totals.count();
         let sum = self.totals.sum();
         let quantiles = self.options.quantiles();
-        let mut values = vec![f64::NAN; quantiles.len()];
+        let written = quantiles.len().min(values.len());
+        values[..written].fill(f64::NAN);
         let window = Window::new(&self.slots, self.slot_length.div(now_nanos));
-        let window_count = window.resolve(quantiles, &mut values);
-        Snapshot {
-            quantiles: values,
+        let window_count = window.resolve(&quantiles[..written], &mut values[..written]);
+        Reading {
             sum,
             count,
             window_count,
         }
+    }
+
+    /// For a caller about to read many summaries in turn (a scrape), whose counters are
+    /// scattered on the heap behind a few levels of pointers: these three start loading, without
+    /// waiting for it, what a read at `now_nanos` needs, one level at a time. Calling
+    /// `prefetch_slots` three summaries ahead, `prefetch_tables` two ahead and `prefetch_pages`
+    /// one ahead makes each level's lines ready by the time the next one reads them.
+    ///
+    /// The first level: the slots and the cumulative totals.
+    #[inline]
+    pub(crate) fn prefetch_slots(&self) {
+        for slot in self.slots.iter() {
+            prefetch(slot);
+        }
+        for stripe in self.totals.stripes.iter() {
+            prefetch(stripe);
+        }
+    }
+
+    /// The second level: the page totals of the live slots' tables.
+    pub(crate) fn prefetch_tables(&self, now_nanos: u64) {
+        Window::new(&self.slots, self.slot_length.div(now_nanos)).prefetch_tables();
+    }
+
+    /// The third level: the sub-buckets of the pages that hold a quantile.
+    pub(crate) fn prefetch_pages(&self, now_nanos: u64) {
+        let window = Window::new(&self.slots, self.slot_length.div(now_nanos));
+        window.prefetch_pages(self.options.quantiles(), &window.totals());
     }
 
     /// Heap memory owned by this summary in bytes: slots, tables and pages, not counting
@@ -471,9 +527,10 @@ impl Totals {
         }
     }
 
+    /// Adds `value` to the stripe of the thread whose stripe number is `stripe`.
     #[inline]
-    fn add(&self, value: f64) {
-        let stripe = &self.stripes[stripe_of_this_thread() & self.mask];
+    fn add(&self, value: f64, stripe: usize) {
+        let stripe = &self.stripes[stripe & self.mask];
         stripe.count.fetch_add(1, Ordering::Relaxed);
         let mut current = stripe.sum.load(Ordering::Relaxed);
         loop {
@@ -515,7 +572,8 @@ struct Slot {
     tag: AtomicU64,
     /// Buckets of positive values (and zero), then of negative values.
     tables: [LazyBox<Table>; 2],
-    /// For each table, bit `i` is set once its page `i` is installed.
+    /// For each table, bit `i` is set once its page `i` is installed, and bit [`SPECIAL_BIT`]
+    /// once its zero or infinity counter has counted something.
     installed: [[AtomicU64; 2]; 2],
 }
 
@@ -563,19 +621,21 @@ impl Slot {
         }
     }
 
-    /// Counts an observation in sub-bucket `sub` of page `page` of the table of `sign`,
-    /// installing the table and the page on first use.
+    /// Counts an observation in sub-bucket `sub` of page `page` of the table of `sign`, and in
+    /// that page's total number `total`, installing the table and the page on first use.
     #[inline]
-    fn count(&self, sign: usize, page: usize, sub: usize) {
+    fn count(&self, sign: usize, page: usize, sub: usize, total: usize) {
         let Some(table) = self.tables.get(sign) else {
             return;
         };
-        let lazy = &table.get_or_init(Table::new).pages[page % PAGES];
+        let table = table.get_or_init(Table::new);
+        let lazy = &table.pages[page % PAGES];
         let counts = match lazy.get() {
             Some(counts) => counts,
             None => self.install(sign, lazy, page),
         };
-        counts.0[sub % SUBS].fetch_add(1, Ordering::Relaxed);
+        counts.count(sub);
+        table.totals[total % PAGE_TOTALS].0[page % PAGES].fetch_add(1, Ordering::Relaxed);
     }
 
     #[cold]
@@ -588,7 +648,7 @@ impl Slot {
         installed
     }
 
-    /// The installed pages of the table of `sign`, as a bitmap.
+    /// The installed pages of the table of `sign`, as a bitmap, plus [`SPECIAL_BIT`].
     fn installed(&self, sign: usize) -> u128 {
         self.installed.get(sign).map_or(0, |bitmap| {
             let low = bitmap[0].load(Ordering::Acquire);
@@ -597,9 +657,20 @@ impl Slot {
         })
     }
 
+    /// Sets [`SPECIAL_BIT`] for the table of `sign`, after its zero or infinity counter counted.
+    fn mark_special(&self, sign: usize) {
+        if let Some(bitmap) = self.installed.get(sign) {
+            let bit = 1 << (SPECIAL_BIT - 64);
+            // Read first: the bitmap shares the line every observation reads, write it once.
+            if bitmap[1].load(Ordering::Relaxed) & bit == 0 {
+                bitmap[1].fetch_or(bit, Ordering::Release);
+            }
+        }
+    }
+
     /// Counts zero, an infinity, or a magnitude outside the paged range.
     #[cold]
-    fn record_special(&self, bits: u64) {
+    fn record_special(&self, bits: u64, total: usize) {
         let magnitude = bits & MAGNITUDE;
         let sign = (bits >> 63) as usize;
         if magnitude == 0 {
@@ -608,6 +679,7 @@ impl Slot {
                     .get_or_init(Table::new)
                     .zero
                     .fetch_add(1, Ordering::Relaxed);
+                self.mark_special(POSITIVE);
             }
             return;
         }
@@ -617,16 +689,24 @@ impl Slot {
                     .get_or_init(Table::new)
                     .infinity
                     .fetch_add(1, Ordering::Relaxed);
+                self.mark_special(sign);
             }
         } else if magnitude >> MANTISSA_BITS < MIN_EXPONENT {
-            self.count(sign, 0, 0);
+            self.count(sign, 0, 0, total);
         } else {
-            self.count(sign, PAGES - 1, SUBS - 1);
+            self.count(sign, PAGES - 1, SUBS - 1, total);
         }
     }
 }
 
 /// The buckets of one sign in one slot.
+///
+/// Besides its pages, a table keeps the total of each page: an observation adds one to its
+/// sub-bucket and one to its page's total in the row of its thread's stripe, so that two
+/// threads observing one summary do not write to one line. A snapshot then reads a few lines
+/// of totals per table to locate each quantile, and the sub-buckets of only the pages that
+/// hold one, instead of every counter of every page.
+#[repr(C)]
 struct Table {
     /// One page per power of two, allocated on first use.
     pages: [LazyBox<Page>; PAGES],
@@ -634,6 +714,8 @@ struct Table {
     zero: AtomicU64,
     /// Infinite observations of this sign.
     infinity: AtomicU64,
+    /// Observations per page, threads of stripe `s` counting in row `s % PAGE_TOTALS`.
+    totals: [PageTotals; PAGE_TOTALS],
 }
 
 impl Table {
@@ -642,6 +724,7 @@ impl Table {
             pages: std::array::from_fn(|_| LazyBox::default()),
             zero: AtomicU64::new(0),
             infinity: AtomicU64::new(0),
+            totals: std::array::from_fn(|_| PageTotals([const { AtomicU64::new(0) }; PAGES])),
         }
     }
 
@@ -649,47 +732,179 @@ impl Table {
         for page in self.pages.iter().filter_map(LazyBox::get) {
             page.clear();
         }
+        for total in self.totals.iter().flat_map(|row| &row.0) {
+            total.store(0, Ordering::Relaxed);
+        }
         self.zero.store(0, Ordering::Relaxed);
         self.infinity.store(0, Ordering::Relaxed);
     }
 
+    /// The observations in page `page`, as the rows of totals tell.
+    #[inline]
+    fn total(&self, page: usize) -> u64 {
+        self.totals.iter().fold(0, |sum, row| {
+            sum.wrapping_add(row.0[page % PAGES].load(Ordering::Relaxed))
+        })
+    }
+
+    /// Starts loading the lines of this table that a snapshot reads, given its page bitmap: the
+    /// pointers and the totals of the installed pages and, when used, the zero and infinity
+    /// counters.
+    #[inline]
+    fn prefetch(&self, bitmap: u128) {
+        let pages = bitmap & PAGE_BITS;
+        if pages != 0 {
+            let first = pages.trailing_zeros() as usize;
+            let last = 127 - pages.leading_zeros() as usize;
+            prefetch_range(&self.pages[first..=last]);
+            for row in &self.totals {
+                prefetch_range(&row.0[first..=last]);
+            }
+        }
+        if bitmap & (1 << SPECIAL_BIT) != 0 {
+            prefetch(&self.zero);
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
-        let pages = self.pages.iter().filter_map(LazyBox::get).count();
-        std::mem::size_of::<Table>() + pages * std::mem::size_of::<Page>()
+        std::mem::size_of::<Table>()
+            + self
+                .pages
+                .iter()
+                .filter_map(LazyBox::get)
+                .map(Page::heap_bytes)
+                .sum::<usize>()
     }
 }
 
-/// The sub-bucket counters of one power of two.
-struct Page([AtomicU64; SUBS]);
+/// The sub-bucket counters of one power of two, on three cache lines.
+///
+/// The counters are 32-bit, half the memory a snapshot reads (the sub-buckets of the pages that
+/// hold a quantile are most of it), and more than a slot of a service ever counts in a
+/// sub-bucket; should one count that many, the observation that brings a counter to
+/// [`CARRY`] moves that much of it to a 64-bit carry (allocated then), so nothing is ever lost.
+#[repr(C, align(64))]
+struct Page {
+    counts: [AtomicU32; SUBS],
+    /// What was moved out of each counter.
+    carries: LazyBox<[AtomicU64; SUBS]>,
+}
+
+/// How much of a page counter is moved to its carry at once, when it reaches that much.
+const CARRY: u32 = 1 << 31;
 
 impl Default for Page {
     fn default() -> Self {
-        Page([const { AtomicU64::new(0) }; SUBS])
+        Page {
+            counts: [const { AtomicU32::new(0) }; SUBS],
+            carries: LazyBox::default(),
+        }
     }
 }
 
 impl Page {
-    fn clear(&self) {
-        for counter in &self.0 {
-            counter.store(0, Ordering::Relaxed);
+    #[inline]
+    fn count(&self, sub: usize) {
+        let counter = &self.counts[sub % SUBS];
+        if counter.fetch_add(1, Ordering::Relaxed) == CARRY - 1 {
+            self.carry(counter, sub);
         }
     }
 
-    fn get(&self, sub: usize) -> u64 {
-        self.0[sub % SUBS].load(Ordering::Relaxed)
+    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry. Only the observation that
+    /// brought the counter to `CARRY` gets here, so the counter never wraps: it would take
+    /// another 2^31 observations between these two lines.
+    #[cold]
+    fn carry(&self, counter: &AtomicU32, sub: usize) {
+        let carries = self
+            .carries
+            .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
+        // A snapshot reading the two in between sees the sub-bucket off by `CARRY`, and reads
+        // it again.
+        counter.fetch_sub(CARRY, Ordering::Relaxed);
+        carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
     }
 
-    /// Sum of the counters. Four independent sums keep the additions from waiting on each
-    /// other; the observations of one slot cannot overflow a `u64`.
-    fn total(&self) -> u64 {
-        let mut sums = [0u64; 4];
-        for chunk in self.0.chunks_exact(4) {
-            for (sum, counter) in sums.iter_mut().zip(chunk) {
-                *sum = sum.wrapping_add(counter.load(Ordering::Relaxed));
+    /// Adds the sub-bucket counts to `row`.
+    #[inline]
+    fn add_to(&self, row: &mut [u64; SUBS]) {
+        // The observations of one window cannot overflow a `u64`.
+        for (count, counter) in row.iter_mut().zip(&self.counts) {
+            *count = count.wrapping_add(u64::from(counter.load(Ordering::Relaxed)));
+        }
+        if let Some(carries) = self.carries.get() {
+            for (count, carry) in row.iter_mut().zip(carries) {
+                *count = count.wrapping_add(carry.load(Ordering::Relaxed));
             }
         }
-        sums.iter().fold(0, |total, sum| total.wrapping_add(*sum))
     }
+
+    #[cfg(test)]
+    fn get(&self, sub: usize) -> u64 {
+        let count = u64::from(self.counts[sub % SUBS].load(Ordering::Relaxed));
+        match self.carries.get() {
+            Some(carries) => count.wrapping_add(carries[sub % SUBS].load(Ordering::Relaxed)),
+            None => count,
+        }
+    }
+
+    fn clear(&self) {
+        for counter in &self.counts {
+            counter.store(0, Ordering::Relaxed);
+        }
+        for carry in self.carries.get().into_iter().flatten() {
+            carry.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts loading every line of the page.
+    #[inline]
+    fn prefetch(&self) {
+        prefetch_range(&self.counts);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Page>()
+            + self
+                .carries
+                .get()
+                .map_or(0, std::mem::size_of_val::<[AtomicU64; SUBS]>)
+    }
+}
+
+/// Observations per page of a table, as counted by the threads of half the [`Totals`] stripes.
+#[repr(align(64))]
+struct PageTotals([AtomicU64; PAGES]);
+
+/// Rows of page totals per table.
+const PAGE_TOTALS: usize = 2;
+
+
+/// [`prefetch`]es every line that `values` spans.
+#[inline]
+fn prefetch_range<T>(values: &[T]) {
+    for value in values.iter().step_by((64 / std::mem::size_of::<T>()).max(1)) {
+        prefetch(value);
+    }
+    if let Some(last) = values.last() {
+        prefetch(last);
+    }
+}
+
+/// Asks the processor to start loading the cache line that holds `value` and carry on: loads
+/// of scattered lines then overlap instead of each waiting for the previous one. Only a hint;
+/// nothing happens on processors other than x86-64.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and neither reads into a register nor writes memory; the
+    // address is that of a live reference anyway. SSE is part of the x86-64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// The live slots of a summary at one instant, and the quantiles they hold.
@@ -720,121 +935,187 @@ impl<'a> Window<'a> {
         window
     }
 
-    /// The live slots with a table for `sign`, with that table.
-    fn tables(&self, sign: usize) -> impl Iterator<Item = (&'a Slot, &'a Table)> + '_ {
+    /// The live slots' tables of `sign`, with their page bitmaps.
+    fn tables(&self, sign: usize) -> impl Iterator<Item = (&'a Table, u128)> + '_ {
         self.live[..self.live_len]
             .iter()
             .filter_map(|&index| self.slots.get(usize::from(index)))
-            .filter_map(move |slot| Some((slot, slot.tables.get(sign)?.get()?)))
+            .filter_map(move |slot| Some((slot.tables.get(sign)?.get()?, slot.installed(sign))))
+    }
+
+    /// Starts loading the lines of the live tables that [`Window::totals`] reads.
+    fn prefetch_tables(&self) {
+        for sign in [POSITIVE, NEGATIVE] {
+            for (table, bitmap) in self.tables(sign) {
+                table.prefetch(bitmap);
+            }
+        }
+    }
+
+    /// How the window's observations spread over the pages, as the tables' totals tell.
+    fn totals(&self) -> WindowTotals {
+        let mut totals = WindowTotals {
+            pages: [[0; PAGES]; 2],
+            installed: [0; 2],
+            infinities: [0; 2],
+            zero: 0,
+            n: 0,
+        };
+        for sign in [POSITIVE, NEGATIVE] {
+            for (table, bitmap) in self.tables(sign) {
+                let pages = bitmap & PAGE_BITS;
+                totals.installed[sign] |= pages;
+                for index in Bits::ascending(pages) {
+                    let count = table.total(index);
+                    let total = &mut totals.pages[sign][index % PAGES];
+                    *total = total.saturating_add(count);
+                    totals.n = totals.n.saturating_add(count);
+                }
+                if bitmap & (1 << SPECIAL_BIT) != 0 {
+                    let infinity = table.infinity.load(Ordering::Relaxed);
+                    totals.infinities[sign] = totals.infinities[sign].saturating_add(infinity);
+                    totals.n = totals.n.saturating_add(infinity);
+                    if sign == POSITIVE {
+                        let zero = table.zero.load(Ordering::Relaxed);
+                        totals.zero = totals.zero.saturating_add(zero);
+                        totals.n = totals.n.saturating_add(zero);
+                    }
+                }
+            }
+        }
+        totals
+    }
+
+    /// Starts loading the sub-buckets that [`Window::resolve`] reads: those of the pages that
+    /// hold a quantile, in every live slot.
+    fn prefetch_pages(&self, quantiles: &[f64], totals: &WindowTotals) {
+        totals.locate(quantiles, |sign, index| {
+            for (table, _) in self.tables(sign) {
+                if let Some(page) = table.pages[index % PAGES].get() {
+                    page.prefetch();
+                }
+            }
+        });
     }
 
     /// Writes the value of each quantile into `values` and returns how many observations the
     /// window holds; `values` is left alone when there are none.
+    ///
+    /// The totals locate the page of each quantile; the walk in value order then adds up the
+    /// sub-buckets of those pages only.
     fn resolve(&self, quantiles: &[f64], values: &mut [f64]) -> u64 {
         if quantiles.is_empty() || self.live_len == 0 {
             return 0;
         }
-        // First pass: totals per page, to find each rank's page without keeping every counter.
-        let mut page_totals = [[0u64; PAGES]; 2];
-        let mut installed = [0u128; 2];
-        let mut infinities = [0u64; 2];
-        let mut zero = 0u64;
-        for sign in [POSITIVE, NEGATIVE] {
-            for (slot, table) in self.tables(sign) {
-                let pages = slot.installed(sign);
-                installed[sign] |= pages;
-                for index in Bits::ascending(pages) {
-                    let total = &mut page_totals[sign][index % PAGES];
-                    if let Some(page) = table.pages[index % PAGES].get() {
-                        *total = total.saturating_add(page.total());
-                    }
-                }
-                infinities[sign] =
-                    infinities[sign].saturating_add(table.infinity.load(Ordering::Relaxed));
-                if sign == POSITIVE {
-                    zero = zero.saturating_add(table.zero.load(Ordering::Relaxed));
-                }
-            }
-        }
-        let n = page_totals
-            .iter()
-            .flatten()
-            .chain(&infinities)
-            .chain([&zero])
-            .fold(0u64, |sum, count| sum.saturating_add(*count));
-        if n == 0 {
+        self.prefetch_tables();
+        let totals = self.totals();
+        if totals.n == 0 {
             return 0;
         }
+        self.prefetch_pages(quantiles, &totals);
 
-        // Second pass, in value order: -Inf, negative pages from the largest magnitude, zero,
-        // positive pages, +Inf. Only the pages that hold a quantile are read again.
-        let mut ranks = Ranks::new(quantiles, n, values);
-        ranks.bucket(infinities[NEGATIVE], f64::NEG_INFINITY);
-        for index in Bits::descending(installed[NEGATIVE]) {
-            let total = page_totals[NEGATIVE][index % PAGES];
+        // In value order: -Inf, negative pages from the largest magnitude, zero, positive
+        // pages, +Inf.
+        let mut ranks = Ranks::new(quantiles, totals.n, values);
+        let mut row = [0u64; SUBS];
+        ranks.bucket(totals.infinities[NEGATIVE], f64::NEG_INFINITY);
+        for index in Bits::descending(totals.installed[NEGATIVE]) {
+            let total = totals.pages[NEGATIVE][index % PAGES];
             if ranks.in_next(total) {
-                let pages = self.pages(NEGATIVE, index);
+                self.merge(NEGATIVE, index, total, &mut row);
                 ranks.page(
                     total,
                     (0..SUBS).rev(),
-                    |sub| pages.count(sub),
+                    |sub| row[sub % SUBS],
                     |sub| -bucket_value(index, sub),
                 );
             } else {
                 ranks.skip(total);
             }
         }
-        ranks.bucket(zero, 0.0);
-        for index in Bits::ascending(installed[POSITIVE]) {
-            let total = page_totals[POSITIVE][index % PAGES];
+        ranks.bucket(totals.zero, 0.0);
+        for index in Bits::ascending(totals.installed[POSITIVE]) {
+            let total = totals.pages[POSITIVE][index % PAGES];
             if ranks.in_next(total) {
-                let pages = self.pages(POSITIVE, index);
+                self.merge(POSITIVE, index, total, &mut row);
                 ranks.page(
                     total,
                     0..SUBS,
-                    |sub| pages.count(sub),
+                    |sub| row[sub % SUBS],
                     |sub| bucket_value(index, sub),
                 );
             } else {
                 ranks.skip(total);
             }
         }
-        ranks.bucket(infinities[POSITIVE], f64::INFINITY);
+        ranks.bucket(totals.infinities[POSITIVE], f64::INFINITY);
         ranks.finish();
-        n
+        totals.n
     }
 
-    /// Page `index` of each live slot that has it.
-    fn pages(&self, sign: usize, index: usize) -> Pages<'a> {
-        let mut pages = Pages {
-            pages: [None; MAX_AGE_BUCKETS as usize],
-            len: 0,
-        };
-        for (_, table) in self.tables(sign) {
-            if let Some(page) = table.pages[index % PAGES].get() {
-                if let Some(entry) = pages.pages.get_mut(pages.len) {
-                    *entry = Some(page);
-                    pages.len += 1;
+    /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots, which
+    /// the totals say hold `total` observations.
+    fn merge(&self, sign: usize, index: usize, total: u64, row: &mut [u64; SUBS]) {
+        for _ in 0..MERGE_ATTEMPTS {
+            *row = [0; SUBS];
+            for (table, _) in self.tables(sign) {
+                if let Some(page) = table.pages[index % PAGES].get() {
+                    page.add_to(row);
                 }
             }
+            // Off by about `CARRY`: a counter was caught being carried (see `Page::carry`).
+            let sum = row.iter().fold(0u64, |sum, count| sum.wrapping_add(*count));
+            if total.abs_diff(sum) < u64::from(CARRY / 2) {
+                return;
+            }
         }
-        pages
     }
 }
 
-/// One page (one power of two) of every live slot that has it.
-struct Pages<'a> {
-    pages: [Option<&'a Page>; MAX_AGE_BUCKETS as usize],
-    len: usize,
+/// Reads of a page's sub-buckets before taking them as they are, when their sum is far from the
+/// page's total (a counter caught being carried; or, at every attempt, a slot being reset).
+const MERGE_ATTEMPTS: usize = 3;
+
+/// The observations of a window per page, as the tables' totals tell.
+struct WindowTotals {
+    /// Observations per page, by sign.
+    pages: [[u64; PAGES]; 2],
+    /// The pages installed in any live slot, by sign.
+    installed: [u128; 2],
+    infinities: [u64; 2],
+    zero: u64,
+    /// All of them.
+    n: u64,
 }
 
-impl Pages<'_> {
-    /// Observations in sub-bucket `sub`, over all slots.
-    fn count(&self, sub: usize) -> u64 {
-        self.pages[..self.len]
+impl WindowTotals {
+    /// Calls `found(sign, index)` for each page that the walk in value order will find one of
+    /// `quantiles` in.
+    fn locate(&self, quantiles: &[f64], mut found: impl FnMut(usize, usize)) {
+        let n = self.n;
+        let mut ranks = quantiles
             .iter()
-            .flatten()
-            .fold(0, |count, page| count.saturating_add(page.get(sub)))
+            .map(|q| ((q * n as f64).ceil() as u64).clamp(1, n))
+            .peekable();
+        let mut below = self.infinities[NEGATIVE];
+        let mut visit = |sign: usize, index: usize, below: &mut u64| {
+            let end = below.saturating_add(self.pages[sign][index % PAGES]);
+            let mut holds = false;
+            while let Some(rank) = ranks.next_if(|rank| *rank <= end) {
+                holds |= rank > *below;
+            }
+            if holds {
+                found(sign, index);
+            }
+            *below = end;
+        };
+        for index in Bits::descending(self.installed[NEGATIVE]) {
+            visit(NEGATIVE, index, &mut below);
+        }
+        below = below.saturating_add(self.zero);
+        for index in Bits::ascending(self.installed[POSITIVE]) {
+            visit(POSITIVE, index, &mut below);
+        }
     }
 }
 
@@ -1178,8 +1459,8 @@ mod tests {
             }
             for (index, page) in table.pages.iter().enumerate() {
                 if let Some(page) = page.get() {
-                    for (sub, counter) in page.0.iter().enumerate() {
-                        if counter.load(Ordering::Relaxed) == 1 {
+                    for sub in 0..SUBS {
+                        if page.get(sub) == 1 {
                             return Ok((sign, index, sub));
                         }
                     }
@@ -1353,7 +1634,7 @@ mod tests {
             for _ in 0..4 {
                 scope.spawn(|| {
                     for page in 0..PAGES {
-                        slot.count(NEGATIVE, page, page % SUBS);
+                        slot.count(NEGATIVE, page, page % SUBS, stripe_of_this_thread());
                     }
                 });
             }
@@ -1372,8 +1653,32 @@ mod tests {
                 Some(4),
                 "page {index}"
             );
-            assert_eq!(page.map(Page::total), Some(4), "page {index}");
+            assert_eq!(table.map(|table| table.total(index)), Some(4), "page {index}");
         }
+    }
+
+    #[test]
+    fn a_page_counter_that_reaches_the_carry_loses_nothing() {
+        let page = Page::default();
+        page.counts[3].store(CARRY - 2, Ordering::Relaxed);
+        for _ in 0..3 {
+            page.count(3);
+        }
+        assert_eq!(page.get(3), u64::from(CARRY) + 1);
+        assert_eq!(page.counts[3].load(Ordering::Relaxed), 1);
+        assert_eq!(page.heap_bytes(), size_of::<Page>() + SUBS * 8);
+        page.counts[3].store(CARRY - 1, Ordering::Relaxed);
+        page.count(3);
+        assert_eq!(page.get(3), 2 * u64::from(CARRY));
+        assert_eq!(page.get(4), 0);
+        page.clear();
+        assert_eq!(page.get(3), 0);
+    }
+
+    #[test]
+    fn a_page_is_three_cache_lines() {
+        assert_eq!(size_of::<Page>(), 192);
+        assert_eq!(std::mem::align_of::<Page>(), 64);
     }
 
     #[test]
