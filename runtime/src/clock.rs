@@ -79,7 +79,10 @@ impl Clock {
         if elapsed > 0 {
             let rate = (u128::from(nanos) << 32) / u128::from(elapsed);
             // Threads racing here store rates measured a few ticks apart: any will do.
-            RATE.store(u64::try_from(rate).unwrap_or(u64::MAX).max(1), Ordering::Relaxed);
+            RATE.store(
+                u64::try_from(rate).unwrap_or(u64::MAX).max(1),
+                Ordering::Relaxed,
+            );
         }
         nanos
     }
@@ -164,7 +167,13 @@ mod tests {
         let inner = inner.elapsed().as_nanos() as f64;
         let elapsed = nanos_now().saturating_sub(start) as f64;
         let outer = outer.elapsed().as_nanos() as f64;
-        assert!(elapsed >= inner * 0.999 - 1_000.0, "{elapsed} ns, {inner} ns inside");
-        assert!(elapsed <= outer * 1.001 + 1_000.0, "{elapsed} ns, {outer} ns outside");
+        assert!(
+            elapsed >= inner * 0.999 - 1_000.0,
+            "{elapsed} ns, {inner} ns inside"
+        );
+        assert!(
+            elapsed <= outer * 1.001 + 1_000.0,
+            "{elapsed} ns, {outer} ns outside"
+        );
     }
 }

@@ -879,11 +879,13 @@ struct PageTotals([AtomicU64; PAGES]);
 /// Rows of page totals per table.
 const PAGE_TOTALS: usize = 2;
 
-
 /// [`prefetch`]es every line that `values` spans.
 #[inline]
 fn prefetch_range<T>(values: &[T]) {
-    for value in values.iter().step_by((64 / std::mem::size_of::<T>()).max(1)) {
+    for value in values
+        .iter()
+        .step_by((64 / std::mem::size_of::<T>()).max(1))
+    {
         prefetch(value);
     }
     if let Some(last) = values.last() {
@@ -1653,7 +1655,11 @@ mod tests {
                 Some(4),
                 "page {index}"
             );
-            assert_eq!(table.map(|table| table.total(index)), Some(4), "page {index}");
+            assert_eq!(
+                table.map(|table| table.total(index)),
+                Some(4),
+                "page {index}"
+            );
         }
     }
 
