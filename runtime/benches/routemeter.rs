@@ -3,9 +3,9 @@
 //!   `prometheus::Histogram::observe`;
 //! - an instrumented handler against the same handler bare (the attribute's whole per-request cost);
 //! - rendering `/metrics` for 10, 100 and 1000 handlers, as text and gzipped, each handler with a
-//!   history as long as the window and a new request before every render;
+//!   history as long as the window, recorded by two threads, and a new request before every render;
 //! - bytes of memory per handler after 10^6 observations of a realistic latency distribution,
-//!   spread over the window.
+//!   spread over the window, recorded by two threads (and by one).
 //!
 //! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
 //! writing them to `target/routemeter-bench.json`.
@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion};
 use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::Response;
 use routemeter::__bench::SyntheticHandlers;
 use routemeter::{Summary, SummaryOptions};
@@ -119,13 +120,23 @@ impl Partner {
 
 type Reply = Result<Response<Full<Bytes>>, Infallible>;
 
+/// The answer of both handlers: a JSON body with its `Content-Type` and `Content-Length`, as the
+/// example service sends it.
+fn answer(body: &'static [u8]) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::from_static(body)));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    Ok(response)
+}
+
 async fn bare(body: &'static [u8]) -> Reply {
-    Ok(Response::new(Full::new(Bytes::from_static(body))))
+    answer(body)
 }
 
 #[routemeter::instrumented(name = "Instrumented", route = "GET /accounts/{accountId}")]
 async fn instrumented(body: &'static [u8]) -> Reply {
-    Ok(Response::new(Full::new(Bytes::from_static(body))))
+    answer(body)
 }
 
 /// Polls a future that completes on its first poll, without any executor in the way.
@@ -180,15 +191,27 @@ fn render(c: &mut Criterion) {
 /// Gives every handler the history of a service that has been up for longer than the window:
 /// 25 requests in each of the last 8 minutes (the default 10-minute window in 5 age buckets
 /// always holds 8 to 10), so every age bucket of both summaries holds observations, spread over
-/// about 10 powers of two for the latency and 7 for the size.
+/// about 10 powers of two for the latency and 7 for the size. The requests are served by two
+/// threads, as by the two worker threads of a service on this machine, so every summary has
+/// two shards to read.
 fn fill_window(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
-    for minute in 0..8 {
-        for request in 0..25 {
-            let seconds = latencies.next_seconds();
-            let ago = Duration::from_secs(minute * 60 + request * 2);
-            handlers.record_all_ago(seconds, response_size(seconds), ago);
+    let requests: Vec<(f64, Duration)> = (0..8)
+        .flat_map(|minute| (0..25).map(move |request| minute * 60 + request * 2))
+        .map(|seconds_ago| (latencies.next_seconds(), Duration::from_secs(seconds_ago)))
+        .collect();
+    on_two_threads(&requests, |&(seconds, ago)| {
+        handlers.record_all_ago(seconds, response_size(seconds), ago);
+    });
+}
+
+/// Runs `record` on every item, the even ones on one thread and the odd ones on another.
+fn on_two_threads<T: Sync>(items: &[T], record: impl Fn(&T) + Sync) {
+    thread::scope(|scope| {
+        for first in 0..2 {
+            let record = &record;
+            scope.spawn(move || items.iter().skip(first).step_by(2).for_each(record));
         }
-    }
+    });
 }
 
 fn record_one(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
@@ -203,14 +226,25 @@ fn response_size(seconds: f64) -> u64 {
 
 /// Bytes per handler after 10^6 requests spread over the last 8 minutes (so every age bucket of
 /// the window holds some), with log-normal latencies around 5 ms and sizes that vary from about
-/// 200 bytes to 20 KiB.
-fn bytes_per_handler() -> usize {
+/// 200 bytes to 20 KiB, served by `threads` threads (each records into a shard of its own).
+fn bytes_per_handler(threads: usize) -> usize {
     let handlers = SyntheticHandlers::new(1);
     let mut latencies = LogNormal::new(3);
-    for request in 0..1_000_000u64 {
-        let seconds = latencies.next_seconds();
-        let ago = Duration::from_micros(request * 480);
+    let requests: Vec<(f64, Duration)> = (0..1_000_000u64)
+        .map(|request| {
+            (
+                latencies.next_seconds(),
+                Duration::from_micros(request * 480),
+            )
+        })
+        .collect();
+    let record = |&(seconds, ago): &(f64, Duration)| {
         handlers.record_all_ago(seconds, response_size(seconds), ago);
+    };
+    if threads == 2 {
+        on_two_threads(&requests, record);
+    } else {
+        requests.iter().for_each(record);
     }
     handlers.heap_bytes_per_handler()
 }
@@ -293,7 +327,8 @@ fn report() -> Result<(), String> {
     let histogram = median("observe/prometheus_histogram")?;
     let bare = median("handler/bare")?;
     let instrumented = median("handler/instrumented")?;
-    let bytes = bytes_per_handler();
+    let bytes = bytes_per_handler(2);
+    let bytes_one_thread = bytes_per_handler(1);
 
     println!("\nroutemeter medians (this run)");
     println!("  observe, 1 thread            {observe:>10.1} ns");
@@ -317,7 +352,10 @@ fn report() -> Result<(), String> {
             renders.insert(format!("render_{count}_{format}_ms"), ms.into());
         }
     }
-    println!("  memory per handler           {bytes:>10} bytes after 10^6 observations");
+    println!(
+        "  memory per handler           {bytes:>10} bytes after 10^6 observations from 2 threads \
+         ({bytes_one_thread} from 1 thread)"
+    );
 
     let mut json = serde_json::json!({
         "observe_ns": observe,
@@ -327,6 +365,7 @@ fn report() -> Result<(), String> {
         "handler_instrumented_ns": instrumented,
         "handler_overhead_ns": instrumented - bare,
         "bytes_per_handler": bytes,
+        "bytes_per_handler_1thread": bytes_one_thread,
     });
     if let Some(object) = json.as_object_mut() {
         object.extend(renders);

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 
 use crate::clock;
 use crate::config::settings;
@@ -141,6 +140,7 @@ pub(crate) fn render_at(
             .flat_map(|metrics| [&metrics.duration, &metrics.size])
             .collect(),
         read: 0,
+        codes: Vec::new(),
     };
     let mut out = String::with_capacity(2048 * families.len());
     for family in &families {
@@ -163,6 +163,8 @@ struct Context<'a> {
     summaries: Vec<&'a Summary>,
     /// How many of them have been read.
     read: usize,
+    /// Where each handler's request counts are collected, one handler at a time.
+    codes: Vec<(Code, u64)>,
 }
 
 /// The text after a summary's name on its lines for one `service`.
@@ -177,14 +179,17 @@ struct ServiceText {
 
 impl Context<'_> {
     /// Reads `summary`, the next one of [`Context::summaries`], into [`Context::values`], and
-    /// starts loading what the following ones will need (see [`Summary::prefetch_slots`]).
+    /// starts loading what the following ones will need (see [`Summary::prefetch_shards`]).
     fn read(&mut self, summary: &Summary) -> Reading {
         let ahead = |steps: usize| self.summaries.get(self.read + steps);
+        if let Some(summary) = ahead(4) {
+            summary.prefetch_shards();
+        }
         if let Some(summary) = ahead(3) {
             summary.prefetch_slots();
         }
         if let Some(summary) = ahead(2) {
-            summary.prefetch_tables(self.now);
+            summary.prefetch_totals(self.now);
         }
         if let Some(summary) = ahead(1) {
             summary.prefetch_pages(self.now);
@@ -207,20 +212,21 @@ impl Family<'_> {
                     "counter",
                 );
                 for entry in *entries {
-                    entry.site.metrics().codes.for_each(|code, count| {
+                    entry.site.metrics().requests.collect(&mut context.codes);
+                    for &(code, count) in &context.codes {
                         push_all(out, &[name, "{", &entry.labels, ",code=\""]);
                         push_code(out, code);
                         out.push_str("\"} ");
                         push_integer(out, count);
                         out.push('\n');
-                    });
+                    }
                 }
             }
             Source::InFlight(entries) => {
                 header(out, name, "Requests being handled right now.", "gauge");
                 for entry in *entries {
                     push_all(out, &[name, "{", &entry.handler_label, "} "]);
-                    push_integer(out, entry.site.metrics().in_flight.load(Ordering::Relaxed));
+                    push_integer(out, entry.site.metrics().requests.in_flight());
                     out.push('\n');
                 }
             }

@@ -1,12 +1,12 @@
 //! One instrumented handler: its static description and the metrics it records into.
 
-use std::sync::atomic::AtomicI64;
 use std::sync::OnceLock;
 
-use crate::code_counts::CodeCounts;
 use crate::config::settings;
 use crate::histogram::Histogram;
 use crate::outcome::Classification;
+use crate::request_counts::RequestCounts;
+use crate::shard;
 use crate::summary::Summary;
 
 /// What the attribute knows about a handler at compile time.
@@ -71,8 +71,8 @@ impl HandlerSite {
 pub(crate) struct HandlerMetrics {
     pub(crate) duration: Summary,
     pub(crate) size: Summary,
-    pub(crate) codes: CodeCounts,
-    pub(crate) in_flight: AtomicI64,
+    /// Requests started, and ended by outcome code; their difference is the in-flight gauge.
+    pub(crate) requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
 }
 
@@ -82,8 +82,7 @@ impl HandlerMetrics {
         HandlerMetrics {
             duration: Summary::new(&settings.summary),
             size: Summary::new(&settings.summary),
-            codes: CodeCounts::default(),
-            in_flight: AtomicI64::new(0),
+            requests: RequestCounts::default(),
             histogram: histogram
                 .unwrap_or(settings.histogram)
                 .then(|| Histogram::new(settings.buckets.clone())),
@@ -95,22 +94,28 @@ impl HandlerMetrics {
         std::mem::size_of::<HandlerMetrics>()
             + self.duration.heap_bytes()
             + self.size.heap_bytes()
-            + self.codes.heap_bytes()
+            + self.requests.heap_bytes()
             + self.histogram.as_ref().map_or(0, Histogram::heap_bytes)
+    }
+
+    /// Counts a request that starts.
+    pub(crate) fn start(&self) {
+        self.requests.start(shard::current());
     }
 
     /// Records one finished (or abandoned) request that took `elapsed` nanoseconds. `now` is
     /// the process clock at its end.
     pub(crate) fn record(&self, elapsed: u64, now: u64, outcome: Classification) {
+        let shard = shard::current();
         let seconds = elapsed as f64 / 1e9;
-        self.duration.observe(seconds, now);
+        self.duration.observe_in(shard, seconds, now);
         if let Some(size) = outcome.size {
             // Sizes beyond 2^53 bytes lose precision as f64; no response is that large.
-            self.size.observe(size as f64, now);
+            self.size.observe_in(shard, size as f64, now);
         }
         if let Some(histogram) = &self.histogram {
             histogram.observe(seconds);
         }
-        self.codes.increment(outcome.code);
+        self.requests.finish(shard, outcome.code);
     }
 }

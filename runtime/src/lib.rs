@@ -105,7 +105,6 @@ extern crate self as routemeter;
 
 mod atomic_float;
 mod clock;
-mod code_counts;
 mod config;
 mod dashboard;
 mod error;
@@ -113,12 +112,15 @@ mod exporter;
 mod exposition;
 mod handler;
 mod histogram;
+mod lazy_box;
 mod negotiation;
 mod observe;
 mod outcome;
 mod registry;
+mod request_counts;
 mod rules;
 mod serve;
+mod shard;
 mod summary;
 
 #[doc(hidden)]

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -75,7 +74,7 @@ struct InFlight {
 
 impl InFlight {
     fn start(metrics: &'static HandlerMetrics) -> InFlight {
-        metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        metrics.start();
         InFlight {
             metrics,
             started: clock::nanos_now(),
@@ -94,7 +93,6 @@ impl InFlight {
         let ended = clock::nanos_now();
         self.metrics
             .record(ended.saturating_sub(self.started), ended, outcome);
-        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

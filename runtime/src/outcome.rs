@@ -107,11 +107,28 @@ impl<B: Body, E> Outcome for Result<Response<B>, E> {
 }
 
 fn response_size<B: Body>(response: &Response<B>) -> Option<u64> {
-    let header = response.headers().get(http::header::CONTENT_LENGTH);
-    match header.and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok()) {
+    // A response has a handful of headers: comparing their names, a byte each for standard
+    // ones, is cheaper than hashing the name to look it up.
+    let header = response
+        .headers()
+        .iter()
+        .find_map(|(name, value)| (name == http::header::CONTENT_LENGTH).then_some(value));
+    match header.and_then(|value| content_length(value.as_bytes())) {
         Some(length) => Some(length),
         None => response.body().size_hint().exact(),
     }
+}
+
+/// A `Content-Length` value: decimal digits, with optional spaces or tabs around them.
+fn content_length(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |length, &byte| {
+        let digit = byte.checked_sub(b'0').filter(|digit| *digit <= 9)?;
+        length.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 #[cfg(test)]
@@ -151,6 +168,40 @@ mod tests {
             .body(Full::new(Bytes::from_static(b"abc")))
             .unwrap_or_default();
         assert_eq!(response.classify().size, Some(3));
+    }
+
+    #[test]
+    fn content_length_is_digits_only() {
+        assert_eq!(content_length(b"42"), Some(42));
+        assert_eq!(content_length(b" 42\t"), Some(42));
+        assert_eq!(content_length(b"0"), Some(0));
+        assert_eq!(content_length(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b" ",
+            b"+42",
+            b"-1",
+            b"4 2",
+            b"42x",
+            b"18446744073709551616",
+        ] {
+            assert_eq!(
+                content_length(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_content_length_counts() {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"abc")));
+        let headers = response.headers_mut();
+        headers.insert("content-type", http::HeaderValue::from_static("text/plain"));
+        headers.append("content-length", http::HeaderValue::from_static("7"));
+        headers.append("content-length", http::HeaderValue::from_static("9"));
+        assert_eq!(response.classify().size, Some(7));
     }
 
     #[test]

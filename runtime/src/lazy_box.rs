@@ -1,0 +1,97 @@
+//! A heap value created on first use by whichever thread gets there first: how summaries and
+//! request counts allocate only the parts that something is recorded in.
+
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// A heap value installed at most once, on first use, by whichever thread gets there first, and
+/// freed with its owner. The one place in the crate that handles raw pointers to metric storage.
+pub(crate) struct LazyBox<T> {
+    pointer: AtomicPtr<T>,
+    owns: PhantomData<Box<T>>,
+}
+
+impl<T> Default for LazyBox<T> {
+    fn default() -> Self {
+        LazyBox {
+            pointer: AtomicPtr::new(ptr::null_mut()),
+            owns: PhantomData,
+        }
+    }
+}
+
+impl<T> LazyBox<T> {
+    /// The value, if it was installed.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&T> {
+        let pointer = self.pointer.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `install`, was published
+        // with release ordering (paired with the acquire load above) and is freed only in `drop`,
+        // which cannot run while `&self` is borrowed.
+        unsafe { pointer.as_ref() }
+    }
+
+    /// The value, installed from `init` first if there is none yet.
+    #[inline]
+    pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        match self.get() {
+            Some(value) => value,
+            None => self.install(Box::new(init())),
+        }
+    }
+
+    #[cold]
+    fn install(&self, fresh: Box<T>) -> &T {
+        let fresh = Box::into_raw(fresh);
+        match self.pointer.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: `fresh` is now owned by `self` and lives until `drop`, as in `get`.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // SAFETY: the exchange failed, so `fresh` was never shared: free it here, once.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: `winner` is non-null (the exchange only fails on a non-null value) and
+                // lives until `drop`, as in `get`.
+                unsafe { &*winner }
+            }
+        }
+    }
+}
+
+impl<T> Drop for LazyBox<T> {
+    fn drop(&mut self) {
+        let pointer = *self.pointer.get_mut();
+        if !pointer.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` and `&mut self` proves no reference
+            // to the value remains; it is freed exactly once.
+            drop(unsafe { Box::from_raw(pointer) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_value_installed_wins_a_race() {
+        let lazy = LazyBox::<u64>::default();
+        assert!(lazy.get().is_none());
+        let winners: Vec<u64> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..4u64)
+                .map(|id| {
+                    let lazy = &lazy;
+                    scope.spawn(move || *lazy.get_or_init(|| id))
+                })
+                .collect();
+            racers.into_iter().filter_map(|r| r.join().ok()).collect()
+        });
+        assert_eq!(winners.len(), 4);
+        assert!(winners.iter().all(|&w| Some(&w) == lazy.get()));
+    }
+}

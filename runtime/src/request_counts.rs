@@ -1,0 +1,261 @@
+//! The requests of one handler: how many started, and how many ended with each outcome code.
+//!
+//! Every request is counted twice, once when it starts and once, under its code, when it ends,
+//! so the number in flight is what started minus what ended: no counter goes down, and each
+//! count is kept per thread shard ([`crate::shard`]), written without locked instructions. A
+//! shard keeps the few codes a handler answers with in a small table; the rare shard that sees
+//! more than [`ENTRIES`] distinct codes counts the others in a table of every code, shared by all
+//! threads.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::lazy_box::LazyBox;
+use crate::outcome::Code;
+use crate::shard::{Owner, Shard, Shards, Sharer, Writer};
+
+/// Distinct codes a shard counts in its own table.
+const ENTRIES: usize = 8;
+
+#[derive(Default)]
+pub(crate) struct RequestCounts {
+    shards: Shards<Tally>,
+    /// One counter per code, for codes a shard's table has no room for.
+    overflow: LazyBox<[AtomicU64; Code::SLOTS]>,
+}
+
+/// One shard's counts, on two cache lines.
+#[derive(Default)]
+#[repr(align(64))]
+struct Tally {
+    started: AtomicU64,
+    /// `slot + 1` of the code counted in `counts[i]`, or 0 while the entry is unused.
+    codes: [AtomicU32; ENTRIES],
+    /// Requests ended with each code; written with release ordering, so that a reader that sees
+    /// a request end also sees it start.
+    counts: [AtomicU64; ENTRIES],
+}
+
+impl std::fmt::Debug for RequestCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCounts")
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestCounts {
+    /// Counts a request that starts, in `shard` (the calling thread's, or the shared one).
+    #[inline]
+    pub(crate) fn start(&self, shard: Shard) {
+        let tally = self.shards.get_or_init(shard, Tally::default);
+        if shard.is_owned() {
+            Owner::add(&tally.started, 1);
+        } else {
+            Sharer::add(&tally.started, 1);
+        }
+    }
+
+    /// Counts a request that ended with `code`, in `shard`.
+    #[inline]
+    pub(crate) fn finish(&self, shard: Shard, code: Code) {
+        let tally = self.shards.get_or_init(shard, Tally::default);
+        let counted = if shard.is_owned() {
+            tally.count::<Owner>(code)
+        } else {
+            tally.count::<Sharer>(code)
+        };
+        if !counted {
+            self.count_overflow(code);
+        }
+    }
+
+    #[cold]
+    fn count_overflow(&self, code: Code) {
+        let overflow = self
+            .overflow
+            .get_or_init(|| [const { AtomicU64::new(0) }; Code::SLOTS]);
+        if let Some(count) = overflow.get(code.slot()) {
+            count.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Fills `into` with every code counted so far and its count, in the order Prometheus
+    /// clients sort the `code` label: three-digit statuses ascending, then `cancelled`, `error`,
+    /// `panic`.
+    pub(crate) fn collect(&self, into: &mut Vec<(Code, u64)>) {
+        into.clear();
+        for tally in self.shards.iter() {
+            for (code, count) in tally.codes.iter().zip(&tally.counts) {
+                // Entries may be seen taken out of order: look at each.
+                if let Some(slot) = code.load(Ordering::Acquire).checked_sub(1) {
+                    let code = Code::from_slot(slot as usize);
+                    into.push((code, count.load(Ordering::Acquire)));
+                }
+            }
+        }
+        if let Some(overflow) = self.overflow.get() {
+            for (slot, count) in overflow.iter().enumerate() {
+                let count = count.load(Ordering::Acquire);
+                if count > 0 {
+                    into.push((Code::from_slot(slot), count));
+                }
+            }
+        }
+        into.sort_unstable_by_key(|(code, _)| label_order(*code));
+        into.dedup_by(|(code, count), (kept_code, kept)| {
+            let same = code == kept_code;
+            if same {
+                *kept = kept.wrapping_add(*count);
+            }
+            same
+        });
+    }
+
+    /// Requests started and not yet ended.
+    pub(crate) fn in_flight(&self) -> i64 {
+        // Ends first, with acquire ordering: every start of a request seen ending is then seen
+        // too, so the difference is never negative.
+        let mut ended = 0u64;
+        for tally in self.shards.iter() {
+            for count in &tally.counts {
+                ended = ended.wrapping_add(count.load(Ordering::Acquire));
+            }
+        }
+        for count in self.overflow.get().into_iter().flatten() {
+            ended = ended.wrapping_add(count.load(Ordering::Acquire));
+        }
+        let started = self.shards.iter().fold(0u64, |started, tally| {
+            started.wrapping_add(tally.started.load(Ordering::Relaxed))
+        });
+        i64::try_from(started.saturating_sub(ended)).unwrap_or(i64::MAX)
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.shards.iter().count() * std::mem::size_of::<Tally>()
+            + self
+                .overflow
+                .get()
+                .map_or(0, std::mem::size_of_val::<[AtomicU64; Code::SLOTS]>)
+    }
+}
+
+impl Tally {
+    /// Counts `code` in this shard's table; `false` when the table has no room for it.
+    #[inline]
+    fn count<W: Writer>(&self, code: Code) -> bool {
+        let key = code.slot() as u32 + 1;
+        for (entry, count) in self.codes.iter().zip(&self.counts) {
+            let held = match entry.load(Ordering::Relaxed) {
+                0 => W::take(entry, key),
+                held => held,
+            };
+            if held == key {
+                W::add_release(count, 1);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Where `code` goes in the label order: statuses, then `cancelled`, `error`, `panic`.
+fn label_order(code: Code) -> usize {
+    match code {
+        Code::Cancelled => Code::Error.slot(),
+        Code::Error => Code::Cancelled.slot(),
+        other => other.slot(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard;
+
+    fn labels(counts: &RequestCounts) -> Vec<(String, u64)> {
+        let mut collected = Vec::new();
+        counts.collect(&mut collected);
+        collected
+            .into_iter()
+            .map(|(code, count)| (code.label().to_string(), count))
+            .collect()
+    }
+
+    #[test]
+    fn codes_come_out_in_label_order() {
+        let counts = RequestCounts::default();
+        let shard = shard::current();
+        for code in [
+            Code::Panic,
+            Code::Status(503),
+            Code::Error,
+            Code::Status(200),
+            Code::Status(200),
+            Code::Cancelled,
+            Code::Status(999),
+            Code::Status(100),
+        ] {
+            counts.start(shard);
+            counts.finish(shard, code);
+        }
+        let expected = [
+            ("100", 1),
+            ("200", 2),
+            ("503", 1),
+            ("999", 1),
+            ("cancelled", 1),
+            ("error", 1),
+            ("panic", 1),
+        ];
+        let expected: Vec<_> = expected.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+        assert_eq!(labels(&counts), expected);
+        assert_eq!(counts.in_flight(), 0);
+    }
+
+    #[test]
+    fn codes_beyond_a_shards_table_are_counted_too() {
+        let counts = RequestCounts::default();
+        for status in 200..230 {
+            counts.finish(Shard::SHARED, Code::Status(status));
+            counts.finish(shard::current(), Code::Status(status));
+        }
+        let collected = labels(&counts);
+        assert_eq!(collected.len(), 30);
+        assert!(collected.iter().all(|(_, count)| *count == 2));
+        assert_eq!(collected[0].0, "200");
+        assert_eq!(collected[29].0, "229");
+    }
+
+    #[test]
+    fn in_flight_is_started_minus_ended_across_threads() {
+        let counts = RequestCounts::default();
+        // Requests start on one thread and end on another, as futures move between workers.
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    for _ in 0..1_000 {
+                        counts.start(shard::current());
+                    }
+                });
+            }
+        });
+        assert_eq!(counts.in_flight(), 3_000);
+        std::thread::scope(|scope| {
+            for thread in 0..3 {
+                let counts = &counts;
+                scope.spawn(move || {
+                    let shard = if thread == 0 {
+                        Shard::SHARED
+                    } else {
+                        shard::current()
+                    };
+                    for _ in 0..1_000 {
+                        counts.finish(shard, Code::Status(200));
+                    }
+                });
+            }
+        });
+        assert_eq!(counts.in_flight(), 0);
+        assert_eq!(labels(&counts), vec![("200".to_string(), 3_000)]);
+    }
+}

@@ -1,0 +1,476 @@
+//! One age bucket of one shard of a summary: the bucket counts of the observations of one epoch.
+//!
+//! ```text
+//! Slot                               one per age bucket, 192 bytes
+//! ├─ tag, groups of positive pages, uses    (the first cache line)
+//! ├─ groups of negative pages
+//! ├─ zero, +Inf and -Inf counters
+//! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
+//!    ├─ totals: [count; 16]           observations per page
+//!    └─ pages: [page; 16]             allocated on first use, 192 bytes
+//!       └─ 40 × AtomicU32             one per sub-bucket
+//! ```
+//!
+//! An observation writes its sub-bucket and its page's total. A snapshot reads the first line of
+//! each slot, the totals of its groups to find the pages that hold its quantiles, then the
+//! sub-buckets of those pages only; it reads the rest of the slot only when `uses` says
+//! negative values, zero or infinities were counted. Groups and pages are installed with a
+//! compare-and-swap on their pointer and live as long as the summary; clearing a slot zeroes them
+//! in place.
+
+use std::ptr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::buckets::{Bucket, NEGATIVE, PAGES, POSITIVE, SUBS};
+use crate::lazy_box::LazyBox;
+use crate::shard::Writer;
+
+/// Pages per group.
+const GROUP_PAGES: usize = 16;
+/// Groups per sign.
+const GROUPS: usize = PAGES / GROUP_PAGES;
+/// Set in a slot tag while the slot is being cleared for the epoch in the other bits.
+pub(super) const RESETTING: u64 = 1 << 63;
+/// Spins before a thread waiting for a slot reset starts yielding its time slice.
+const SPINS_BEFORE_YIELD: u32 = 64;
+/// Bits of [`Slot::uses`]: a negative value, zero, `+Inf` or `-Inf` was counted.
+const USES_NEGATIVE: u64 = 1;
+const USES_ZERO: u64 = 2;
+const USES_INFINITY: [u64; 2] = [4, 8];
+
+/// The observations of one epoch.
+#[derive(Default)]
+#[repr(C, align(64))]
+pub(super) struct Slot {
+    /// `epoch + 1` of the observations held (0: none yet), plus [`RESETTING`] while clearing.
+    pub(super) tag: AtomicU64,
+    /// Pages of positive values, sixteen powers of two to a group.
+    positive: [LazyBox<Group>; GROUPS],
+    /// Which of the rarely used parts below have counted something ([`USES_NEGATIVE`], ...);
+    /// set once, never cleared.
+    uses: AtomicU64,
+    /// Pages of negative values.
+    negative: [LazyBox<Group>; GROUPS],
+    zero: AtomicU64,
+    /// `+Inf`, then `-Inf`.
+    infinities: [AtomicU64; 2],
+}
+
+impl Slot {
+    /// Makes the slot hold epoch `tag - 1`, clearing it first if it holds an older one; `None`
+    /// when it already holds a newer epoch. Waits while another thread clears it.
+    #[cold]
+    pub(super) fn claim(&self, tag: u64) -> Option<&Slot> {
+        let mut spins = 0u32;
+        loop {
+            let current = self.tag.load(Ordering::Acquire);
+            let held = current & !RESETTING;
+            if held > tag {
+                return None;
+            }
+            if current == tag {
+                return Some(self);
+            }
+            if current & RESETTING != 0 {
+                // Another thread is clearing the slot: never write into a half-cleared slot.
+                spins += 1;
+                if spins < SPINS_BEFORE_YIELD {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                continue;
+            }
+            if self
+                .tag
+                .compare_exchange(
+                    current,
+                    tag | RESETTING,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                self.clear();
+                // Release: whoever reads the new tag sees the cleared counters.
+                self.tag.store(tag, Ordering::Release);
+                return Some(self);
+            }
+        }
+    }
+
+    fn clear(&self) {
+        for group in self.positive.iter().chain(&self.negative) {
+            if let Some(group) = group.get() {
+                group.clear();
+            }
+        }
+        self.zero.store(0, Ordering::Relaxed);
+        for infinity in &self.infinities {
+            infinity.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts an observation in `bucket`, installing its group and page on first use.
+    #[inline]
+    pub(super) fn count<W: Writer>(&self, bucket: Bucket) {
+        match bucket {
+            Bucket::Paged { sign, page, sub } => {
+                if sign == NEGATIVE {
+                    self.mark(USES_NEGATIVE);
+                }
+                let group =
+                    self.groups(sign)[page / GROUP_PAGES % GROUPS].get_or_init(Group::default);
+                let index = page % GROUP_PAGES;
+                let counts = group.pages[index].get_or_init(Page::default);
+                counts.count::<W>(sub);
+                W::add(&group.totals[index], 1);
+            }
+            Bucket::Zero => {
+                self.mark(USES_ZERO);
+                W::add(&self.zero, 1);
+            }
+            Bucket::Infinity { sign } => {
+                self.mark(USES_INFINITY[sign % 2]);
+                W::add(&self.infinities[sign % 2], 1);
+            }
+        }
+    }
+
+    /// Sets `bit` of [`Slot::uses`], before the counter it announces is written.
+    #[inline]
+    fn mark(&self, bit: u64) {
+        // Read first: `uses` shares the line every observation reads; write it once.
+        if self.uses.load(Ordering::Relaxed) & bit == 0 {
+            self.uses.fetch_or(bit, Ordering::Release);
+        }
+    }
+
+    fn uses(&self, bit: u64) -> bool {
+        self.uses.load(Ordering::Acquire) & bit != 0
+    }
+
+    fn groups(&self, sign: usize) -> &[LazyBox<Group>; GROUPS] {
+        if sign == NEGATIVE {
+            &self.negative
+        } else {
+            &self.positive
+        }
+    }
+
+    /// Whether a snapshot needs to read the pages of `sign`.
+    fn holds(&self, sign: usize) -> bool {
+        sign == POSITIVE || self.uses(USES_NEGATIVE)
+    }
+
+    /// Adds the observations per page of `sign` to `totals`, and returns the pages that hold any
+    /// as a bitmap.
+    pub(super) fn add_totals(&self, sign: usize, totals: &mut [u64; PAGES]) -> u128 {
+        let mut pages = 0u128;
+        if !self.holds(sign) {
+            return pages;
+        }
+        let chunks = totals.chunks_exact_mut(GROUP_PAGES);
+        for (index, (group, chunk)) in self.groups(sign).iter().zip(chunks).enumerate() {
+            let Some(group) = group.get() else {
+                continue;
+            };
+            let mut held = 0u128;
+            for (offset, (total, count)) in chunk.iter_mut().zip(&group.totals).enumerate() {
+                let count = count.load(Ordering::Relaxed);
+                *total = total.saturating_add(count);
+                held |= u128::from(count != 0) << offset;
+            }
+            pages |= held << (index * GROUP_PAGES);
+        }
+        pages
+    }
+
+    /// The observations of zero, and of `+Inf` and `-Inf`.
+    pub(super) fn specials(&self) -> (u64, [u64; 2]) {
+        let infinity = |sign: usize| {
+            let used = self.uses(USES_INFINITY[sign]);
+            if used {
+                self.infinities[sign].load(Ordering::Relaxed)
+            } else {
+                0
+            }
+        };
+        let zero = if self.uses(USES_ZERO) {
+            self.zero.load(Ordering::Relaxed)
+        } else {
+            0
+        };
+        (zero, [infinity(POSITIVE), infinity(NEGATIVE)])
+    }
+
+    /// The sub-buckets of page `page` of `sign`, if installed.
+    #[inline]
+    pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
+        self.groups(sign)[page / GROUP_PAGES % GROUPS].get()?.pages[page % GROUP_PAGES].get()
+    }
+
+    /// Starts loading the lines a snapshot reads after the first one: the groups in use (their
+    /// totals, and the pointers to their pages) and, when used, the rest of the slot.
+    #[inline]
+    pub(super) fn prefetch_groups(&self) {
+        if self.uses.load(Ordering::Relaxed) != 0 {
+            prefetch(&self.negative);
+            prefetch(&self.infinities);
+        }
+        for sign in [POSITIVE, NEGATIVE] {
+            if self.holds(sign) {
+                for group in self.groups(sign).iter().filter_map(LazyBox::get) {
+                    prefetch(group);
+                }
+            }
+        }
+    }
+
+    /// Heap memory of the slot's groups and pages (the slot itself is not counted).
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.positive
+            .iter()
+            .chain(&self.negative)
+            .filter_map(LazyBox::get)
+            .map(Group::heap_bytes)
+            .sum()
+    }
+}
+
+/// Sixteen pages of one sign of a slot, with the number of observations in each.
+#[derive(Default)]
+#[repr(align(64))]
+struct Group {
+    /// Observations per page, on two cache lines that a snapshot reads before any page.
+    totals: [AtomicU64; GROUP_PAGES],
+    pages: [LazyBox<Page>; GROUP_PAGES],
+}
+
+impl Group {
+    fn clear(&self) {
+        for page in self.pages.iter().filter_map(LazyBox::get) {
+            page.clear();
+        }
+        for total in &self.totals {
+            total.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Group>()
+            + self
+                .pages
+                .iter()
+                .filter_map(LazyBox::get)
+                .map(Page::heap_bytes)
+                .sum::<usize>()
+    }
+}
+
+/// The sub-bucket counters of one power of two, on three cache lines.
+///
+/// The counters are 32-bit, half the memory a snapshot reads (the sub-buckets of the pages that
+/// hold a quantile are most of it), and more than a slot of a service ever counts in a
+/// sub-bucket; should one count that many, the observation that brings a counter to
+/// [`CARRY`] moves that much of it to a 64-bit carry (allocated then), so nothing is ever lost.
+#[repr(C, align(64))]
+pub(super) struct Page {
+    counts: [AtomicU32; SUBS],
+    /// What was moved out of each counter.
+    carries: LazyBox<[AtomicU64; SUBS]>,
+}
+
+/// How much of a page counter is moved to its carry at once, when it reaches that much.
+pub(super) const CARRY: u32 = 1 << 31;
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            counts: [const { AtomicU32::new(0) }; SUBS],
+            carries: LazyBox::default(),
+        }
+    }
+}
+
+impl Page {
+    #[inline]
+    fn count<W: Writer>(&self, sub: usize) {
+        let counter = &self.counts[sub % SUBS];
+        if W::increment(counter) == CARRY - 1 {
+            self.carry(counter, sub);
+        }
+    }
+
+    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry. Only the observation that
+    /// brought the counter to `CARRY` gets here, so the counter never wraps: it would take
+    /// another 2^31 observations between these two lines. Read-modify-writes, for owners too:
+    /// this runs once in 2^31 observations.
+    #[cold]
+    fn carry(&self, counter: &AtomicU32, sub: usize) {
+        let carries = self
+            .carries
+            .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
+        // A snapshot reading the two in between sees the sub-bucket off by `CARRY`, and reads
+        // it again.
+        counter.fetch_sub(CARRY, Ordering::Relaxed);
+        carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
+    }
+
+    /// Adds the sub-bucket counts to `row`.
+    #[inline]
+    pub(super) fn add_to(&self, row: &mut [u64; SUBS]) {
+        // The observations of one window cannot overflow a `u64`.
+        for (count, counter) in row.iter_mut().zip(&self.counts) {
+            *count = count.wrapping_add(u64::from(counter.load(Ordering::Relaxed)));
+        }
+        if let Some(carries) = self.carries.get() {
+            for (count, carry) in row.iter_mut().zip(carries) {
+                *count = count.wrapping_add(carry.load(Ordering::Relaxed));
+            }
+        }
+    }
+
+    fn clear(&self) {
+        for counter in &self.counts {
+            counter.store(0, Ordering::Relaxed);
+        }
+        for carry in self.carries.get().into_iter().flatten() {
+            carry.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts loading every line of the page.
+    #[inline]
+    pub(super) fn prefetch(&self) {
+        prefetch(&self.counts);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Page>()
+            + self
+                .carries
+                .get()
+                .map_or(0, std::mem::size_of_val::<[AtomicU64; SUBS]>)
+    }
+}
+
+/// Asks the processor to start loading every cache line that `value` spans and carry on: loads
+/// of scattered lines then overlap instead of each waiting for the previous one. Only a hint;
+/// nothing happens on processors other than x86-64.
+#[inline(always)]
+pub(super) fn prefetch<T: ?Sized>(value: &T) {
+    let start = ptr::from_ref(value).cast::<u8>() as usize;
+    let end = start + std::mem::size_of_val(value).max(1);
+    let mut line = start & !63;
+    while line < end {
+        prefetch_line(line);
+        line += 64;
+    }
+}
+
+#[inline(always)]
+fn prefetch_line(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address, and neither reads into a register
+    // nor writes memory. SSE is part of the x86-64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(address as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::{Owner, Sharer};
+    use crate::summary::buckets::NEGATIVE;
+
+    impl Page {
+        fn get(&self, sub: usize) -> u64 {
+            let mut row = [0; SUBS];
+            self.add_to(&mut row);
+            row[sub % SUBS]
+        }
+    }
+
+    #[test]
+    fn pages_are_shared_after_a_lost_race() {
+        let slot = Slot::default();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for page in 0..PAGES {
+                        let sub = page % SUBS;
+                        slot.count::<Sharer>(Bucket::Paged {
+                            sign: NEGATIVE,
+                            page,
+                            sub,
+                        });
+                    }
+                });
+            }
+        });
+        let mut totals = [0; PAGES];
+        assert_eq!(slot.add_totals(NEGATIVE, &mut totals), (1 << PAGES) - 1);
+        assert_eq!(totals, [4; PAGES]);
+        assert_eq!(slot.add_totals(POSITIVE, &mut [0; PAGES]), 0);
+        for page in 0..PAGES {
+            let counts = slot
+                .page(NEGATIVE, page)
+                .map(|counts| counts.get(page % SUBS));
+            assert_eq!(counts, Some(4), "page {page}");
+        }
+    }
+
+    #[test]
+    fn a_page_counter_that_reaches_the_carry_loses_nothing() {
+        let page = Page::default();
+        page.counts[3].store(CARRY - 2, Ordering::Relaxed);
+        for _ in 0..2 {
+            page.count::<Owner>(3);
+        }
+        page.count::<Sharer>(3);
+        assert_eq!(page.get(3), u64::from(CARRY) + 1);
+        assert_eq!(page.counts[3].load(Ordering::Relaxed), 1);
+        assert_eq!(page.heap_bytes(), size_of::<Page>() + SUBS * 8);
+        page.counts[3].store(CARRY - 1, Ordering::Relaxed);
+        page.count::<Owner>(3);
+        assert_eq!(page.get(3), 2 * u64::from(CARRY));
+        assert_eq!(page.get(4), 0);
+        page.clear();
+        assert_eq!(page.get(3), 0);
+    }
+
+    #[test]
+    fn sizes_are_whole_cache_lines() {
+        assert_eq!(size_of::<Page>(), 192);
+        assert_eq!(size_of::<Group>(), 256);
+        assert_eq!(size_of::<Slot>(), 192);
+        assert_eq!(std::mem::align_of::<Page>(), 64);
+    }
+
+    #[test]
+    fn a_claimed_slot_starts_empty() {
+        let slot = Slot::default();
+        assert!(slot.claim(1).is_some());
+        slot.count::<Owner>(Bucket::Zero);
+        slot.count::<Owner>(Bucket::Infinity { sign: NEGATIVE });
+        slot.count::<Owner>(Bucket::Paged {
+            sign: POSITIVE,
+            page: 48,
+            sub: 7,
+        });
+        let mut totals = [0; PAGES];
+        assert_eq!(slot.add_totals(POSITIVE, &mut totals), 1 << 48);
+        assert_eq!(slot.specials(), (1, [0, 1]));
+        assert!(slot.claim(0).is_none(), "an older epoch is refused");
+        assert!(slot.claim(2).is_some());
+        assert_eq!(slot.add_totals(POSITIVE, &mut totals), 0);
+        assert_eq!(slot.specials(), (0, [0, 0]));
+        // Installed pages stay installed, empty.
+        assert_eq!(slot.page(POSITIVE, 48).map(|p| p.get(7)), Some(0));
+    }
+}

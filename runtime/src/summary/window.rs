@@ -1,0 +1,383 @@
+//! Reading a summary: the quantiles of the observations in its window.
+//!
+//! A snapshot at `now` merges, over every shard, the slots whose epoch is in
+//! `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran ahead of the
+//! snapshot's). It adds up the page totals of those slots, computes the nearest rank
+//! `k = max(1, ceil(q * n))` of each quantile `q` among the `n` observations (`q * n` in `f64`),
+//! walks the buckets in value order once for all quantiles, reading the sub-buckets of only the
+//! pages where a quantile falls, and reports for the bucket that holds the `k`-th smallest
+//! observation the value [`bucket_value`] gives.
+
+use std::sync::atomic::Ordering;
+
+use super::buckets::{bucket_value, NEGATIVE, PAGES, POSITIVE, SUBS};
+use super::slot::{Slot, CARRY, RESETTING};
+use crate::shard::CELLS;
+
+/// The live slots of a summary at one instant, and the quantiles they hold.
+pub(super) struct Window<'a> {
+    /// The slots of each shard, with a bitmap of the live ones; the first `shards` entries.
+    live: [(&'a [Slot], u64); CELLS],
+    shards: usize,
+}
+
+impl<'a> Window<'a> {
+    /// The live slots among the slots of each shard, at epoch `now_epoch`.
+    pub(super) fn new(shards: impl Iterator<Item = &'a [Slot]>, now_epoch: u64) -> Window<'a> {
+        let mut window = Window {
+            live: [(&[], 0); CELLS],
+            shards: 0,
+        };
+        for slots in shards.take(CELLS) {
+            let age_buckets = slots.len() as u64;
+            let mut live = 0u64;
+            for (index, slot) in slots.iter().enumerate().take(64) {
+                let tag = slot.tag.load(Ordering::Acquire);
+                // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch.
+                if tag != 0 && tag & RESETTING == 0 && tag - 1 + age_buckets > now_epoch {
+                    live |= 1 << index;
+                }
+            }
+            if live != 0 {
+                window.live[window.shards] = (slots, live);
+                window.shards += 1;
+            }
+        }
+        window
+    }
+
+    /// Calls `visit` with each live slot.
+    #[inline]
+    fn for_each_slot(&self, mut visit: impl FnMut(&'a Slot)) {
+        for &(slots, live) in &self.live[..self.shards] {
+            let mut live = live;
+            while live != 0 {
+                if let Some(slot) = slots.get(live.trailing_zeros() as usize) {
+                    visit(slot);
+                }
+                live &= live - 1;
+            }
+        }
+    }
+
+    /// Starts loading the lines of the live slots that [`Window::totals`] reads.
+    pub(super) fn prefetch_totals(&self) {
+        self.for_each_slot(Slot::prefetch_groups);
+    }
+
+    /// How the window's observations spread over the pages, as the slots' totals tell.
+    pub(super) fn totals(&self) -> WindowTotals {
+        let mut totals = WindowTotals {
+            pages: [[0; PAGES]; 2],
+            installed: [0; 2],
+            infinities: [0; 2],
+            zero: 0,
+            n: 0,
+        };
+        self.for_each_slot(|slot| {
+            for sign in [POSITIVE, NEGATIVE] {
+                totals.installed[sign] |= slot.add_totals(sign, &mut totals.pages[sign]);
+            }
+            let (zero, infinities) = slot.specials();
+            totals.zero = totals.zero.saturating_add(zero);
+            for (total, count) in totals.infinities.iter_mut().zip(infinities) {
+                *total = total.saturating_add(count);
+            }
+        });
+        totals.n = totals
+            .pages
+            .iter()
+            .flatten()
+            .chain(&totals.infinities)
+            .fold(totals.zero, |n, count| n.saturating_add(*count));
+        totals
+    }
+
+    /// Starts loading the sub-buckets that [`Window::resolve`] reads: those of the pages that
+    /// hold a quantile, in every live slot.
+    pub(super) fn prefetch_pages(&self, quantiles: &[f64], totals: &WindowTotals) {
+        totals.locate(quantiles, |sign, index| {
+            self.for_each_slot(|slot| {
+                if let Some(page) = slot.page(sign, index) {
+                    page.prefetch();
+                }
+            });
+        });
+    }
+
+    /// Writes the value of each quantile into `values` and returns how many observations the
+    /// window holds; `values` is left alone when there are none.
+    ///
+    /// The totals locate the page of each quantile; the walk in value order then adds up the
+    /// sub-buckets of those pages only.
+    pub(super) fn resolve(&self, quantiles: &[f64], values: &mut [f64]) -> u64 {
+        if quantiles.is_empty() || self.shards == 0 {
+            return 0;
+        }
+        self.prefetch_totals();
+        let totals = self.totals();
+        if totals.n == 0 {
+            return 0;
+        }
+        self.prefetch_pages(quantiles, &totals);
+
+        // In value order: -Inf, negative pages from the largest magnitude, zero, positive
+        // pages, +Inf.
+        let mut ranks = Ranks::new(quantiles, totals.n, values);
+        let mut row = [0u64; SUBS];
+        ranks.bucket(totals.infinities[NEGATIVE], f64::NEG_INFINITY);
+        for index in Bits::descending(totals.installed[NEGATIVE]) {
+            let total = totals.pages[NEGATIVE][index % PAGES];
+            if ranks.in_next(total) {
+                self.merge(NEGATIVE, index, total, &mut row);
+                ranks.page(
+                    total,
+                    (0..SUBS).rev(),
+                    |sub| row[sub % SUBS],
+                    |sub| -bucket_value(index, sub),
+                );
+            } else {
+                ranks.skip(total);
+            }
+        }
+        ranks.bucket(totals.zero, 0.0);
+        for index in Bits::ascending(totals.installed[POSITIVE]) {
+            let total = totals.pages[POSITIVE][index % PAGES];
+            if ranks.in_next(total) {
+                self.merge(POSITIVE, index, total, &mut row);
+                ranks.page(
+                    total,
+                    0..SUBS,
+                    |sub| row[sub % SUBS],
+                    |sub| bucket_value(index, sub),
+                );
+            } else {
+                ranks.skip(total);
+            }
+        }
+        ranks.bucket(totals.infinities[POSITIVE], f64::INFINITY);
+        ranks.finish();
+        totals.n
+    }
+
+    /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots, which
+    /// the totals say hold `total` observations.
+    fn merge(&self, sign: usize, index: usize, total: u64, row: &mut [u64; SUBS]) {
+        for _ in 0..MERGE_ATTEMPTS {
+            *row = [0; SUBS];
+            self.for_each_slot(|slot| {
+                if let Some(page) = slot.page(sign, index) {
+                    page.add_to(row);
+                }
+            });
+            // Off by about `CARRY`: a counter was caught being carried (see `Page::carry`).
+            let sum = row.iter().fold(0u64, |sum, count| sum.wrapping_add(*count));
+            if total.abs_diff(sum) < u64::from(CARRY / 2) {
+                return;
+            }
+        }
+    }
+}
+
+/// Reads of a page's sub-buckets before taking them as they are, when their sum is far from the
+/// page's total (a counter caught being carried; or, at every attempt, a slot being reset).
+const MERGE_ATTEMPTS: usize = 3;
+
+/// The observations of a window per page, as the slots' totals tell.
+pub(super) struct WindowTotals {
+    /// Observations per page, by sign.
+    pages: [[u64; PAGES]; 2],
+    /// The pages that hold observations in any live slot, by sign.
+    installed: [u128; 2],
+    infinities: [u64; 2],
+    zero: u64,
+    /// All of them.
+    n: u64,
+}
+
+impl WindowTotals {
+    /// Calls `found(sign, index)` for each page that the walk in value order will find one of
+    /// `quantiles` in.
+    pub(super) fn locate(&self, quantiles: &[f64], mut found: impl FnMut(usize, usize)) {
+        let n = self.n;
+        let mut ranks = quantiles
+            .iter()
+            .map(|q| ((q * n as f64).ceil() as u64).clamp(1, n))
+            .peekable();
+        let mut below = self.infinities[NEGATIVE];
+        let mut visit = |sign: usize, index: usize, below: &mut u64| {
+            let end = below.saturating_add(self.pages[sign][index % PAGES]);
+            let mut holds = false;
+            while let Some(rank) = ranks.next_if(|rank| *rank <= end) {
+                holds |= rank > *below;
+            }
+            if holds {
+                found(sign, index);
+            }
+            *below = end;
+        };
+        for index in Bits::descending(self.installed[NEGATIVE]) {
+            visit(NEGATIVE, index, &mut below);
+        }
+        below = below.saturating_add(self.zero);
+        for index in Bits::ascending(self.installed[POSITIVE]) {
+            visit(POSITIVE, index, &mut below);
+        }
+    }
+}
+
+/// Hands out the nearest-rank quantiles while buckets are visited in value order.
+struct Ranks<'q> {
+    quantiles: &'q [f64],
+    values: &'q mut [f64],
+    n: u64,
+    /// Index of the next quantile to resolve.
+    next: usize,
+    /// Its 1-based rank (`u64::MAX` once every quantile is resolved); always above `below`.
+    rank: u64,
+    /// Observations in the buckets visited so far.
+    below: u64,
+    /// The value of the last non-empty bucket visited.
+    last: Option<f64>,
+}
+
+impl<'q> Ranks<'q> {
+    fn new(quantiles: &'q [f64], n: u64, values: &'q mut [f64]) -> Ranks<'q> {
+        let mut ranks = Ranks {
+            quantiles,
+            values,
+            n,
+            next: 0,
+            rank: 0,
+            below: 0,
+            last: None,
+        };
+        ranks.rank = ranks.rank_of(0);
+        ranks
+    }
+
+    /// The nearest rank `max(1, ceil(q * n))` of quantile `index`.
+    fn rank_of(&self, index: usize) -> u64 {
+        match self.quantiles.get(index) {
+            // The float-to-int conversion saturates; q = 0 asks for the minimum, rank 1.
+            Some(q) => ((q * self.n as f64).ceil() as u64).clamp(1, self.n),
+            None => u64::MAX,
+        }
+    }
+
+    /// Whether the next quantile falls within the next `count` observations.
+    #[inline]
+    fn in_next(&self, count: u64) -> bool {
+        self.rank.saturating_sub(self.below) <= count
+    }
+
+    fn skip(&mut self, count: u64) {
+        self.below = self.below.saturating_add(count);
+    }
+
+    fn resolve_next(&mut self, value: f64) {
+        if let Some(slot) = self.values.get_mut(self.next) {
+            *slot = value;
+        }
+        self.next += 1;
+        self.rank = self.rank_of(self.next);
+    }
+
+    /// Visits a bucket of `count` observations, all reported as `value`.
+    fn bucket(&mut self, count: u64, value: f64) {
+        if count == 0 {
+            return;
+        }
+        while self.in_next(count) {
+            self.resolve_next(value);
+        }
+        self.skip(count);
+        self.last = Some(value);
+    }
+
+    /// Gives quantiles left over by counters that shrank between the two passes (a concurrent
+    /// slot reset) the largest value seen, rather than `NaN` for a window that is not empty.
+    fn finish(&mut self) {
+        if let Some(value) = self.last {
+            while self.rank != u64::MAX {
+                self.resolve_next(value);
+            }
+        }
+    }
+
+    /// Visits a page of `total` observations (as counted by the first pass) through its
+    /// sub-buckets in value `order`, reading their counts only until the page's last quantile.
+    /// When the sub-buckets hold fewer observations than `total` (a concurrent reset), the
+    /// remaining quantiles of the page get its last non-empty sub-bucket.
+    fn page(
+        &mut self,
+        total: u64,
+        order: impl Iterator<Item = usize>,
+        count: impl Fn(usize) -> u64,
+        value: impl Fn(usize) -> f64,
+    ) {
+        let end = self.below.saturating_add(total);
+        let mut last = None;
+        for sub in order {
+            if self.rank > end {
+                break;
+            }
+            let count = count(sub).min(end.saturating_sub(self.below));
+            if count == 0 {
+                continue;
+            }
+            last = Some(sub);
+            while self.in_next(count) {
+                self.resolve_next(value(sub));
+            }
+            self.skip(count);
+        }
+        if let Some(sub) = last {
+            let value = value(sub);
+            while self.rank <= end {
+                self.resolve_next(value);
+            }
+            self.last = Some(value);
+        }
+        self.below = end;
+    }
+}
+
+/// Iterates over the set bits of a page bitmap.
+struct Bits {
+    bits: u128,
+    descending: bool,
+}
+
+impl Bits {
+    fn ascending(bits: u128) -> Bits {
+        Bits {
+            bits,
+            descending: false,
+        }
+    }
+
+    fn descending(bits: u128) -> Bits {
+        Bits {
+            bits,
+            descending: true,
+        }
+    }
+}
+
+impl Iterator for Bits {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.bits == 0 {
+            return None;
+        }
+        let index = if self.descending {
+            127 - self.bits.leading_zeros()
+        } else {
+            self.bits.trailing_zeros()
+        };
+        self.bits &= !(1u128 << index);
+        Some(index as usize)
+    }
+}
