@@ -4,10 +4,11 @@
 # Builds the example in release mode, then runs it with instrumentation on and off, alternately and repeatedly,
 # driving GET /accounts/{id} with wrk for the same duration each time while /metrics is scraped once a second as
 # Prometheus would. Prints, per mode, the median requests per second and p99 latency over the rounds, the on/off
-# throughput ratio and whether instrumentation stays within the target cost (1% of throughput).
+# throughput ratio, and the cost within each round with a 95% confidence interval for its median, which decides
+# whether instrumentation stays within the target cost (1% of throughput).
 #
 # Usage: bench/load.sh
-# Environment: LOAD_ROUNDS (3), LOAD_SECONDS (10), LOAD_CONNECTIONS (32), LOAD_THREADS (1),
+# Environment: LOAD_ROUNDS (10), LOAD_SECONDS (5), LOAD_CONNECTIONS (32), LOAD_THREADS (1),
 #   LOAD_PIN (1; 0 disables CPU pinning), LOAD_SERVER_CPUS (0), LOAD_CLIENT_CPUS (1), LOAD_KEEP (0; 1 keeps the
 #   per-round logs).
 # Exit status: 0 when every run was valid (the target is reported, not enforced: it is a measurement on a shared
@@ -15,14 +16,14 @@
 # settings, a missing tool, or a service or wrk that failed to run.
 set -euo pipefail
 
-# EPOCHREALTIME's decimal separator and awk's number formatting follow the locale.
-export LC_ALL=C
-
+SCRIPT=load.sh
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 LUA_SCRIPT="$ROOT/bench/accounts.lua"
 
-ROUNDS=${LOAD_ROUNDS:-3}
-RUN_SECONDS=${LOAD_SECONDS:-10}
+ROUNDS=${LOAD_ROUNDS:-10}
+RUN_SECONDS=${LOAD_SECONDS:-5}
 CONNECTIONS=${LOAD_CONNECTIONS:-32}
 THREADS=${LOAD_THREADS:-1}
 PIN=${LOAD_PIN:-1}
@@ -36,11 +37,6 @@ COUNT_SERIES='accountservice_GetAccount_count{service="duration"}'
 # What Prometheus 2.x sends when it scrapes: its Accept header, gzip, and its scrape timeout.
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
-die() {
-    echo "load.sh: $*" >&2
-    exit 2
-}
-
 for setting in LOAD_ROUNDS:ROUNDS LOAD_SECONDS:RUN_SECONDS LOAD_CONNECTIONS:CONNECTIONS LOAD_THREADS:THREADS; do
     value=${setting#*:}
     [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "${setting%%:*} must be a positive integer, got '${!value}'"
@@ -52,18 +48,6 @@ done
 
 # --- tools ---------------------------------------------------------------------------------------------------
 
-# wrk and curl are Debian packages: installed when missing and we are root, otherwise a clear message.
-require() {
-    local tool=$1 package=$2
-    command -v "$tool" >/dev/null 2>&1 && return 0
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        echo "load.sh: $tool is missing; installing the Debian package $package" >&2
-        apt-get install -y "$package" >/dev/null ||
-            { apt-get update >/dev/null && apt-get install -y "$package" >/dev/null; } ||
-            die "could not install $package; install it with: apt-get install $package"
-    fi
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is required: apt-get install $package (as root)"
-}
 require wrk wrk
 require curl curl
 require cargo cargo
@@ -121,15 +105,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Whether a process we started is still running (a child that exited stays a zombie until waited for, and
-# `kill -0` succeeds on zombies).
-alive() {
-    local stat rest
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    rest=${stat##*) }
-    [[ ${rest%% *} != Z ]]
-}
-
 # User plus system CPU time of a process, in clock ticks (all its threads).
 cpu_ticks() {
     local stat rest fields
@@ -155,25 +130,11 @@ stop_service() {
 # Starts the service in mode $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and SERVICE_ADDR
 # once the service answers.
 start_service() {
-    local mode=$1 log=$2 line="" i
+    local mode=$1 log=$2
     : >"$log.out"
     "${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
     SERVICE_PID=$!
-    for ((i = 0; i < 100; i++)); do
-        line=$(head -n 1 "$log.out" 2>/dev/null || true)
-        [[ $line == *"listening on http://"* ]] && break
-        alive "$SERVICE_PID" || die "the service exited at start-up: $(cat "$log.err")"
-        sleep 0.1
-    done
-    [[ $line == *"listening on http://"* ]] || die "the service did not say where it listens within 10 s"
-    [[ $line == *"(instrumentation $mode)"* ]] || die "asked for instrumentation $mode, the service says: $line"
-    SERVICE_ADDR=${line#*http://}
-    SERVICE_ADDR=${SERVICE_ADDR%% *}
-    for ((i = 0; i < 100; i++)); do
-        curl -fsS --max-time 1 -o /dev/null "http://$SERVICE_ADDR/health" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "the service at $SERVICE_ADDR did not answer GET /health within 10 s"
+    await_service "$SERVICE_PID" "$log" 10 "$mode"
 }
 
 # Scrapes $1 once a second, on a fixed schedule like Prometheus, until the file $3 exists (at most $4 times).
@@ -205,22 +166,9 @@ served_count() {
         awk -v series="$COUNT_SERIES" '$1 == series { printf "%.0f\n", $2; found = 1 } END { if (!found) print "missing" }'
 }
 
-# Value of key $1 in a "LOADBENCH key=value ..." line $2.
-field() {
-    local pair
-    for pair in $2; do
-        [[ $pair == "$1="* ]] && { echo "${pair#*=}"; return 0; }
-    done
-    echo "missing"
-}
-
 # --- build ---------------------------------------------------------------------------------------------------
 
-echo "building: cargo build --release --example accountservice -p accountservice" >&2
-BINARY=$(cd "$ROOT" && cargo build --release --example accountservice -p accountservice \
-    --message-format=json-render-diagnostics |
-    sed -n 's/.*"executable":"\([^"]*\/examples\/accountservice\)".*/\1/p' | tail -n 1)
-[[ -n $BINARY && -x $BINARY ]] || die "cargo did not report the accountservice example's executable"
+build_example
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routemeter-load.XXXXXX")
 RESULTS="$WORK/results"
@@ -330,16 +278,39 @@ done
 
 echo
 awk -v target="$TARGET_PERCENT" '
-    function median(list, n,    i, j, v, a) {
+    function sort(list, n, a,    i, j, v) {
         split(list, a, " ")
         for (i = 1; i <= n; i++) a[i] += 0
         for (i = 2; i <= n; i++) { v = a[i]; for (j = i - 1; j >= 1 && a[j] > v; j--) a[j + 1] = a[j]; a[j + 1] = v }
+    }
+    function median(list, n,    a) {
+        sort(list, n, a)
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    # The distribution-free confidence interval of a median: with the n values sorted, [x(k), x(n+1-k)] holds the
+    # true median with probability 1 - 2 P(B <= k - 1), B ~ Binomial(n, 1/2); k is the largest rank for which that
+    # is at least 95%. Sets lo and hi; returns 0 when n is too small for any such interval.
+    function interval(list, n,    a, k, p, cdf, i) {
+        sort(list, n, a)
+        p = 0.5 ^ n; cdf = p; k = 0
+        for (i = 0; i < n && cdf <= 0.025; i++) { k = i + 1; p = p * (n - i) / (i + 1); cdf += p }
+        if (k < 1) return 0
+        lo = a[k]; hi = a[n + 1 - k]
+        return 1
+    }
+    function verdict(list, n, what) {
+        printf "%s, median of the rounds: %.2f %%", what, median(list, n)
+        if (!interval(list, n)) {
+            printf " (too few rounds for a confidence interval: 6 at least)\n"
+            return
+        }
+        printf ", 95 %% interval [%.2f, %.2f] %%: target <= %d %% %s\n", lo, hi, target,
+            hi <= target ? "met" : (lo > target ? "NOT met" : "not decided (the interval straddles it; more rounds narrow it)")
     }
     {
         mode = $2; n[mode]++
         rps[mode] = rps[mode] " " $3; p99[mode] = p99[mode] " " $4; cpu[mode] = cpu[mode] " " $8
-        round_rps[$1, mode] = $3
+        round_rps[$1, mode] = $3; round_cpu[$1, mode] = $8
         if (min_share == "" || $9 + 0 < min_share) min_share = $9 + 0
     }
     END {
@@ -349,17 +320,20 @@ awk -v target="$TARGET_PERCENT" '
             med_rps[m] = median(rps[m], n[m]); med_cpu[m] = median(cpu[m], n[m])
             printf "%-4s %14.1f %14.3f %18.2f\n", m, med_rps[m], median(p99[m], n[m]) / 1000, med_cpu[m]
         }
-        ratio = med_rps["on"] / med_rps["off"]
-        cost = (1 - ratio) * 100
-        paired = ""
-        for (r = 1; r <= n["on"]; r++) paired = paired " " (1 - round_rps[r, "on"] / round_rps[r, "off"]) * 100
-        printf "\nthroughput on/off: %.4f   cost of instrumentation: %.2f %% of throughput   target <= %d %%: %s\n",
-            ratio, cost, target, (cost <= target ? "met" : "NOT met") (min_share < 90 ? " (inconclusive, see note)" : "")
-        printf "same-round cost (on vs off of each round), median: %.2f %%   per round:", median(paired, n["on"])
-        split(paired, c, " ")
-        for (r = 1; r <= n["on"]; r++) printf " %.2f", c[r]
-        printf "\nservice CPU per request on - off: %+.2f us (%+.2f %%)\n",
+        printf "\nthroughput on/off (medians): %.4f, a cost of %.2f %%; service CPU per request on - off: %+.2f us (%+.2f %%)\n",
+            med_rps["on"] / med_rps["off"], (1 - med_rps["on"] / med_rps["off"]) * 100,
             med_cpu["on"] - med_cpu["off"], (med_cpu["on"] / med_cpu["off"] - 1) * 100
+        # Each round runs both modes back to back: the cost within a round is free of the drift between rounds.
+        paired = ""; paired_cpu = ""
+        printf "cost within each round, throughput %%:"
+        for (r = 1; r <= n["on"]; r++) {
+            c = (1 - round_rps[r, "on"] / round_rps[r, "off"]) * 100
+            paired = paired " " c; printf " %.2f", c
+            paired_cpu = paired_cpu " " (round_cpu[r, "on"] / round_cpu[r, "off"] - 1) * 100
+        }
+        printf "\n\n"
+        verdict(paired, n["on"], "throughput cost of instrumentation")
+        verdict(paired_cpu, n["on"], "CPU cost per request")
         # A saturated service uses its whole core; much less means something else ran there and the throughput
         # measured the share of the core the service got as much as its cost per request.
         if (min_share < 90)

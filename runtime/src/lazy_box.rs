@@ -37,13 +37,15 @@ impl<T> LazyBox<T> {
     pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
         match self.get() {
             Some(value) => value,
-            None => self.install(Box::new(init())),
+            None => self.install(init),
         }
     }
 
+    /// Builds the value out of line, so that callers on a hot path do not reserve stack for it.
     #[cold]
-    fn install(&self, fresh: Box<T>) -> &T {
-        let fresh = Box::into_raw(fresh);
+    #[inline(never)]
+    fn install(&self, init: impl FnOnce() -> T) -> &T {
+        let fresh = Box::into_raw(Box::new(init()));
         match self.pointer.compare_exchange(
             ptr::null_mut(),
             fresh,

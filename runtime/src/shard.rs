@@ -18,6 +18,7 @@
 //! number of threads that actually record into a metric, up to the pool size plus one.
 
 use std::cell::Cell;
+use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -167,16 +168,23 @@ impl<T> Shards<T> {
     /// The part of `shard`, created by `init` on first use.
     #[inline]
     pub(crate) fn get_or_init(&self, shard: Shard, init: impl FnOnce() -> T) -> &T {
-        let index = shard.0 % CELLS;
-        match self.cells[index].get() {
+        // A shard number is below `CELLS` by construction.
+        let cell = self.cells.get(shard.0).unwrap_or(&self.cells[MAX_OWNED]);
+        match cell.get() {
             Some(part) => part,
-            None => self.install(index, init),
+            None => self.install(cell, init),
         }
     }
 
     #[cold]
-    fn install(&self, index: usize, init: impl FnOnce() -> T) -> &T {
-        let part = self.cells[index].get_or_init(init);
+    #[inline(never)]
+    fn install<'a>(&'a self, cell: &'a LazyBox<T>, init: impl FnOnce() -> T) -> &'a T {
+        let part = cell.get_or_init(init);
+        let index = self
+            .cells
+            .iter()
+            .position(|c| ptr::eq(c, cell))
+            .unwrap_or(MAX_OWNED);
         // After the pointer is published, so a reader that sees the bit finds the part.
         self.installed.fetch_or(1 << index, Ordering::Release);
         part

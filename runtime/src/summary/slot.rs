@@ -119,8 +119,11 @@ impl Slot {
                 if sign == NEGATIVE {
                     self.mark(USES_NEGATIVE);
                 }
-                let group =
-                    self.groups(sign)[page / GROUP_PAGES % GROUPS].get_or_init(Group::default);
+                // The bucket's page is below `PAGES`, so its group exists.
+                let Some(group) = self.groups(sign).get(page / GROUP_PAGES) else {
+                    return;
+                };
+                let group = group.get_or_init(Group::default);
                 let index = page % GROUP_PAGES;
                 let counts = group.pages[index].get_or_init(Page::default);
                 counts.count::<W>(sub);
@@ -296,7 +299,10 @@ impl Default for Page {
 impl Page {
     #[inline]
     fn count<W: Writer>(&self, sub: usize) {
-        let counter = &self.counts[sub % SUBS];
+        // A bucket's sub-bucket is below `SUBS`.
+        let Some(counter) = self.counts.get(sub) else {
+            return;
+        };
         if W::increment(counter) == CARRY - 1 {
             self.carry(counter, sub);
         }
