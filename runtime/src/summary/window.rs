@@ -114,12 +114,10 @@ impl<'a> Window<'a> {
         if quantiles.is_empty() || self.shards == 0 {
             return 0;
         }
-        self.prefetch_totals();
         let totals = self.totals();
         if totals.n == 0 {
             return 0;
         }
-        self.prefetch_pages(quantiles, &totals);
 
         // In value order: -Inf, negative pages from the largest magnitude, zero, positive
         // pages, +Inf.
