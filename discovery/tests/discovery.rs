@@ -14,9 +14,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{assert_output, fixture, tutorial_config, wait_for, Behaviour, FakeDocker};
+use support::{
+    assert_output, config_at, docker_and_output, fixture, output_in_tempdir, tutorial_config,
+    wait_for, Behaviour, FakeDocker,
+};
 use swarm_discovery::output::WriteOutcome;
-use swarm_discovery::targets::SkipReason;
+use swarm_discovery::targets::{Discovery, SkipReason};
 use swarm_discovery::{run, Poller};
 
 async fn poll_once(docker: &FakeDocker, output: &Path, extra: &[&str]) -> WriteOutcome {
@@ -24,28 +27,39 @@ async fn poll_once(docker: &FakeDocker, output: &Path, extra: &[&str]) -> WriteO
     poller.poll().await.unwrap().written
 }
 
-#[tokio::test]
-async fn published_mode_writes_the_tutorial_targets() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
-    let outcome = poller.poll().await.unwrap();
-    assert_output(&output, "published.json");
+/// Polls the recorded swarm once with only `flags` and compares the file: the flag tests' whole body.
+async fn assert_flags_write(flags: &[&str], expected: &str) {
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
+    Poller::new(config_at(&docker.url(), &output, flags))
+        .poll()
+        .await
+        .unwrap();
+    assert_output(&output, expected);
+}
 
-    // accountservice x3, imageservice x2 (global), quotes-service x1 (slot 2 is starting).
-    assert_eq!(outcome.discovery.target_count(), 6);
-    let report: Vec<String> = outcome
-        .discovery
+/// Each service as `name=targets` or `name (why skipped)`, to compare a poll's report at a glance.
+fn service_report(discovery: &Discovery) -> Vec<String> {
+    discovery
         .services
         .iter()
         .map(|s| match &s.skipped {
             None => format!("{}={}", s.name, s.targets),
             Some(reason) => format!("{} ({reason})", s.name),
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn published_mode_writes_the_tutorial_targets() {
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
+    let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
+    let outcome = poller.poll().await.unwrap();
+    assert_output(&output, "published.json");
+
+    // accountservice x3, imageservice x2 (global), quotes-service x1 (slot 2 is starting).
+    assert_eq!(outcome.discovery.target_count(), 6);
     assert_eq!(
-        report,
+        service_report(&outcome.discovery),
         [
             "accountservice=3",
             "dns-cache (no published TCP port)",
@@ -74,9 +88,7 @@ async fn published_mode_writes_the_tutorial_targets() {
 
 #[tokio::test]
 async fn target_mode_uses_the_container_port() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     poll_once(&docker, &output, &["--port-mode", "target"]).await;
     // Same tasks as published mode; quotes-service (published 18080) is scraped on 8080.
     assert_output(&output, "target.json");
@@ -84,55 +96,24 @@ async fn target_mode_uses_the_container_port() {
 
 #[tokio::test]
 async fn without_an_ignore_list_prometheus_and_grafana_are_targets() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let config = support::config(&[
-        "--docker-host",
-        &docker.url(),
-        "--network",
-        "my_network",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    Poller::new(config).poll().await.unwrap();
-    assert_output(&output, "not-ignored.json");
+    assert_flags_write(&["--network", "my_network"], "not-ignored.json").await;
 }
 
 #[tokio::test]
 async fn another_network_gives_the_addresses_on_it() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
     // By network ID this time: backend's.
-    let config = support::config(&[
-        "--docker-host",
-        &docker.url(),
+    let flags = [
         "--network",
         "8ua3hz0mw5cq9k1ys4frj6dte",
         "--ignored-services=prometheus,grafana",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    Poller::new(config).poll().await.unwrap();
-    assert_output(&output, "backend.json");
+    ];
+    assert_flags_write(&flags, "backend.json").await;
 }
 
 #[tokio::test]
 async fn without_a_network_each_task_uses_its_first_non_ingress_one() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let config = support::config(&[
-        "--docker-host",
-        &docker.url(),
-        "--ignored-services",
-        "prometheus, grafana",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    Poller::new(config).poll().await.unwrap();
-    assert_output(&output, "first-network.json");
+    let flags = ["--ignored-services", "prometheus, grafana"];
+    assert_flags_write(&flags, "first-network.json").await;
 }
 
 /// The recorded swarm as `docker stack deploy -c deploy/swarm-stack.yml monitoring` leaves
@@ -147,27 +128,17 @@ fn stack_swarm() -> Behaviour {
 
 #[tokio::test]
 async fn a_stack_keeps_its_service_names_by_default() {
-    let docker = FakeDocker::tcp(stack_swarm());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let config = support::config(&[
-        "--docker-host",
+    let (docker, _dir, output) = docker_and_output(stack_swarm());
+    let config = config_at(
         &docker.url(),
-        "--ignored-services=monitoring_prometheus,monitoring_grafana",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+        &output,
+        &["--ignored-services=monitoring_prometheus,monitoring_grafana"],
+    );
     Poller::new(config).poll().await.unwrap();
     // task="monitoring_accountservice": the tutorial's queries would not match.
     assert_output(&output, "stack-full-names.json");
     // The short names are not ignored without --strip-stack-prefix.
-    let config = support::config(&[
-        "--docker-host",
-        &docker.url(),
-        "--ignored-services=prometheus",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    let config = config_at(&docker.url(), &output, &["--ignored-services=prometheus"]);
     let found = Poller::new(config).poll().await.unwrap().discovery;
     assert!(found
         .services
@@ -177,11 +148,8 @@ async fn a_stack_keeps_its_service_names_by_default() {
 
 #[tokio::test]
 async fn strip_stack_prefix_gives_the_names_of_the_stack_file() {
-    let docker = FakeDocker::tcp(stack_swarm());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(stack_swarm());
     let url = docker.url();
-    let path = output.to_str().unwrap();
     // The stack file's flags, then the same with the full names: one result.
     for flags in [
         &[
@@ -195,23 +163,15 @@ async fn strip_stack_prefix_gives_the_names_of_the_stack_file() {
             "--ignored-services=monitoring_prometheus,monitoring_grafana",
         ],
     ] {
-        let mut args = vec!["--docker-host", &url, "--output", path];
-        args.extend_from_slice(flags);
-        let outcome = Poller::new(support::config(&args)).poll().await.unwrap();
+        let outcome = Poller::new(config_at(&url, &output, flags))
+            .poll()
+            .await
+            .unwrap();
         // accountservice is on the stack's network, quotes-service and legacy_reports (no
         // stack label: its name stays) on the external one.
         assert_output(&output, "stack-stripped.json");
-        let report: Vec<String> = outcome
-            .discovery
-            .services
-            .iter()
-            .map(|s| match &s.skipped {
-                None => format!("{}={}", s.name, s.targets),
-                Some(reason) => format!("{} ({reason})", s.name),
-            })
-            .collect();
         assert_eq!(
-            report[..3],
+            service_report(&outcome.discovery)[..3],
             [
                 "monitoring_accountservice=2",
                 "monitoring_grafana (ignored)",
@@ -224,9 +184,7 @@ async fn strip_stack_prefix_gives_the_names_of_the_stack_file() {
 
 #[tokio::test]
 async fn an_unchanged_swarm_leaves_the_file_alone() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
     let first = poller.poll().await.unwrap().written;
     assert_eq!(
@@ -243,8 +201,7 @@ async fn an_unchanged_swarm_leaves_the_file_alone() {
 
 #[tokio::test]
 async fn a_missing_output_directory_is_created() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
+    let (docker, dir, _) = docker_and_output(Behaviour::recorded());
     let output = dir.path().join("etc/swarm-endpoints/swarm-endpoints.json");
     let written = poll_once(&docker, &output, &[]).await;
     assert_eq!(
@@ -259,8 +216,7 @@ async fn a_missing_output_directory_is_created() {
 #[tokio::test]
 async fn the_unix_socket_transport_works() {
     let docker = FakeDocker::unix(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (_dir, output) = output_in_tempdir();
     poll_once(&docker, &output, &[]).await;
     assert_output(&output, "published.json");
     assert_eq!(docker.requests().len(), 2);
@@ -268,9 +224,7 @@ async fn the_unix_socket_transport_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_polls_at_start_up_survives_failures_and_stops_on_shutdown() {
-    let docker = FakeDocker::tcp(Behaviour::Fail(500));
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::Fail(500));
     let mut config = tutorial_config(&docker, &output, &["--interval", "100ms"]);
     config.request_timeout = Duration::from_millis(500);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -308,9 +262,7 @@ async fn the_loop_polls_at_start_up_survives_failures_and_stops_on_shutdown() {
 
 #[tokio::test]
 async fn the_first_poll_happens_at_start_up() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     // A one-hour interval: only the start-up poll can write the file within the limit.
     let config = tutorial_config(&docker, &output, &["--interval", "1h"]);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

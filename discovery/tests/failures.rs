@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use support::{
-    assert_output, disk_full, fixture, names_in, tutorial_config, Behaviour, FakeDocker,
+    assert_output, config_at, disk_full, docker_and_output, fixture, names_in, output_in_tempdir,
+    tutorial_config, Behaviour, FakeDocker, TUTORIAL_FLAGS,
 };
 use swarm_discovery::{output, Poller};
 
@@ -96,9 +97,7 @@ fn services_reply(services: impl Into<String>) -> Behaviour {
 
 #[tokio::test]
 async fn api_errors_keep_the_last_good_file_and_the_next_poll_recovers() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     let (mut poller, kept) =
         poller_with_good_file(&docker, &output, &["--api-timeout", "1s"]).await;
 
@@ -133,9 +132,7 @@ async fn api_errors_keep_the_last_good_file_and_the_next_poll_recovers() {
 
 #[tokio::test]
 async fn a_slow_api_times_out_at_the_api_timeout_and_a_slow_but_timely_one_is_fine() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     let (mut poller, kept) =
         poller_with_good_file(&docker, &output, &["--api-timeout", "1s"]).await;
     let scaled = || Box::new(Behaviour::serve("tasks-scaled.json"));
@@ -173,9 +170,7 @@ async fn a_slow_api_times_out_at_the_api_timeout_and_a_slow_but_timely_one_is_fi
 
 #[tokio::test]
 async fn garbage_answers_keep_the_last_good_file_and_the_log_says_what_came() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     let (mut poller, kept) =
         poller_with_good_file(&docker, &output, &["--api-timeout", "2s"]).await;
 
@@ -268,9 +263,7 @@ async fn garbage_answers_keep_the_last_good_file_and_the_log_says_what_came() {
 
 #[tokio::test]
 async fn a_huge_body_is_cut_off_at_the_size_limit() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, _dir, output) = docker_and_output(Behaviour::recorded());
     let limit = 1024 * 1024;
     let mut config = tutorial_config(&docker, &output, &[]);
     config.max_response_bytes = limit;
@@ -310,17 +303,9 @@ async fn a_daemon_that_is_down_is_retried_until_it_is_back() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = port.local_addr().unwrap();
     drop(port);
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
-    let config = support::config(&[
-        "--docker-host",
-        &format!("tcp://{address}"),
-        "--network=my_network",
-        "--ignored-services=prometheus,grafana",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    let mut poller = Poller::new(config);
+    let (dir, output) = output_in_tempdir();
+    let host = format!("tcp://{address}");
+    let mut poller = Poller::new(config_at(&host, &output, &TUTORIAL_FLAGS));
     let error = poller.poll().await.unwrap_err().to_string();
     assert!(
         error.contains(&format!("cannot connect to tcp://{address}: ")),
@@ -337,15 +322,8 @@ async fn a_daemon_that_is_down_is_retried_until_it_is_back() {
     // behind), and starts again.
     let output = dir.path().join("unix/swarm-endpoints.json");
     let socket = dir.path().join("docker.sock");
-    let config = support::config(&[
-        "--docker-host",
-        &format!("unix://{}", socket.display()),
-        "--network=my_network",
-        "--ignored-services=prometheus,grafana",
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    let mut poller = Poller::new(config);
+    let host = format!("unix://{}", socket.display());
+    let mut poller = Poller::new(config_at(&host, &output, &TUTORIAL_FLAGS));
     let error = poller.poll().await.unwrap_err().to_string();
     let unreachable = format!("cannot connect to unix://{}: ", socket.display());
     assert!(error.contains(&unreachable), "{error}");
@@ -367,9 +345,7 @@ async fn a_daemon_that_is_down_is_retried_until_it_is_back() {
 
 #[tokio::test]
 async fn a_full_disk_keeps_the_last_good_file_and_the_next_poll_writes_the_new_one() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, dir, output) = docker_and_output(Behaviour::recorded());
     let (mut poller, kept) = poller_with_good_file(&docker, &output, &[]).await;
 
     // The swarm changes while the disk is full.
@@ -399,9 +375,7 @@ async fn a_full_disk_keeps_the_last_good_file_and_the_next_poll_writes_the_new_o
 
 #[tokio::test]
 async fn a_directory_in_place_of_the_output_file_fails_the_poll_and_recovers() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("swarm-endpoints.json");
+    let (docker, dir, output) = docker_and_output(Behaviour::recorded());
     fs::create_dir(&output).unwrap();
     let mut poller = Poller::new(tutorial_config(&docker, &output, &[]));
     let error = poller.poll().await.unwrap_err().to_string();
@@ -422,8 +396,7 @@ async fn a_directory_in_place_of_the_output_file_fails_the_poll_and_recovers() {
 
 #[tokio::test]
 async fn an_output_directory_that_cannot_be_created_fails_the_poll_and_recovers() {
-    let docker = FakeDocker::tcp(Behaviour::recorded());
-    let dir = tempfile::tempdir().unwrap();
+    let (docker, dir, _) = docker_and_output(Behaviour::recorded());
     let blocker = dir.path().join("etc");
     fs::write(&blocker, "a file where the directory should be").unwrap();
     let output = blocker.join("swarm-endpoints.json");

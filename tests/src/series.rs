@@ -87,6 +87,31 @@ impl HandlerSeries {
         metrics.value_or_zero(&format!("{}_sum", self.summary()), &[("service", service)])
     }
 
+    /// The cancellation and panic tests' shared check: `requests` more requests, all with `code`, each one timed.
+    #[track_caller]
+    pub fn assert_counted_as(
+        &self,
+        before: &Exposition,
+        after: &Exposition,
+        code: &str,
+        requests: f64,
+    ) {
+        assert_eq!(
+            self.requests(after, code) - self.requests(before, code),
+            requests
+        );
+        assert_eq!(
+            self.requests_total(after) - self.requests_total(before),
+            requests,
+            "{:?}",
+            self.requests_by_code(after)
+        );
+        assert_eq!(
+            self.count(after, "duration") - self.count(before, "duration"),
+            requests
+        );
+    }
+
     /// The in-flight gauge, if the handler is reported at all.
     pub fn in_flight(&self, metrics: &Exposition) -> Option<f64> {
         metrics.value(

@@ -66,6 +66,47 @@ fn sum(metrics: &Exposition, handler: &str, service: &str) -> f64 {
     )
 }
 
+/// How far a summary's `_count` moved between two scrapes, for the exact-metrics tests.
+fn count_delta(before: &Exposition, after: &Exposition, handler: &str, service: &str) -> f64 {
+    count(after, handler, service) - count(before, handler, service)
+}
+
+/// How far a summary's `_sum` moved between two scrapes, for the exact-metrics tests.
+fn sum_delta(before: &Exposition, after: &Exposition, handler: &str, service: &str) -> f64 {
+    sum(after, handler, service) - sum(before, handler, service)
+}
+
+/// How far `requests_total` of one handler and status moved between two scrapes, for the exact-metrics tests.
+fn requests_delta(before: &Exposition, after: &Exposition, handler: &str, code: &str) -> f64 {
+    requests(after, handler, code) - requests(before, handler, code)
+}
+
+/// Asserts that no summary `_count` of `handlers` moved between two scrapes: for traffic that must not be counted.
+#[track_caller]
+fn assert_counts_unchanged(
+    before: &Exposition,
+    after: &Exposition,
+    handlers: &[&str],
+    services: &[&str],
+) {
+    for handler in handlers {
+        for service in services {
+            assert_eq!(
+                count(after, handler, service),
+                count(before, handler, service),
+                "{handler} {service}"
+            );
+        }
+    }
+}
+
+/// Starts a service alone with `options` and scrapes the baseline: how each exact-metrics test begins.
+async fn start_exclusive_with_baseline(options: Options) -> TestResult<(TestService, Exposition)> {
+    let service = TestService::start_exclusive(options).await?;
+    let before = service.client().scrape().await?;
+    Ok((service, before))
+}
+
 fn expect_status(reply: &Reply, status: StatusCode) -> TestResult {
     if reply.status == status {
         Ok(())
@@ -607,13 +648,12 @@ async fn unknown_routes_and_methods_create_no_series() -> TestResult {
         .cloned()
         .collect();
     assert!(new.is_empty(), "new series: {new:?}");
-    for (name, _) in MONITORED {
-        assert_eq!(
-            count(&after, name, "duration"),
-            count(&before, name, "duration"),
-            "{name}"
-        );
-    }
+    assert_counts_unchanged(
+        &before,
+        &after,
+        &MONITORED.map(|(name, _)| name),
+        &["duration"],
+    );
     service.stop().await
 }
 
@@ -762,9 +802,8 @@ async fn slow_headers_are_cut_off() -> TestResult {
 
 #[tokio::test]
 async fn get_account_metrics_are_exact() -> TestResult {
-    let service = TestService::start_exclusive(Options::default()).await?;
+    let (service, before) = start_exclusive_with_baseline(Options::default()).await?;
     let client = service.client();
-    let before = client.scrape().await?;
 
     let paths: Vec<String> = (0..12)
         .map(|i| format!("/accounts/{}", 10_000 + i * 9)) // 200s with names of 1 and 2 digits
@@ -790,24 +829,21 @@ async fn get_account_metrics_are_exact() -> TestResult {
     let after = client.scrape().await?;
     let total = paths.len() as f64;
     assert_eq!(
-        count(&after, "GetAccount", "duration") - count(&before, "GetAccount", "duration"),
+        count_delta(&before, &after, "GetAccount", "duration"),
         total
     );
+    assert_eq!(count_delta(&before, &after, "GetAccount", "size"), total);
     assert_eq!(
-        count(&after, "GetAccount", "size") - count(&before, "GetAccount", "size"),
-        total
-    );
-    assert_eq!(
-        sum(&after, "GetAccount", "size") - sum(&before, "GetAccount", "size"),
+        sum_delta(&before, &after, "GetAccount", "size"),
         sizes as f64
     );
-    let duration = sum(&after, "GetAccount", "duration") - sum(&before, "GetAccount", "duration");
+    let duration = sum_delta(&before, &after, "GetAccount", "duration");
     assert!(
         duration > 0.0 && duration < 60.0,
         "duration sum grew by {duration}"
     );
     for (code, expected) in [("200", 12.0), ("404", 4.0), ("400", 2.0)] {
-        let delta = requests(&after, "GetAccount", code) - requests(&before, "GetAccount", code);
+        let delta = requests_delta(&before, &after, "GetAccount", code);
         assert_eq!(delta, expected, "code {code}");
     }
     assert_eq!(
@@ -834,21 +870,15 @@ async fn get_account_metrics_are_exact() -> TestResult {
         }
     }
     // The other routes saw nothing.
-    for name in ["StoreAccount", "UpdateAccount", "GraphQL"] {
-        assert_eq!(
-            count(&after, name, "duration"),
-            count(&before, name, "duration"),
-            "{name}"
-        );
-    }
+    let others = ["StoreAccount", "UpdateAccount", "GraphQL"];
+    assert_counts_unchanged(&before, &after, &others, &["duration"]);
     service.stop().await
 }
 
 #[tokio::test]
 async fn every_monitored_route_counts_exactly() -> TestResult {
-    let service = TestService::start_exclusive(Options::default()).await?;
+    let (service, before) = start_exclusive_with_baseline(Options::default()).await?;
     let client = service.client();
-    let before = client.scrape().await?;
 
     let mut sizes = std::collections::BTreeMap::<&str, u64>::new();
     let mut record = |handler: &'static str, reply: Reply| -> TestResult<Reply> {
@@ -914,17 +944,17 @@ async fn every_monitored_route_counts_exactly() -> TestResult {
         ("GetAccount", 0.0, &[("200", 0.0)][..]),
     ] {
         for service in ["duration", "size"] {
-            let delta = count(&after, handler, service) - count(&before, handler, service);
+            let delta = count_delta(&before, &after, handler, service);
             assert_eq!(delta, calls, "{handler} {service}");
         }
-        let size = sum(&after, handler, "size") - sum(&before, handler, "size");
+        let size = sum_delta(&before, &after, handler, "size");
         assert_eq!(
             size,
             sizes.get(handler).copied().unwrap_or(0) as f64,
             "{handler} size sum"
         );
         for (code, expected) in codes {
-            let delta = requests(&after, handler, code) - requests(&before, handler, code);
+            let delta = requests_delta(&before, &after, handler, code);
             assert_eq!(delta, *expected, "{handler} {code}");
         }
         assert_eq!(
@@ -939,9 +969,8 @@ async fn every_monitored_route_counts_exactly() -> TestResult {
 #[tokio::test]
 async fn instrumentation_off_serves_the_same_and_records_nothing() -> TestResult {
     let off = Options::default().instrumentation(Instrumentation::Off);
-    let service = TestService::start_exclusive(off).await?;
+    let (service, before) = start_exclusive_with_baseline(off).await?;
     let client = service.client();
-    let before = client.scrape().await?;
 
     let reply = client.get("/accounts/10001").await?;
     expect_status(&reply, StatusCode::OK)?;
@@ -967,26 +996,16 @@ async fn instrumentation_off_serves_the_same_and_records_nothing() -> TestResult
     );
 
     let after = client.scrape().await?;
-    for (name, _) in MONITORED {
-        for service in ["duration", "size"] {
-            assert_eq!(
-                count(&after, name, service),
-                count(&before, name, service),
-                "{name} {service}"
-            );
-        }
-    }
-    let requests_before: Vec<_> = before
-        .samples()
-        .filter(|s| s.name == "accountservice_requests_total")
-        .cloned()
-        .collect();
-    let requests_after: Vec<_> = after
-        .samples()
-        .filter(|s| s.name == "accountservice_requests_total")
-        .cloned()
-        .collect();
-    assert_eq!(requests_after, requests_before);
+    let services = ["duration", "size"];
+    assert_counts_unchanged(&before, &after, &MONITORED.map(|(name, _)| name), &services);
+    let requests_total = |metrics: &Exposition| -> Vec<_> {
+        metrics
+            .samples()
+            .filter(|s| s.name == "accountservice_requests_total")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(requests_total(&after), requests_total(&before));
     service.stop().await
 }
 

@@ -145,21 +145,13 @@ async fn clients_hanging_up_mid_request_are_counted_cancelled() -> TestResult {
     drop(streams);
 
     let after = scrape_when_idle(&server, HANG_UP).await?;
-    let delta = |service| HANG_UP.count(&after, service) - HANG_UP.count(&before, service);
+    // All cancelled (no handler finished), and each request was timed.
+    HANG_UP.assert_counted_as(&before, &after, "cancelled", f64::from(CLIENTS));
+    // None has a size, and each was timed for at least as long as it was held.
     assert_eq!(
-        HANG_UP.requests(&after, "cancelled") - HANG_UP.requests(&before, "cancelled"),
-        f64::from(CLIENTS)
+        HANG_UP.count(&after, "size") - HANG_UP.count(&before, "size"),
+        0.0
     );
-    // Nothing else: no handler finished.
-    assert_eq!(
-        HANG_UP.requests_total(&after) - HANG_UP.requests_total(&before),
-        f64::from(CLIENTS),
-        "{:?}",
-        HANG_UP.requests_by_code(&after)
-    );
-    // Each request was timed, for at least as long as it was held; none has a size.
-    assert_eq!(delta("duration"), f64::from(CLIENTS));
-    assert_eq!(delta("size"), 0.0);
     let seconds = HANG_UP.sum(&after, "duration") - HANG_UP.sum(&before, "duration");
     assert!(
         seconds >= f64::from(CLIENTS) * HELD.as_secs_f64() && seconds < f64::from(CLIENTS) * 60.0,
@@ -197,20 +189,7 @@ async fn a_timeout_dropping_the_handler_is_counted_cancelled() -> TestResult {
     let after = client.scrape().await?;
     let requests = REQUESTS as f64;
     assert_eq!(TIMED_OUT.in_flight(&after), Some(0.0));
-    assert_eq!(
-        TIMED_OUT.requests(&after, "cancelled") - TIMED_OUT.requests(&before, "cancelled"),
-        requests
-    );
-    assert_eq!(
-        TIMED_OUT.requests_total(&after) - TIMED_OUT.requests_total(&before),
-        requests,
-        "{:?}",
-        TIMED_OUT.requests_by_code(&after)
-    );
-    assert_eq!(
-        TIMED_OUT.count(&after, "duration") - TIMED_OUT.count(&before, "duration"),
-        requests
-    );
+    TIMED_OUT.assert_counted_as(&before, &after, "cancelled", requests);
     assert_eq!(
         TIMED_OUT.count(&after, "size") - TIMED_OUT.count(&before, "size"),
         0.0

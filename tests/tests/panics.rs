@@ -159,15 +159,21 @@ async fn start(exporter: Exporter, gates: &Gates) -> TestResult<TestServer> {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panicking_handler_is_counted_and_the_server_keeps_serving() -> TestResult {
-    const PANICS: usize = 5;
+/// Quiets the deliberate panics and serves this file's handlers with fresh gates: how every test here starts.
+async fn start_quietly() -> TestResult<(TestServer, Gates)> {
     quiet_deliberate_panics();
     let gates = Gates {
         entered: Arc::new(Semaphore::new(0)),
         release: Arc::new(Notify::new()),
     };
     let server = start(routemeter::install()?, &gates).await?;
+    Ok((server, gates))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_is_counted_and_the_server_keeps_serving() -> TestResult {
+    const PANICS: usize = 5;
+    let (server, gates) = start_quietly().await?;
     let client = server.client();
     let before = client.scrape().await?;
 
@@ -215,18 +221,7 @@ async fn a_panicking_handler_is_counted_and_the_server_keeps_serving() -> TestRe
     let delta = |handler: HandlerSeries, code: &str, metrics: &Exposition| {
         handler.requests(metrics, code) - handler.requests(&before, code)
     };
-    let panics = PANICS as f64;
-    assert_eq!(delta(EXPLODES, "panic", &after), panics);
-    assert_eq!(
-        EXPLODES.requests_total(&after) - EXPLODES.requests_total(&before),
-        panics,
-        "{:?}",
-        EXPLODES.requests_by_code(&after)
-    );
-    assert_eq!(
-        EXPLODES.count(&after, "duration") - EXPLODES.count(&before, "duration"),
-        panics
-    );
+    EXPLODES.assert_counted_as(&before, &after, "panic", PANICS as f64);
     assert_eq!(
         EXPLODES.count(&after, "size") - EXPLODES.count(&before, "size"),
         0.0
@@ -247,12 +242,7 @@ async fn a_panicking_handler_is_counted_and_the_server_keeps_serving() -> TestRe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_caught_by_the_service_is_counted_and_the_connection_lives_on() -> TestResult {
     const PANICS: usize = 3;
-    quiet_deliberate_panics();
-    let gates = Gates {
-        entered: Arc::new(Semaphore::new(0)),
-        release: Arc::new(Notify::new()),
-    };
-    let server = start(routemeter::install()?, &gates).await?;
+    let (server, _gates) = start_quietly().await?;
     let client = server.client();
     let before = client.scrape().await?;
 
@@ -268,22 +258,8 @@ async fn a_panic_caught_by_the_service_is_counted_and_the_connection_lives_on() 
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
     assert_eq!(body, b"no such route");
     let after = client.scrape().await?;
-    let panics = PANICS as f64;
     // The handler never produced the 500: the middleware did, so routemeter reports the panic.
-    assert_eq!(
-        CAUGHT.requests(&after, "panic") - CAUGHT.requests(&before, "panic"),
-        panics
-    );
-    assert_eq!(
-        CAUGHT.requests_total(&after) - CAUGHT.requests_total(&before),
-        panics,
-        "{:?}",
-        CAUGHT.requests_by_code(&after)
-    );
-    assert_eq!(
-        CAUGHT.count(&after, "duration") - CAUGHT.count(&before, "duration"),
-        panics
-    );
+    CAUGHT.assert_counted_as(&before, &after, "panic", PANICS as f64);
     assert_eq!(CAUGHT.in_flight(&after), Some(0.0));
     assert_eq!(server.panicked_connections(), 0);
     server.stop().await

@@ -396,22 +396,43 @@ pub fn config(args: &[&str]) -> Config {
     cli.into_config_with_env(|_| None).unwrap()
 }
 
+/// `flags` against the daemon at `docker_host`, writing to `output`: the flags every test passes.
+pub fn config_at(docker_host: &str, output: &Path, flags: &[&str]) -> Config {
+    let output = output.to_str().unwrap();
+    let mut args = vec!["--docker-host", docker_host, "--output", output];
+    args.extend_from_slice(flags);
+    config(&args)
+}
+
+/// The tutorial's network and ignore list, shared by the tutorial configurations.
+pub const TUTORIAL_FLAGS: [&str; 4] = [
+    "--network",
+    "my_network",
+    "--ignored-services",
+    "prometheus,grafana",
+];
+
 /// The tutorial's flags against `docker`, writing to `output`.
 pub fn tutorial_config(docker: &FakeDocker, output: &Path, extra: &[&str]) -> Config {
-    let output = output.to_str().unwrap().to_string();
-    let url = docker.url();
-    let mut args = vec![
-        "--docker-host",
-        &url,
-        "--network",
-        "my_network",
-        "--ignored-services",
-        "prometheus,grafana",
-        "--output",
-        &output,
-    ];
-    args.extend_from_slice(extra);
-    config(&args)
+    config_at(
+        &docker.url(),
+        output,
+        &[&TUTORIAL_FLAGS[..], extra].concat(),
+    )
+}
+
+/// `swarm-endpoints.json` in a fresh temporary directory (keep the directory): most tests' output.
+pub fn output_in_tempdir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("swarm-endpoints.json");
+    (dir, output)
+}
+
+/// A fake daemon over TCP and an output in a fresh temporary directory: how most tests start.
+pub fn docker_and_output(behaviour: Behaviour) -> (FakeDocker, tempfile::TempDir, PathBuf) {
+    let docker = FakeDocker::tcp(behaviour);
+    let (dir, output) = output_in_tempdir();
+    (docker, dir, output)
 }
 
 /// Waits until `check` holds, for at most `limit`.
