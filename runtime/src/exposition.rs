@@ -8,7 +8,7 @@ use crate::clock;
 use crate::config::settings;
 use crate::outcome::Code;
 use crate::registry::{Catalog, Entry};
-use crate::summary::{Reading, Summary};
+use crate::summary::{Prepared, Reading, Summary};
 use crate::Error;
 
 /// The content type of the text format.
@@ -140,6 +140,7 @@ pub(crate) fn render_at(
             .flat_map(|metrics| [&metrics.duration, &metrics.size])
             .collect(),
         read: 0,
+        prepared: None,
         codes: Vec::new(),
     };
     let mut out = String::with_capacity(2048 * families.len());
@@ -163,6 +164,8 @@ struct Context<'a> {
     summaries: Vec<&'a Summary>,
     /// How many of them have been read.
     read: usize,
+    /// The read of the next one, begun while reading the previous one.
+    prepared: Option<Prepared<'a>>,
     /// Where each handler's request counts are collected, one handler at a time.
     codes: Vec<(Code, u64)>,
 }
@@ -181,7 +184,11 @@ impl Context<'_> {
     /// Reads `summary`, the next one of [`Context::summaries`], into [`Context::values`], and
     /// starts loading what the following ones will need (see [`Summary::prefetch_shards`]).
     fn read(&mut self, summary: &Summary) -> Reading {
-        let ahead = |steps: usize| self.summaries.get(self.read + steps);
+        let current = match self.prepared.take() {
+            Some(prepared) if std::ptr::eq(prepared.summary(), summary) => prepared,
+            _ => summary.prepare(self.now),
+        };
+        let ahead = |steps: usize| self.summaries.get(self.read + steps).copied();
         if let Some(summary) = ahead(4) {
             summary.prefetch_shards();
         }
@@ -191,11 +198,9 @@ impl Context<'_> {
         if let Some(summary) = ahead(2) {
             summary.prefetch_totals(self.now);
         }
-        if let Some(summary) = ahead(1) {
-            summary.prefetch_pages(self.now);
-        }
+        self.prepared = ahead(1).map(|summary| summary.prepare(self.now));
         self.read += 1;
-        summary.read_into(self.now, &mut self.values)
+        current.read_into(&mut self.values)
     }
 }
 

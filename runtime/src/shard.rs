@@ -59,7 +59,7 @@ static POOL: Pool = Pool::new();
 struct Pool {
     /// Bit `i` is set while a thread holds number `i`.
     claimed: AtomicU64,
-    /// How many numbers the pool holds; 0 until first needed (see [`Pool::size`]).
+    /// How many numbers the pool holds, fixed when first needed (see [`Pool::size`]).
     size: OnceLock<usize>,
 }
 

@@ -63,7 +63,7 @@ pub use options::SummaryOptions;
 use self::buckets::Bucket;
 use self::divisor::Divisor;
 use self::slot::{prefetch, Slot};
-use self::window::Window;
+use self::window::{Window, WindowTotals};
 use crate::shard::{self, Owner, Shard, Shards, Sharer, Writer};
 
 /// What a [`Summary`] reports at one instant.
@@ -273,18 +273,7 @@ impl Summary {
     /// (one per configured quantile, in order; `NaN` for an empty window; extra entries are left
     /// alone, missing ones are not written) and returns the rest.
     pub(crate) fn read_into(&self, now_nanos: u64, values: &mut [f64]) -> Reading {
-        let (count, sum) = self.totals();
-        let quantiles = self.options.quantiles();
-        let written = quantiles.len().min(values.len());
-        values[..written].fill(f64::NAN);
-        let window_count = self
-            .window(now_nanos)
-            .resolve(&quantiles[..written], &mut values[..written]);
-        Reading {
-            sum,
-            count,
-            window_count,
-        }
+        self.prepare(now_nanos).read_into(values)
     }
 
     /// `_count` and `_sum`: every shard's, added up.
@@ -308,8 +297,8 @@ impl Summary {
     /// scattered on the heap behind a few levels of pointers: these four start loading, without
     /// waiting for it, what a read at `now_nanos` needs, one level at a time. Calling
     /// `prefetch_shards` four summaries ahead, `prefetch_slots` three ahead, `prefetch_totals`
-    /// two ahead and `prefetch_pages` one ahead makes each level's lines ready by the time the
-    /// next one reads them.
+    /// two ahead and `prepare` one ahead makes each level's lines ready by the time the next one
+    /// reads them.
     ///
     /// The first level: each shard's totals and slot pointer.
     #[inline]
@@ -335,16 +324,56 @@ impl Summary {
         self.window(now_nanos).prefetch_totals();
     }
 
-    /// The fourth level: the sub-buckets of the pages that hold a quantile.
-    pub(crate) fn prefetch_pages(&self, now_nanos: u64) {
+    /// The fourth level: begins the read itself, finding the live slots and the page totals
+    /// and starting to load the sub-buckets of the pages that hold a quantile;
+    /// [`Prepared::read_into`] finishes it.
+    pub(crate) fn prepare(&self, now_nanos: u64) -> Prepared<'_> {
         let window = self.window(now_nanos);
-        window.prefetch_pages(self.options.quantiles(), &window.totals());
+        let totals = window.totals();
+        window.prefetch_pages(self.options.quantiles(), &totals);
+        Prepared {
+            summary: self,
+            window,
+            totals,
+        }
     }
 
     /// Heap memory owned by this summary in bytes: every shard's part, not counting
     /// `size_of::<Summary>()` itself nor the quantile list it shares with its options.
     pub fn heap_bytes(&self) -> usize {
         self.shards.iter().map(Core::heap_bytes).sum()
+    }
+}
+
+/// A read of one summary, begun by [`Summary::prepare`]: its live slots and page totals are
+/// known and the pages that hold its quantiles are loading. Observations that land before
+/// [`Prepared::read_into`] may or may not be included, as with any read.
+pub(crate) struct Prepared<'a> {
+    summary: &'a Summary,
+    window: Window<'a>,
+    totals: WindowTotals,
+}
+
+impl Prepared<'_> {
+    /// The summary being read.
+    pub(crate) fn summary(&self) -> &Summary {
+        self.summary
+    }
+
+    /// Finishes the read as [`Summary::read_into`] does.
+    pub(crate) fn read_into(&self, values: &mut [f64]) -> Reading {
+        let (count, sum) = self.summary.totals();
+        let quantiles = self.summary.options.quantiles();
+        let written = quantiles.len().min(values.len());
+        values[..written].fill(f64::NAN);
+        let window_count =
+            self.window
+                .resolve(&self.totals, &quantiles[..written], &mut values[..written]);
+        Reading {
+            sum,
+            count,
+            window_count,
+        }
     }
 }
 

@@ -106,16 +106,17 @@ impl<'a> Window<'a> {
     }
 
     /// Writes the value of each quantile into `values` and returns how many observations the
-    /// window holds; `values` is left alone when there are none.
+    /// window holds, given its `totals`; `values` is left alone when there are none.
     ///
     /// The totals locate the page of each quantile; the walk in value order then adds up the
     /// sub-buckets of those pages only.
-    pub(super) fn resolve(&self, quantiles: &[f64], values: &mut [f64]) -> u64 {
-        if quantiles.is_empty() || self.shards == 0 {
-            return 0;
-        }
-        let totals = self.totals();
-        if totals.n == 0 {
+    pub(super) fn resolve(
+        &self,
+        totals: &WindowTotals,
+        quantiles: &[f64],
+        values: &mut [f64],
+    ) -> u64 {
+        if quantiles.is_empty() || totals.n == 0 {
             return 0;
         }
 
