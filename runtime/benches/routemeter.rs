@@ -226,8 +226,8 @@ fn response_size(seconds: f64) -> u64 {
 
 /// Bytes per handler after 10^6 requests spread over the last 8 minutes (so every age bucket of
 /// the window holds some), with log-normal latencies around 5 ms and sizes that vary from about
-/// 200 bytes to 20 KiB, served by `threads` threads (each records into a shard of its own).
-fn bytes_per_handler(threads: usize) -> usize {
+/// 200 bytes to 20 KiB, served by two threads (each records into a shard of its own) or by one.
+fn bytes_per_handler(two_threads: bool) -> usize {
     let handlers = SyntheticHandlers::new(1);
     let mut latencies = LogNormal::new(3);
     let requests: Vec<(f64, Duration)> = (0..1_000_000u64)
@@ -241,7 +241,7 @@ fn bytes_per_handler(threads: usize) -> usize {
     let record = |&(seconds, ago): &(f64, Duration)| {
         handlers.record_all_ago(seconds, response_size(seconds), ago);
     };
-    if threads == 2 {
+    if two_threads {
         on_two_threads(&requests, record);
     } else {
         requests.iter().for_each(record);
@@ -327,8 +327,8 @@ fn report() -> Result<(), String> {
     let histogram = median("observe/prometheus_histogram")?;
     let bare = median("handler/bare")?;
     let instrumented = median("handler/instrumented")?;
-    let bytes = bytes_per_handler(2);
-    let bytes_one_thread = bytes_per_handler(1);
+    let bytes = bytes_per_handler(true);
+    let bytes_one_thread = bytes_per_handler(false);
 
     println!("\nroutemeter medians (this run)");
     println!("  observe, 1 thread            {observe:>10.1} ns");

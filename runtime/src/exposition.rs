@@ -196,7 +196,7 @@ impl Context<'_> {
             summary.prefetch_slots();
         }
         if let Some(summary) = ahead(2) {
-            summary.prefetch_totals(self.now);
+            summary.prefetch_totals();
         }
         self.prepared = ahead(1).map(|summary| summary.prepare(self.now));
         self.read += 1;

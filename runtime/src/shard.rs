@@ -18,7 +18,6 @@
 //! number of threads that actually record into a metric, up to the pool size plus one.
 
 use std::cell::Cell;
-use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -168,23 +167,18 @@ impl<T> Shards<T> {
     /// The part of `shard`, created by `init` on first use.
     #[inline]
     pub(crate) fn get_or_init(&self, shard: Shard, init: impl FnOnce() -> T) -> &T {
-        // A shard number is below `CELLS` by construction.
-        let cell = self.cells.get(shard.0).unwrap_or(&self.cells[MAX_OWNED]);
-        match cell.get() {
+        // A shard number is at most `MAX_OWNED` by construction; `min` lets the compiler see it.
+        let index = shard.0.min(MAX_OWNED);
+        match self.cells[index].get() {
             Some(part) => part,
-            None => self.install(cell, init),
+            None => self.install(index, init),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn install<'a>(&'a self, cell: &'a LazyBox<T>, init: impl FnOnce() -> T) -> &'a T {
-        let part = cell.get_or_init(init);
-        let index = self
-            .cells
-            .iter()
-            .position(|c| ptr::eq(c, cell))
-            .unwrap_or(MAX_OWNED);
+    fn install(&self, index: usize, init: impl FnOnce() -> T) -> &T {
+        let part = self.cells[index].get_or_init(init);
         // After the pointer is published, so a reader that sees the bit finds the part.
         self.installed.fetch_or(1 << index, Ordering::Release);
         part

@@ -81,7 +81,7 @@ pub struct Snapshot {
     pub window_count: u64,
 }
 
-/// What [`Summary::read_into`] returns besides the quantiles.
+/// What [`Prepared::read_into`] returns besides the quantiles.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Reading {
     pub(crate) sum: f64,
@@ -260,20 +260,13 @@ impl Summary {
     /// allocates only the returned vector.
     pub fn snapshot(&self, now_nanos: u64) -> Snapshot {
         let mut values = vec![f64::NAN; self.options.quantiles().len()];
-        let reading = self.read_into(now_nanos, &mut values);
+        let reading = self.prepare(now_nanos).read_into(&mut values);
         Snapshot {
             quantiles: values,
             sum: reading.sum,
             count: reading.count,
             window_count: reading.window_count,
         }
-    }
-
-    /// [`snapshot`](Summary::snapshot) without allocating: writes the quantiles into `values`
-    /// (one per configured quantile, in order; `NaN` for an empty window; extra entries are left
-    /// alone, missing ones are not written) and returns the rest.
-    pub(crate) fn read_into(&self, now_nanos: u64, values: &mut [f64]) -> Reading {
-        self.prepare(now_nanos).read_into(values)
     }
 
     /// `_count` and `_sum`: every shard's, added up.
@@ -319,9 +312,12 @@ impl Summary {
         }
     }
 
-    /// The third level: the page totals of the live slots.
-    pub(crate) fn prefetch_totals(&self, now_nanos: u64) {
-        self.window(now_nanos).prefetch_totals();
+    /// The third level: the page totals of the slots. Stale slots are not told apart here:
+    /// that takes the window, which the fourth level finds.
+    pub(crate) fn prefetch_totals(&self) {
+        for core in self.shards.iter() {
+            core.slots.iter().for_each(Slot::prefetch_groups);
+        }
     }
 
     /// The fourth level: begins the read itself, finding the live slots and the page totals
@@ -360,7 +356,9 @@ impl Prepared<'_> {
         self.summary
     }
 
-    /// Finishes the read as [`Summary::read_into`] does.
+    /// Finishes the read, as [`Summary::snapshot`] without allocating: writes the quantiles
+    /// into `values` (one per configured quantile, in order; `NaN` for an empty window; extra
+    /// entries are left alone, missing ones are not written) and returns the rest.
     pub(crate) fn read_into(&self, values: &mut [f64]) -> Reading {
         let (count, sum) = self.summary.totals();
         let quantiles = self.summary.options.quantiles();

@@ -100,10 +100,8 @@ impl Slot {
     }
 
     fn clear(&self) {
-        for group in self.positive.iter().chain(&self.negative) {
-            if let Some(group) = group.get() {
-                group.clear();
-            }
+        for group in self.installed_groups() {
+            group.clear();
         }
         self.zero.store(0, Ordering::Relaxed);
         for infinity in &self.infinities {
@@ -153,6 +151,14 @@ impl Slot {
         self.uses.load(Ordering::Acquire) & bit != 0
     }
 
+    /// The groups of both signs that have been installed.
+    fn installed_groups(&self) -> impl Iterator<Item = &Group> {
+        self.positive
+            .iter()
+            .chain(&self.negative)
+            .filter_map(LazyBox::get)
+    }
+
     fn groups(&self, sign: usize) -> &[LazyBox<Group>; GROUPS] {
         if sign == NEGATIVE {
             &self.negative
@@ -191,26 +197,25 @@ impl Slot {
 
     /// The observations of zero, and of `+Inf` and `-Inf`.
     pub(super) fn specials(&self) -> (u64, [u64; 2]) {
-        let infinity = |sign: usize| {
-            let used = self.uses(USES_INFINITY[sign]);
-            if used {
-                self.infinities[sign].load(Ordering::Relaxed)
+        // A counter is read only when `uses` says it has counted: it sits off the first line.
+        let counted = |bit: u64, counter: &AtomicU64| {
+            if self.uses(bit) {
+                counter.load(Ordering::Relaxed)
             } else {
                 0
             }
         };
-        let zero = if self.uses(USES_ZERO) {
-            self.zero.load(Ordering::Relaxed)
-        } else {
-            0
-        };
-        (zero, [infinity(POSITIVE), infinity(NEGATIVE)])
+        (
+            counted(USES_ZERO, &self.zero),
+            [POSITIVE, NEGATIVE].map(|sign| counted(USES_INFINITY[sign], &self.infinities[sign])),
+        )
     }
 
     /// The sub-buckets of page `page` of `sign`, if installed.
     #[inline]
     pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
-        self.groups(sign)[page / GROUP_PAGES % GROUPS].get()?.pages[page % GROUP_PAGES].get()
+        let group = self.groups(sign).get(page / GROUP_PAGES)?.get()?;
+        group.pages[page % GROUP_PAGES].get()
     }
 
     /// Starts loading the lines a snapshot reads after the first one: the groups in use (their
@@ -232,12 +237,7 @@ impl Slot {
 
     /// Heap memory of the slot's groups and pages (the slot itself is not counted).
     pub(super) fn heap_bytes(&self) -> usize {
-        self.positive
-            .iter()
-            .chain(&self.negative)
-            .filter_map(LazyBox::get)
-            .map(Group::heap_bytes)
-            .sum()
+        self.installed_groups().map(Group::heap_bytes).sum()
     }
 }
 

@@ -60,11 +60,6 @@ impl<'a> Window<'a> {
         }
     }
 
-    /// Starts loading the lines of the live slots that [`Window::totals`] reads.
-    pub(super) fn prefetch_totals(&self) {
-        self.for_each_slot(Slot::prefetch_groups);
-    }
-
     /// How the window's observations spread over the pages, as the slots' totals tell.
     pub(super) fn totals(&self) -> WindowTotals {
         let mut totals = WindowTotals {
@@ -126,37 +121,42 @@ impl<'a> Window<'a> {
         let mut row = [0u64; SUBS];
         ranks.bucket(totals.infinities[NEGATIVE], f64::NEG_INFINITY);
         for index in Bits::descending(totals.installed[NEGATIVE]) {
-            let total = totals.pages[NEGATIVE][index % PAGES];
-            if ranks.in_next(total) {
-                self.merge(NEGATIVE, index, total, &mut row);
-                ranks.page(
-                    total,
-                    (0..SUBS).rev(),
-                    |sub| row[sub % SUBS],
-                    |sub| -bucket_value(index, sub),
-                );
-            } else {
-                ranks.skip(total);
-            }
+            self.visit_page(&mut ranks, totals, NEGATIVE, index, &mut row);
         }
         ranks.bucket(totals.zero, 0.0);
         for index in Bits::ascending(totals.installed[POSITIVE]) {
-            let total = totals.pages[POSITIVE][index % PAGES];
-            if ranks.in_next(total) {
-                self.merge(POSITIVE, index, total, &mut row);
-                ranks.page(
-                    total,
-                    0..SUBS,
-                    |sub| row[sub % SUBS],
-                    |sub| bucket_value(index, sub),
-                );
-            } else {
-                ranks.skip(total);
-            }
+            self.visit_page(&mut ranks, totals, POSITIVE, index, &mut row);
         }
         ranks.bucket(totals.infinities[POSITIVE], f64::INFINITY);
         ranks.finish();
         totals.n
+    }
+
+    /// Visits page `index` of `sign` in value order (a negative page from its largest magnitude),
+    /// reading its sub-buckets into `row` only when it holds the next quantile.
+    fn visit_page(
+        &self,
+        ranks: &mut Ranks<'_>,
+        totals: &WindowTotals,
+        sign: usize,
+        index: usize,
+        row: &mut [u64; SUBS],
+    ) {
+        let total = totals.pages[sign % 2][index % PAGES];
+        if !ranks.in_next(total) {
+            ranks.skip(total);
+            return;
+        }
+        self.merge(sign, index, total, row);
+        let count = |sub: usize| row[sub % SUBS];
+        // Two calls rather than one with a branch per sub-bucket: this is the scrape's inner loop.
+        if sign == NEGATIVE {
+            ranks.page(total, (0..SUBS).rev(), count, |sub| {
+                -bucket_value(index, sub)
+            });
+        } else {
+            ranks.page(total, 0..SUBS, count, |sub| bucket_value(index, sub));
+        }
     }
 
     /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots, which
