@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 
 use crate::clock;
 use crate::config::settings;
+use crate::handler::{Service, SummaryOf};
 use crate::outcome::Code;
 use crate::registry::{Catalog, Entry};
-use crate::summary::{Prepared, Reading, Summary};
+use crate::summary::{Prepared, Reading};
 use crate::Error;
 
 /// The content type of the text format.
@@ -122,7 +123,7 @@ pub(crate) fn render_at(
     let mut context = Context {
         now,
         scrapes,
-        services: ["duration", "size"].map(|service| ServiceText {
+        services: Service::ALL.map(Service::label).map(|service| ServiceText {
             quantiles: quantiles
                 .iter()
                 .map(|q| format!("{{service=\"{service}\",quantile=\"{q}\"}} "))
@@ -137,7 +138,7 @@ pub(crate) fn render_at(
                 Source::Summary(entry) => Some(entry.site.metrics()),
                 _ => None,
             })
-            .flat_map(|metrics| [&metrics.duration, &metrics.size])
+            .flat_map(|metrics| Service::ALL.map(|service| metrics.summary(service)))
             .collect(),
         read: 0,
         prepared: None,
@@ -161,11 +162,11 @@ struct Context<'a> {
     /// Where each summary's quantiles are read into, one per configured quantile.
     values: Vec<f64>,
     /// Every summary, in the order they are written.
-    summaries: Vec<&'a Summary>,
+    summaries: Vec<SummaryOf<'a>>,
     /// How many of them have been read.
     read: usize,
-    /// The read of the next one, begun while reading the previous one.
-    prepared: Option<Prepared<'a>>,
+    /// The read of the next one, begun while reading the previous one, with its index.
+    prepared: Option<(usize, Prepared<'a>)>,
     /// Where each handler's request counts are collected, one handler at a time.
     codes: Vec<(Code, u64)>,
 }
@@ -182,15 +183,16 @@ struct ServiceText {
 
 impl Context<'_> {
     /// Reads `summary`, the next one of [`Context::summaries`], into [`Context::values`], and
-    /// starts loading what the following ones will need (see [`Summary::prefetch_shards`]).
-    fn read(&mut self, summary: &Summary) -> Reading {
+    /// starts loading what the following ones will need (see
+    /// [`prefetch_cores`](crate::summary::prefetch_cores)).
+    fn read(&mut self, summary: SummaryOf<'_>) -> Reading {
         let current = match self.prepared.take() {
-            Some(prepared) if std::ptr::eq(prepared.summary(), summary) => prepared,
+            Some((index, prepared)) if index == self.read => prepared,
             _ => summary.prepare(self.now),
         };
         let ahead = |steps: usize| self.summaries.get(self.read + steps).copied();
         if let Some(summary) = ahead(4) {
-            summary.prefetch_shards();
+            summary.prefetch_cores();
         }
         if let Some(summary) = ahead(3) {
             summary.prefetch_slots();
@@ -198,7 +200,7 @@ impl Context<'_> {
         if let Some(summary) = ahead(2) {
             summary.prefetch_totals();
         }
-        self.prepared = ahead(1).map(|summary| summary.prepare(self.now));
+        self.prepared = ahead(1).map(|summary| (self.read + 1, summary.prepare(self.now)));
         self.read += 1;
         current.read_into(&mut self.values)
     }
@@ -217,7 +219,7 @@ impl Family<'_> {
                     "counter",
                 );
                 for entry in *entries {
-                    entry.site.metrics().requests.collect(&mut context.codes);
+                    entry.site.metrics().collect_codes(&mut context.codes);
                     for &(code, count) in &context.codes {
                         push_all(out, &[name, "{", &entry.labels, ",code=\""]);
                         push_code(out, code);
@@ -231,7 +233,7 @@ impl Family<'_> {
                 header(out, name, "Requests being handled right now.", "gauge");
                 for entry in *entries {
                     push_all(out, &[name, "{", &entry.handler_label, "} "]);
-                    push_integer(out, entry.site.metrics().requests.in_flight());
+                    push_integer(out, entry.site.metrics().in_flight());
                     out.push('\n');
                 }
             }
@@ -300,9 +302,9 @@ fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &mut Cont
             " summary\n",
         ],
     );
-    for (service, summary) in [(0, &metrics.duration), (1, &metrics.size)] {
-        let reading = context.read(summary);
-        let Some(text) = context.services.get(service) else {
+    for (index, service) in Service::ALL.into_iter().enumerate() {
+        let reading = context.read(metrics.summary(service));
+        let Some(text) = context.services.get(index) else {
             continue;
         };
         for (labels, value) in text.quantiles.iter().zip(&context.values) {

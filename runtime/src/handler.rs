@@ -4,10 +4,10 @@ use std::sync::OnceLock;
 
 use crate::config::settings;
 use crate::histogram::Histogram;
-use crate::outcome::Classification;
-use crate::request_counts::RequestCounts;
-use crate::shard;
-use crate::summary::Summary;
+use crate::outcome::{Classification, Code};
+use crate::request_counts::{RequestCounts, Tally};
+use crate::shard::{self, Owner, Shards, Sharer, Writer};
+use crate::summary::{self, Core, Prepared, Shape};
 
 /// What the attribute knows about a handler at compile time.
 #[doc(hidden)]
@@ -67,21 +67,73 @@ impl HandlerSite {
 }
 
 /// Everything recorded per handler. The hot path indexes straight into it: no lookup by name.
-#[derive(Debug)]
+///
+/// What a request writes lives in one part per thread shard ([`crate::shard`]): both summaries'
+/// totals and the request counts sit together on two cache lines, found with one lookup, so a
+/// request touches as few lines as it can.
 pub(crate) struct HandlerMetrics {
-    pub(crate) duration: Summary,
-    pub(crate) size: Summary,
+    shards: Shards<HandlerShard>,
+    /// The shape of both summaries, which have the same options.
+    shape: Shape,
     /// Requests started, and ended by outcome code; their difference is the in-flight gauge.
-    pub(crate) requests: RequestCounts,
+    requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
+}
+
+/// What one thread records for one handler: both summaries' totals on its first cache line, the
+/// request counts from the second on.
+#[repr(C)]
+struct HandlerShard {
+    duration: Core,
+    size: Core,
+    tally: Tally,
+}
+
+impl HandlerShard {
+    fn core(&self, service: Service) -> &Core {
+        match service {
+            Service::Duration => &self.duration,
+            Service::Size => &self.size,
+        }
+    }
+}
+
+impl std::fmt::Debug for HandlerMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandlerMetrics")
+            .field("shape", &self.shape)
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A handler's two summaries: the tutorial's `service="duration"` (seconds) and
+/// `service="size"` (bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Duration,
+    Size,
+}
+
+impl Service {
+    /// Both, in the order they are written.
+    pub(crate) const ALL: [Service; 2] = [Service::Duration, Service::Size];
+
+    /// The value of the `service` label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Service::Duration => "duration",
+            Service::Size => "size",
+        }
+    }
 }
 
 impl HandlerMetrics {
     fn new(histogram: Option<bool>) -> HandlerMetrics {
         let settings = settings();
         HandlerMetrics {
-            duration: Summary::new(&settings.summary),
-            size: Summary::new(&settings.summary),
+            shards: Shards::default(),
+            shape: Shape::new(&settings.summary),
             requests: RequestCounts::default(),
             histogram: histogram
                 .unwrap_or(settings.histogram)
@@ -92,30 +144,134 @@ impl HandlerMetrics {
     /// Bytes this handler's metrics occupy, its own struct included.
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of::<HandlerMetrics>()
-            + self.duration.heap_bytes()
-            + self.size.heap_bytes()
+            + self
+                .shards
+                .iter()
+                .map(|part| {
+                    Shards::<HandlerShard>::PART_BYTES
+                        + part.duration.heap_bytes()
+                        + part.size.heap_bytes()
+                })
+                .sum::<usize>()
             + self.requests.heap_bytes()
             + self.histogram.as_ref().map_or(0, Histogram::heap_bytes)
     }
 
+    /// The calling thread's part, or the shared one, and whether the thread owns it.
+    #[inline]
+    fn part(&self) -> (&HandlerShard, bool) {
+        let shard = shard::current();
+        let part = self.shards.get_or_init(shard, || HandlerShard {
+            duration: self.shape.core(),
+            size: self.shape.core(),
+            tally: Tally::default(),
+        });
+        (part, shard.is_owned())
+    }
+
     /// Counts a request that starts.
     pub(crate) fn start(&self) {
-        self.requests.start(shard::current());
+        match self.part() {
+            (part, true) => part.tally.start::<Owner>(),
+            (part, false) => part.tally.start::<Sharer>(),
+        }
     }
 
     /// Records one finished (or abandoned) request that took `elapsed` nanoseconds. `now` is
     /// the process clock at its end.
     pub(crate) fn record(&self, elapsed: u64, now: u64, outcome: Classification) {
-        let shard = shard::current();
         let seconds = elapsed as f64 / 1e9;
-        self.duration.observe_in(shard, seconds, now);
-        if let Some(size) = outcome.size {
-            // Sizes beyond 2^53 bytes lose precision as f64; no response is that large.
-            self.size.observe_in(shard, size as f64, now);
+        match self.part() {
+            (part, true) => self.record_in::<Owner>(part, seconds, now, outcome),
+            (part, false) => self.record_in::<Sharer>(part, seconds, now, outcome),
         }
         if let Some(histogram) = &self.histogram {
             histogram.observe(seconds);
         }
-        self.requests.finish(shard, outcome.code);
+    }
+
+    #[inline]
+    fn record_in<W: Writer>(
+        &self,
+        part: &HandlerShard,
+        seconds: f64,
+        now: u64,
+        outcome: Classification,
+    ) {
+        let epoch = self.shape.epoch(now);
+        self.shape.record::<W>(&part.duration, epoch, seconds);
+        if let Some(size) = outcome.size {
+            // Sizes beyond 2^53 bytes lose precision as f64; no response is that large.
+            self.shape.record::<W>(&part.size, epoch, size as f64);
+        }
+        self.requests.finish::<W>(&part.tally, outcome.code);
+    }
+
+    /// Fills `into` with the requests ended so far, by code, in label order.
+    pub(crate) fn collect_codes(&self, into: &mut Vec<(Code, u64)>) {
+        let tallies = self.shards.iter().map(|part| &part.tally);
+        self.requests.collect(tallies, into);
+    }
+
+    /// Requests started and not yet ended.
+    pub(crate) fn in_flight(&self) -> i64 {
+        let tallies = self.shards.iter().map(|part| &part.tally);
+        self.requests.in_flight(tallies)
+    }
+
+    /// One of the two summaries, to read.
+    pub(crate) fn summary(&self, service: Service) -> SummaryOf<'_> {
+        SummaryOf {
+            metrics: self,
+            service,
+        }
+    }
+}
+
+/// One summary of a handler, as a scrape reads it: see [`summary::prefetch_cores`] for the
+/// order of the calls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SummaryOf<'a> {
+    metrics: &'a HandlerMetrics,
+    service: Service,
+}
+
+impl<'a> SummaryOf<'a> {
+    fn cores(self) -> impl Iterator<Item = &'a Core> + Clone {
+        let service = self.service;
+        self.metrics
+            .shards
+            .iter()
+            .map(move |part| part.core(service))
+    }
+
+    pub(crate) fn prefetch_cores(self) {
+        summary::prefetch_cores(self.cores());
+    }
+
+    pub(crate) fn prefetch_slots(self) {
+        summary::prefetch_slots(self.cores());
+    }
+
+    pub(crate) fn prefetch_totals(self) {
+        summary::prefetch_totals(self.cores());
+    }
+
+    pub(crate) fn prepare(self, now: u64) -> Prepared<'a> {
+        self.metrics.shape.prepare(self.cores(), now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_writes_two_lines_of_its_shard() {
+        // Shards are 128-byte aligned: the cores fill line 0, and the start count, the code
+        // table and the count of the first codes share line 1.
+        assert_eq!(std::mem::offset_of!(HandlerShard, tally), 64);
+        assert!(std::mem::size_of::<Tally>() <= 128);
+        assert_eq!(Shards::<HandlerShard>::PART_BYTES, 256);
     }
 }

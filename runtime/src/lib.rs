@@ -68,9 +68,10 @@
 //! An instrumented request reads the clock twice (the processor's time-stamp counter where the
 //! kernel keeps its own time with it, `Instant` elsewhere), records its duration and size in the
 //! handler's two summaries and counts its start and its outcome. Nothing is looked up by name.
-//! Every thread records into a part of each metric of its own, a *shard*, so recording takes no
-//! lock and no locked instruction, and two threads never write to the same cache line; a scrape
-//! adds the shards up. Shards are handed out to threads as they first record, two per CPU (at
+//! Every thread records into a part of each handler's metrics of its own, a *shard*, so recording
+//! takes no lock and no locked instruction, and two threads never write to the same cache line; a
+//! scrape adds the shards up. A shard keeps both summaries' totals and the request counts on two
+//! cache lines, found with one lookup per request. Shards are handed out to threads as they first record, two per CPU (at
 //! least 4, at most 32); threads beyond those share one more shard, updated with atomic
 //! additions. A handler's metrics take about 20 KiB for each thread that records into them, for
 //! a typical latency distribution (see [`Summary::heap_bytes`]). The README's Performance section

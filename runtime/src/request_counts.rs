@@ -11,22 +11,23 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::lazy_box::LazyBox;
 use crate::outcome::Code;
-use crate::shard::{Owner, Shard, Shards, Sharer, Writer};
+use crate::shard::Writer;
 
 /// Distinct codes a shard counts in its own table.
 const ENTRIES: usize = 8;
 
+/// What a handler's request counts share across its shards: one counter per code, for the codes
+/// that a shard's table has no room for. Reads add every shard's [`Tally`] to it.
 #[derive(Default)]
 pub(crate) struct RequestCounts {
-    shards: Shards<Tally>,
-    /// One counter per code, for codes a shard's table has no room for.
     overflow: LazyBox<[AtomicU64; Code::SLOTS]>,
 }
 
-/// One shard's counts, on two cache lines.
+/// One shard's counts: the start count, the code table and the first three codes' counts on one
+/// cache line when the tally starts one.
 #[derive(Default)]
-#[repr(align(64))]
-struct Tally {
+#[repr(C)]
+pub(crate) struct Tally {
     started: AtomicU64,
     /// `slot + 1` of the code counted in `counts[i]`, or 0 while the entry is unused.
     codes: [AtomicU32; ENTRIES],
@@ -37,34 +38,15 @@ struct Tally {
 
 impl std::fmt::Debug for RequestCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestCounts")
-            .field("in_flight", &self.in_flight())
-            .finish_non_exhaustive()
+        f.debug_struct("RequestCounts").finish_non_exhaustive()
     }
 }
 
 impl RequestCounts {
-    /// Counts a request that starts, in `shard` (the calling thread's, or the shared one).
+    /// Counts a request that ended with `code`, in `tally`, the part of a shard written as `W`.
     #[inline]
-    pub(crate) fn start(&self, shard: Shard) {
-        let tally = self.shards.get_or_init(shard, Tally::default);
-        if shard.is_owned() {
-            Owner::add(&tally.started, 1);
-        } else {
-            Sharer::add(&tally.started, 1);
-        }
-    }
-
-    /// Counts a request that ended with `code`, in `shard`.
-    #[inline]
-    pub(crate) fn finish(&self, shard: Shard, code: Code) {
-        let tally = self.shards.get_or_init(shard, Tally::default);
-        let counted = if shard.is_owned() {
-            tally.count::<Owner>(code)
-        } else {
-            tally.count::<Sharer>(code)
-        };
-        if !counted {
+    pub(crate) fn finish<W: Writer>(&self, tally: &Tally, code: Code) {
+        if !tally.count::<W>(code) {
             self.count_overflow(code);
         }
     }
@@ -79,12 +61,16 @@ impl RequestCounts {
         }
     }
 
-    /// Fills `into` with every code counted so far and its count, in the order Prometheus
-    /// clients sort the `code` label: three-digit statuses ascending, then `cancelled`, `error`,
-    /// `panic`.
-    pub(crate) fn collect(&self, into: &mut Vec<(Code, u64)>) {
+    /// Fills `into` with every code counted so far in `tallies` and here, and its count, in the
+    /// order Prometheus clients sort the `code` label: three-digit statuses ascending, then
+    /// `cancelled`, `error`, `panic`.
+    pub(crate) fn collect<'a>(
+        &self,
+        tallies: impl Iterator<Item = &'a Tally>,
+        into: &mut Vec<(Code, u64)>,
+    ) {
         into.clear();
-        for tally in self.shards.iter() {
+        for tally in tallies {
             for (code, count) in tally.codes.iter().zip(&tally.counts) {
                 // Entries may be seen taken out of order: look at each.
                 if let Some(slot) = code.load(Ordering::Acquire).checked_sub(1) {
@@ -111,12 +97,12 @@ impl RequestCounts {
         });
     }
 
-    /// Requests started and not yet ended.
-    pub(crate) fn in_flight(&self) -> i64 {
+    /// Requests started and not yet ended, in `tallies` and here.
+    pub(crate) fn in_flight<'a>(&self, tallies: impl Iterator<Item = &'a Tally> + Clone) -> i64 {
         // Ends first, with acquire ordering: every start of a request seen ending is then seen
         // too, so the difference is never negative.
         let mut ended = 0u64;
-        for tally in self.shards.iter() {
+        for tally in tallies.clone() {
             for count in &tally.counts {
                 ended = ended.wrapping_add(count.load(Ordering::Acquire));
             }
@@ -124,22 +110,27 @@ impl RequestCounts {
         for count in self.overflow.get().into_iter().flatten() {
             ended = ended.wrapping_add(count.load(Ordering::Acquire));
         }
-        let started = self.shards.iter().fold(0u64, |started, tally| {
+        let started = tallies.fold(0u64, |started, tally| {
             started.wrapping_add(tally.started.load(Ordering::Relaxed))
         });
         i64::try_from(started.saturating_sub(ended)).unwrap_or(i64::MAX)
     }
 
+    /// Heap memory of the shared table, once a code needed it.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.shards.iter().count() * std::mem::size_of::<Tally>()
-            + self
-                .overflow
-                .get()
-                .map_or(0, std::mem::size_of_val::<[AtomicU64; Code::SLOTS]>)
+        self.overflow
+            .get()
+            .map_or(0, std::mem::size_of_val::<[AtomicU64; Code::SLOTS]>)
     }
 }
 
 impl Tally {
+    /// Counts a request that starts.
+    #[inline]
+    pub(crate) fn start<W: Writer>(&self) {
+        W::add(&self.started, 1);
+    }
+
     /// Counts `code` in this shard's table; `false` when the table has no room for it.
     #[inline]
     fn count<W: Writer>(&self, code: Code) -> bool {
@@ -170,11 +161,42 @@ fn label_order(code: Code) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard;
+    use crate::shard::{self, Owner, Shard, Shards, Sharer};
 
-    fn labels(counts: &RequestCounts) -> Vec<(String, u64)> {
+    /// Request counts with their shards, as a handler keeps them.
+    #[derive(Default)]
+    struct Counts {
+        shards: Shards<Tally>,
+        shared: RequestCounts,
+    }
+
+    impl Counts {
+        fn start(&self, shard: Shard) {
+            let tally = self.shards.get_or_init(shard, Tally::default);
+            if shard.is_owned() {
+                tally.start::<Owner>();
+            } else {
+                tally.start::<Sharer>();
+            }
+        }
+
+        fn finish(&self, shard: Shard, code: Code) {
+            let tally = self.shards.get_or_init(shard, Tally::default);
+            if shard.is_owned() {
+                self.shared.finish::<Owner>(tally, code);
+            } else {
+                self.shared.finish::<Sharer>(tally, code);
+            }
+        }
+
+        fn in_flight(&self) -> i64 {
+            self.shared.in_flight(self.shards.iter())
+        }
+    }
+
+    fn labels(counts: &Counts) -> Vec<(String, u64)> {
         let mut collected = Vec::new();
-        counts.collect(&mut collected);
+        counts.shared.collect(counts.shards.iter(), &mut collected);
         collected
             .into_iter()
             .map(|(code, count)| (code.label().to_string(), count))
@@ -183,7 +205,7 @@ mod tests {
 
     #[test]
     fn codes_come_out_in_label_order() {
-        let counts = RequestCounts::default();
+        let counts = Counts::default();
         let shard = shard::current();
         for code in [
             Code::Panic,
@@ -214,7 +236,7 @@ mod tests {
 
     #[test]
     fn codes_beyond_a_shards_table_are_counted_too() {
-        let counts = RequestCounts::default();
+        let counts = Counts::default();
         for status in 200..230 {
             counts.finish(Shard::SHARED, Code::Status(status));
             counts.finish(shard::current(), Code::Status(status));
@@ -228,7 +250,7 @@ mod tests {
 
     #[test]
     fn in_flight_is_started_minus_ended_across_threads() {
-        let counts = RequestCounts::default();
+        let counts = Counts::default();
         // Requests start on one thread and end on another, as futures move between workers.
         std::thread::scope(|scope| {
             for _ in 0..3 {

@@ -149,7 +149,7 @@ impl Drop for Claim {
 
 /// One part per shard of a metric, each allocated when its shard first records.
 pub(crate) struct Shards<T> {
-    cells: [LazyBox<T>; CELLS],
+    cells: [LazyBox<Padded<T>>; CELLS],
     /// Bit `i` is set once cell `i` is installed, so that readers visit only those.
     installed: AtomicU64,
 }
@@ -163,14 +163,22 @@ impl<T> Default for Shards<T> {
     }
 }
 
+/// A part on cache lines of its own: two threads' parts never share a line, nor a pair of lines
+/// that the processor fetches together.
+#[repr(align(128))]
+struct Padded<T>(T);
+
 impl<T> Shards<T> {
+    /// Heap bytes of one part, padding included.
+    pub(crate) const PART_BYTES: usize = std::mem::size_of::<Padded<T>>();
+
     /// The part of `shard`, created by `init` on first use.
     #[inline]
     pub(crate) fn get_or_init(&self, shard: Shard, init: impl FnOnce() -> T) -> &T {
         // A shard number is at most `MAX_OWNED` by construction; `min` lets the compiler see it.
         let index = shard.0.min(MAX_OWNED);
         match self.cells[index].get() {
-            Some(part) => part,
+            Some(part) => &part.0,
             None => self.install(index, init),
         }
     }
@@ -178,21 +186,21 @@ impl<T> Shards<T> {
     #[cold]
     #[inline(never)]
     fn install(&self, index: usize, init: impl FnOnce() -> T) -> &T {
-        let part = self.cells[index].get_or_init(init);
+        let part = &self.cells[index].get_or_init(|| Padded(init())).0;
         // After the pointer is published, so a reader that sees the bit finds the part.
         self.installed.fetch_or(1 << index, Ordering::Release);
         part
     }
 
     /// The parts created so far.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + Clone {
         let mut installed = self.installed.load(Ordering::Acquire);
         std::iter::from_fn(move || {
             while installed != 0 {
                 let index = installed.trailing_zeros() as usize;
                 installed &= installed - 1;
                 if let Some(part) = self.cells.get(index).and_then(LazyBox::get) {
-                    return Some(part);
+                    return Some(&part.0);
                 }
             }
             None

@@ -15,7 +15,10 @@
 //! **Shards** ([`crate::shard`]). Each thread records into a part of the summary of its own: its
 //! own totals and its own age buckets, which only it writes, with plain loads and stores. Threads
 //! beyond the shard pool share one more part, written with atomic read-modify-writes. A snapshot
-//! adds the parts up.
+//! adds the parts up. One thread's part is a [`Core`]. A standalone [`Summary`] keeps its cores
+//! and a [`Shape`] (the options and the divisions they imply); an instrumented handler keeps the
+//! cores of its two summaries side by side in per-thread parts of its own, with one `Shape` for
+//! both.
 //!
 //! **Window** ([`slot`], [`window`]). `max_age` is split into `age_buckets` slots of
 //! `slot = max_age / age_buckets` nanoseconds. An observation at `now` belongs to epoch
@@ -44,7 +47,8 @@
 //!
 //! # Memory
 //!
-//! Each shard a thread has recorded into holds a 128-byte header and `age_buckets` slots of 192
+//! Each shard a thread has recorded into holds a 128-byte core (in a handler, one 256-byte part
+//! holds both summaries' cores and the request counts) and `age_buckets` slots of 192
 //! bytes, plus, per slot, a 256-byte group for each sixteen powers of two in use and a 192-byte
 //! page for each power of two in use. A latency distribution spread over 12 powers of two costs
 //! about 2.7 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact figure).
@@ -127,6 +131,13 @@ pub(crate) struct Reading {
 /// ```
 pub struct Summary {
     shards: Shards<Core>,
+    shape: Shape,
+}
+
+/// What every shard of a summary shares: its options, and the divisions they imply. A handler
+/// keeps one for its two summaries, whose shards live in its own per-thread parts.
+#[derive(Debug)]
+pub(crate) struct Shape {
     /// Divides a time by the slot length, giving its epoch.
     slot_length: Divisor,
     /// Divides an epoch by the number of slots, for its slot index.
@@ -135,8 +146,7 @@ pub struct Summary {
 }
 
 /// One shard of a summary: the totals and the age buckets of what its thread observed.
-#[repr(align(128))] // written by one thread: no other thread's writes on its lines
-struct Core {
+pub(crate) struct Core {
     count: AtomicU64,
     /// Bit pattern of an `f64`.
     sum: AtomicU64,
@@ -144,14 +154,6 @@ struct Core {
 }
 
 impl Core {
-    fn new(age_buckets: u32) -> Core {
-        Core {
-            count: AtomicU64::new(0),
-            sum: AtomicU64::new(0),
-            slots: (0..age_buckets.max(1)).map(|_| Slot::default()).collect(),
-        }
-    }
-
     /// The slot to count an observation of `epoch` in, cleared first if it holds an older
     /// epoch; `None` when it already holds a newer one, so the observation is out of every
     /// later window.
@@ -166,10 +168,119 @@ impl Core {
         }
     }
 
-    fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Core>()
-            + std::mem::size_of_val::<[Slot]>(&self.slots)
+    /// Heap memory of the core's slots and what they hold (the core itself is not counted).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val::<[Slot]>(&self.slots)
             + self.slots.iter().map(Slot::heap_bytes).sum::<usize>()
+    }
+}
+
+impl Shape {
+    pub(crate) fn new(options: &SummaryOptions) -> Shape {
+        let age_buckets = u64::from(options.age_buckets().max(1));
+        // Options are validated, so the slot is at least 1 s / 60 long; `max(1)` keeps the
+        // divisor valid even if that ever changed.
+        let max_age = u64::try_from(options.max_age().as_nanos()).unwrap_or(u64::MAX);
+        let slot = (max_age / age_buckets).max(1);
+        Shape {
+            slot_length: Divisor::new(slot),
+            slot_count: Divisor::new(age_buckets),
+            options: options.clone(),
+        }
+    }
+
+    /// An empty shard.
+    pub(crate) fn core(&self) -> Core {
+        Core {
+            count: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+            slots: (0..self.options.age_buckets().max(1))
+                .map(|_| Slot::default())
+                .collect(),
+        }
+    }
+
+    /// The epoch of time `now`, for [`Shape::record`]; computed once for all the observations
+    /// made at one instant.
+    #[inline]
+    pub(crate) fn epoch(&self, now: u64) -> u64 {
+        self.slot_length.div(now)
+    }
+
+    /// Records `value`, observed in `epoch`, into `core`, whose writer `W` the caller owns
+    /// ([`Owner`]) or shares ([`Sharer`]).
+    #[inline]
+    pub(crate) fn record<W: Writer>(&self, core: &Core, epoch: u64, value: f64) {
+        let Some(bucket) = Bucket::of(value) else {
+            return; // NaN
+        };
+        if let Some(slot) = core.slot_at(epoch, self.slot_count) {
+            slot.count::<W>(bucket);
+        }
+        W::add(&core.count, 1);
+        W::add_float(&core.sum, value);
+    }
+
+    /// Begins the read of the summary whose shards are `cores`, at `now`: finds the live slots
+    /// and the page totals, starts loading the sub-buckets of the pages that hold a quantile,
+    /// and reads `_count` and `_sum`; [`Prepared::read_into`] finishes it.
+    pub(crate) fn prepare<'a>(
+        &'a self,
+        cores: impl Iterator<Item = &'a Core> + Clone,
+        now: u64,
+    ) -> Prepared<'a> {
+        let window = Window::new(cores.clone().map(|core| &*core.slots), self.epoch(now));
+        let totals = window.totals();
+        window.prefetch_pages(self.options.quantiles(), &totals);
+        let (count, sum) = count_and_sum(cores);
+        Prepared {
+            quantiles: self.options.quantiles(),
+            window,
+            totals,
+            count,
+            sum,
+        }
+    }
+}
+
+/// `_count` and `_sum`: every shard's, added up.
+fn count_and_sum<'a>(cores: impl Iterator<Item = &'a Core>) -> (u64, f64) {
+    cores.fold((0, 0.0), |(count, sum), core| {
+        (
+            count.wrapping_add(core.count.load(Ordering::Relaxed)),
+            sum + f64::from_bits(core.sum.load(Ordering::Relaxed)),
+        )
+    })
+}
+
+/// For a caller about to read many summaries in turn (a scrape), whose counters are scattered
+/// on the heap behind a few levels of pointers: these three start loading, without waiting for
+/// it, what a read needs, one level at a time. Calling `prefetch_cores` four summaries ahead,
+/// `prefetch_slots` three ahead, `prefetch_totals` two ahead and [`Shape::prepare`] one ahead
+/// makes each level's lines ready by the time the next one reads them.
+///
+/// The first level: each shard's totals and slot pointer.
+#[inline]
+pub(crate) fn prefetch_cores<'a>(cores: impl Iterator<Item = &'a Core>) {
+    cores.for_each(prefetch);
+}
+
+/// The second level: the first line of each slot, which holds its tag and its groups of
+/// positive values.
+#[inline]
+pub(crate) fn prefetch_slots<'a>(cores: impl Iterator<Item = &'a Core>) {
+    for core in cores {
+        for slot in core.slots.iter() {
+            prefetch(&slot.tag);
+        }
+    }
+}
+
+/// The third level: the page totals of the slots. Stale slots are not told apart here: that
+/// takes the window, which [`Shape::prepare`] finds.
+pub(crate) fn prefetch_totals<'a>(cores: impl Iterator<Item = &'a Core>) {
+    for core in cores {
+        core.slots.iter().for_each(Slot::prefetch_groups);
     }
 }
 
@@ -181,9 +292,9 @@ impl Default for Summary {
 
 impl fmt::Debug for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (count, sum) = self.totals();
+        let (count, sum) = count_and_sum(self.shards.iter());
         f.debug_struct("Summary")
-            .field("options", &self.options)
+            .field("options", &self.shape.options)
             .field("count", &count)
             .field("sum", &sum)
             .finish_non_exhaustive()
@@ -193,22 +304,15 @@ impl fmt::Debug for Summary {
 impl Summary {
     /// An empty summary shaped by `options`. Allocates nothing until the first observation.
     pub fn new(options: &SummaryOptions) -> Summary {
-        let age_buckets = u64::from(options.age_buckets().max(1));
-        // Options are validated, so the slot is at least 1 s / 60 long; `max(1)` keeps the
-        // divisor valid even if that ever changed.
-        let max_age = u64::try_from(options.max_age().as_nanos()).unwrap_or(u64::MAX);
-        let slot = (max_age / age_buckets).max(1);
         Summary {
             shards: Shards::default(),
-            slot_length: Divisor::new(slot),
-            slot_count: Divisor::new(age_buckets),
-            options: options.clone(),
+            shape: Shape::new(options),
         }
     }
 
     /// The options this summary was built with.
     pub fn options(&self) -> &SummaryOptions {
-        &self.options
+        &self.shape.options
     }
 
     /// Records `value`, observed `now_nanos` nanoseconds after the caller's time origin.
@@ -230,27 +334,14 @@ impl Summary {
     /// [`observe`](Summary::observe) into the part of `shard`, which must be the calling
     /// thread's ([`shard::current`]) or [`Shard::SHARED`].
     #[inline]
-    pub(crate) fn observe_in(&self, shard: Shard, value: f64, now_nanos: u64) {
-        let Some(bucket) = Bucket::of(value) else {
-            return; // NaN
-        };
-        let core = self
-            .shards
-            .get_or_init(shard, || Core::new(self.options.age_buckets()));
+    fn observe_in(&self, shard: Shard, value: f64, now_nanos: u64) {
+        let core = self.shards.get_or_init(shard, || self.shape.core());
+        let epoch = self.shape.epoch(now_nanos);
         if shard.is_owned() {
-            self.record::<Owner>(core, bucket, value, now_nanos);
+            self.shape.record::<Owner>(core, epoch, value);
         } else {
-            self.record::<Sharer>(core, bucket, value, now_nanos);
+            self.shape.record::<Sharer>(core, epoch, value);
         }
-    }
-
-    #[inline]
-    fn record<W: Writer>(&self, core: &Core, bucket: Bucket, value: f64, now: u64) {
-        if let Some(slot) = core.slot_at(self.slot_length.div(now), self.slot_count) {
-            slot.count::<W>(bucket);
-        }
-        W::add(&core.count, 1);
-        W::add_float(&core.sum, value);
     }
 
     /// The quantiles of the window that ends at `now_nanos` (same origin as for
@@ -259,8 +350,11 @@ impl Summary {
     /// Reads the counters of the powers of two in use, then walks them once for all quantiles;
     /// allocates only the returned vector.
     pub fn snapshot(&self, now_nanos: u64) -> Snapshot {
-        let mut values = vec![f64::NAN; self.options.quantiles().len()];
-        let reading = self.prepare(now_nanos).read_into(&mut values);
+        let mut values = vec![f64::NAN; self.shape.options.quantiles().len()];
+        let reading = self
+            .shape
+            .prepare(self.shards.iter(), now_nanos)
+            .read_into(&mut values);
         Snapshot {
             quantiles: values,
             sum: reading.sum,
@@ -269,107 +363,42 @@ impl Summary {
         }
     }
 
-    /// `_count` and `_sum`: every shard's, added up.
-    fn totals(&self) -> (u64, f64) {
-        self.shards.iter().fold((0, 0.0), |(count, sum), core| {
-            (
-                count.wrapping_add(core.count.load(Ordering::Relaxed)),
-                sum + f64::from_bits(core.sum.load(Ordering::Relaxed)),
-            )
-        })
-    }
-
-    fn window(&self, now_nanos: u64) -> Window<'_> {
-        Window::new(
-            self.shards.iter().map(|core| &*core.slots),
-            self.slot_length.div(now_nanos),
-        )
-    }
-
-    /// For a caller about to read many summaries in turn (a scrape), whose counters are
-    /// scattered on the heap behind a few levels of pointers: these four start loading, without
-    /// waiting for it, what a read at `now_nanos` needs, one level at a time. Calling
-    /// `prefetch_shards` four summaries ahead, `prefetch_slots` three ahead, `prefetch_totals`
-    /// two ahead and `prepare` one ahead makes each level's lines ready by the time the next one
-    /// reads them.
-    ///
-    /// The first level: each shard's totals and slot pointer.
-    #[inline]
-    pub(crate) fn prefetch_shards(&self) {
-        for core in self.shards.iter() {
-            prefetch(core);
-        }
-    }
-
-    /// The second level: the first line of each slot.
-    #[inline]
-    pub(crate) fn prefetch_slots(&self) {
-        for core in self.shards.iter() {
-            for slot in core.slots.iter() {
-                // The first line: the tag and the groups of positive values.
-                prefetch(&slot.tag);
-            }
-        }
-    }
-
-    /// The third level: the page totals of the slots. Stale slots are not told apart here:
-    /// that takes the window, which the fourth level finds.
-    pub(crate) fn prefetch_totals(&self) {
-        for core in self.shards.iter() {
-            core.slots.iter().for_each(Slot::prefetch_groups);
-        }
-    }
-
-    /// The fourth level: begins the read itself, finding the live slots and the page totals
-    /// and starting to load the sub-buckets of the pages that hold a quantile;
-    /// [`Prepared::read_into`] finishes it.
-    pub(crate) fn prepare(&self, now_nanos: u64) -> Prepared<'_> {
-        let window = self.window(now_nanos);
-        let totals = window.totals();
-        window.prefetch_pages(self.options.quantiles(), &totals);
-        Prepared {
-            summary: self,
-            window,
-            totals,
-        }
-    }
-
     /// Heap memory owned by this summary in bytes: every shard's part, not counting
     /// `size_of::<Summary>()` itself nor the quantile list it shares with its options.
     pub fn heap_bytes(&self) -> usize {
-        self.shards.iter().map(Core::heap_bytes).sum()
+        self.shards
+            .iter()
+            .map(|core| Shards::<Core>::PART_BYTES + core.heap_bytes())
+            .sum()
     }
 }
 
-/// A read of one summary, begun by [`Summary::prepare`]: its live slots and page totals are
-/// known and the pages that hold its quantiles are loading. Observations that land before
-/// [`Prepared::read_into`] may or may not be included, as with any read.
+/// A read of one summary, begun by [`Shape::prepare`]: its live slots, page totals and
+/// cumulative totals are known and the pages that hold its quantiles are loading. Observations
+/// that land before [`Prepared::read_into`] may or may not be included, as with any read.
 pub(crate) struct Prepared<'a> {
-    summary: &'a Summary,
+    quantiles: &'a [f64],
     window: Window<'a>,
     totals: WindowTotals,
+    count: u64,
+    sum: f64,
 }
 
 impl Prepared<'_> {
-    /// The summary being read.
-    pub(crate) fn summary(&self) -> &Summary {
-        self.summary
-    }
-
     /// Finishes the read, as [`Summary::snapshot`] without allocating: writes the quantiles
     /// into `values` (one per configured quantile, in order; `NaN` for an empty window; extra
     /// entries are left alone, missing ones are not written) and returns the rest.
     pub(crate) fn read_into(&self, values: &mut [f64]) -> Reading {
-        let (count, sum) = self.summary.totals();
-        let quantiles = self.summary.options.quantiles();
-        let written = quantiles.len().min(values.len());
+        let written = self.quantiles.len().min(values.len());
         values[..written].fill(f64::NAN);
-        let window_count =
-            self.window
-                .resolve(&self.totals, &quantiles[..written], &mut values[..written]);
+        let window_count = self.window.resolve(
+            &self.totals,
+            &self.quantiles[..written],
+            &mut values[..written],
+        );
         Reading {
-            sum,
-            count,
+            sum: self.sum,
+            count: self.count,
             window_count,
         }
     }
@@ -384,7 +413,7 @@ mod tests {
         let summary = Summary::default();
         assert_eq!(summary.heap_bytes(), 0);
         summary.observe(1.0, 0);
-        let one_page = size_of::<Core>()
+        let one_page = Shards::<Core>::PART_BYTES
             + 5 * size_of::<Slot>()
             + 256 // the group of powers of two 2^0..2^15
             + 192; // the page of 2^0

@@ -6,8 +6,8 @@
 //! ├─ groups of negative pages
 //! ├─ zero, +Inf and -Inf counters
 //! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
-//!    ├─ totals: [count; 16]           observations per page
-//!    └─ pages: [page; 16]             allocated on first use, 192 bytes
+//!    └─ 16 × (total, page)            observations in the page, and the page: allocated on first
+//!       │                             use, 192 bytes
 //!       └─ 40 × AtomicU32             one per sub-bucket
 //! ```
 //!
@@ -123,9 +123,11 @@ impl Slot {
                 };
                 let group = group.get_or_init(Group::default);
                 let index = page % GROUP_PAGES;
-                let counts = group.pages[index].get_or_init(Page::default);
-                counts.count::<W>(sub);
-                W::add(&group.totals[index], 1);
+                let Some(entry) = group.entries.get(index) else {
+                    return;
+                };
+                entry.page.get_or_init(Page::default).count::<W>(sub);
+                W::add(&entry.total, 1);
             }
             Bucket::Zero => {
                 self.mark(USES_ZERO);
@@ -185,8 +187,8 @@ impl Slot {
                 continue;
             };
             let mut held = 0u128;
-            for (offset, (total, count)) in chunk.iter_mut().zip(&group.totals).enumerate() {
-                let count = count.load(Ordering::Relaxed);
+            for (offset, (total, entry)) in chunk.iter_mut().zip(&group.entries).enumerate() {
+                let count = entry.total.load(Ordering::Relaxed);
                 *total = total.saturating_add(count);
                 held |= u128::from(count != 0) << offset;
             }
@@ -215,7 +217,7 @@ impl Slot {
     #[inline]
     pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
         let group = self.groups(sign).get(page / GROUP_PAGES)?.get()?;
-        group.pages[page % GROUP_PAGES].get()
+        group.entries.get(page % GROUP_PAGES)?.page.get()
     }
 
     /// Starts loading the lines a snapshot reads after the first one: the groups in use (their
@@ -245,29 +247,34 @@ impl Slot {
 #[derive(Default)]
 #[repr(align(64))]
 struct Group {
-    /// Observations per page, on two cache lines that a snapshot reads before any page.
-    totals: [AtomicU64; GROUP_PAGES],
-    pages: [LazyBox<Page>; GROUP_PAGES],
+    entries: [Entry; GROUP_PAGES],
+}
+
+/// One page of a group and its total, side by side: an observation writes both, on one cache
+/// line, and a snapshot reads the totals of a whole group (its four lines) before any page.
+#[derive(Default)]
+struct Entry {
+    /// Observations in the page.
+    total: AtomicU64,
+    page: LazyBox<Page>,
 }
 
 impl Group {
+    fn pages(&self) -> impl Iterator<Item = &Page> {
+        self.entries.iter().filter_map(|entry| entry.page.get())
+    }
+
     fn clear(&self) {
-        for page in self.pages.iter().filter_map(LazyBox::get) {
+        for page in self.pages() {
             page.clear();
         }
-        for total in &self.totals {
-            total.store(0, Ordering::Relaxed);
+        for entry in &self.entries {
+            entry.total.store(0, Ordering::Relaxed);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Group>()
-            + self
-                .pages
-                .iter()
-                .filter_map(LazyBox::get)
-                .map(Page::heap_bytes)
-                .sum::<usize>()
+        std::mem::size_of::<Group>() + self.pages().map(Page::heap_bytes).sum::<usize>()
     }
 }
 
