@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -25,6 +25,13 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::client::Client;
 use crate::TestResult;
+
+/// A response with `status` and a short text body, as the tests' handlers answer.
+pub fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response
+}
 
 /// How long [`TestServer::stop`] waits for the accept loop to end.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);

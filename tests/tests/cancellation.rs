@@ -16,7 +16,7 @@ use routemeter::Exporter;
 use routemeter_tests::exposition::Exposition;
 use routemeter_tests::process::eventually;
 use routemeter_tests::series::HandlerSeries;
-use routemeter_tests::server::TestServer;
+use routemeter_tests::server::{text, TestServer};
 use routemeter_tests::TestResult;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -33,12 +33,6 @@ const TIMED_OUT: HandlerSeries =
     HandlerSeries::new("cancellation", "TimedOut", "GET", "/timed-out");
 const READS_BODY: HandlerSeries =
     HandlerSeries::new("cancellation", "ReadsBody", "POST", "/reads-body");
-
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    response
-}
 
 /// Says it started (one permit on `entered`), then waits until cancelled.
 #[routemeter::instrumented(name = "HangUp", route = "GET /hang-up")]

@@ -27,7 +27,7 @@ use routemeter::Config;
 use routemeter_tests::exposition::Exposition;
 use routemeter_tests::process::required_program;
 use routemeter_tests::series::HandlerSeries;
-use routemeter_tests::server::TestServer;
+use routemeter_tests::server::{text, TestServer};
 use routemeter_tests::TestResult;
 
 const NAMESPACE: &str = "exposition_stress";
@@ -54,12 +54,6 @@ const TRICKY_VALUES: [&str; 9] = [
     "\\n is not a new line",
     "\"",
 ];
-
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    response
-}
 
 #[routemeter::instrumented(name = "Escapes", route = "GET /esc/q\"uote/back\\slash/ünï©ødé✓/{id}")]
 async fn escapes() -> Response<Full<Bytes>> {

@@ -21,7 +21,7 @@ use routemeter_tests::exposition::Exposition;
 use routemeter_tests::process::eventually;
 use routemeter_tests::raw;
 use routemeter_tests::series::HandlerSeries;
-use routemeter_tests::server::TestServer;
+use routemeter_tests::server::{text, TestServer};
 use routemeter_tests::TestResult;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -36,12 +36,6 @@ const EXPLODES: HandlerSeries = HandlerSeries::new("panics", "Explodes", "GET", 
 const CAUGHT: HandlerSeries = HandlerSeries::new("panics", "ExplodesCaught", "GET", "/caught");
 const STEADY: HandlerSeries = HandlerSeries::new("panics", "Steady", "GET", "/steady");
 const PATIENT: HandlerSeries = HandlerSeries::new("panics", "Patient", "GET", "/patient");
-
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    response
-}
 
 /// Panics at its first poll, as a handler with a bug does.
 #[routemeter::instrumented(name = "Explodes", route = "GET /explodes")]
