@@ -75,7 +75,7 @@ pub(crate) struct HandlerMetrics {
     shards: Shards<HandlerShard>,
     /// The shape of both summaries, which have the same options.
     shape: Shape,
-    /// Requests started, and ended by outcome code; their difference is the in-flight gauge.
+    /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
 }
