@@ -265,6 +265,7 @@ impl<'a> SummaryOf<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Barrier;
 
     #[test]
     fn a_request_writes_two_lines_of_its_shard() {
@@ -273,5 +274,51 @@ mod tests {
         assert_eq!(std::mem::offset_of!(HandlerShard, tally), 64);
         assert!(std::mem::size_of::<Tally>() <= 128);
         assert_eq!(Shards::<HandlerShard>::PART_BYTES, 256);
+    }
+
+    #[test]
+    fn threads_beyond_the_pool_share_a_part_and_lose_nothing() {
+        let metrics = HandlerMetrics::new(Some(false));
+        // All alive at once before their first request, so the pool runs out: a few threads own
+        // a part, the others share one.
+        let threads = shard::MAX_OWNED + 8;
+        let requests = 10_000u64;
+        let now = 5_000_000_000;
+        let barrier = Barrier::new(threads);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    barrier.wait();
+                    for i in 0..requests {
+                        metrics.start();
+                        let outcome = Classification {
+                            code: Code::Status(200),
+                            size: Some(100),
+                        };
+                        metrics.record(1_000_000 + i, now, outcome);
+                    }
+                });
+            }
+        });
+        let total = threads as u64 * requests;
+        let mut codes = Vec::new();
+        metrics.collect_codes(&mut codes);
+        assert_eq!(codes, vec![(Code::Status(200), total)]);
+        assert_eq!(metrics.in_flight(), 0);
+        for service in Service::ALL {
+            let mut values = [f64::NAN; 3];
+            let reading = metrics.summary(service).prepare(now).read_into(&mut values);
+            assert_eq!(reading.count, total, "{service:?}");
+            assert_eq!(reading.window_count, total, "{service:?}");
+        }
+        let mut values = [f64::NAN; 3];
+        let size = metrics
+            .summary(Service::Size)
+            .prepare(now)
+            .read_into(&mut values);
+        assert_eq!(size.sum, 100.0 * total as f64);
+        assert!(values
+            .iter()
+            .all(|value| (value - 100.0).abs() <= 100.0 * 0.0095));
     }
 }
