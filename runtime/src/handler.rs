@@ -215,7 +215,7 @@ impl HandlerMetrics {
 
     /// Requests started and not yet ended.
     pub(crate) fn in_flight(&self) -> i64 {
-        let tallies = self.shards.iter().map(|part| &part.tally);
+        let tallies = || self.shards.iter().map(|part| &part.tally);
         self.requests.in_flight(tallies)
     }
 

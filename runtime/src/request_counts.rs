@@ -97,12 +97,16 @@ impl RequestCounts {
         });
     }
 
-    /// Requests started and not yet ended, in `tallies` and here.
-    pub(crate) fn in_flight<'a>(&self, tallies: impl Iterator<Item = &'a Tally> + Clone) -> i64 {
+    /// Requests started and not yet ended, in the tallies that `tallies()` lists and here.
+    pub(crate) fn in_flight<'a, I>(&self, tallies: impl Fn() -> I) -> i64
+    where
+        I: Iterator<Item = &'a Tally>,
+    {
         // Ends first, with acquire ordering: every start of a request seen ending is then seen
-        // too, so the difference is never negative.
+        // too, so the difference is never negative. The tallies are listed again for the starts:
+        // a request seen ending may have started in a tally installed since the first listing.
         let mut ended = 0u64;
-        for tally in tallies.clone() {
+        for tally in tallies() {
             for count in &tally.counts {
                 ended = ended.wrapping_add(count.load(Ordering::Acquire));
             }
@@ -110,7 +114,7 @@ impl RequestCounts {
         for count in self.overflow.get().into_iter().flatten() {
             ended = ended.wrapping_add(count.load(Ordering::Acquire));
         }
-        let started = tallies.fold(0u64, |started, tally| {
+        let started = tallies().fold(0u64, |started, tally| {
             started.wrapping_add(tally.started.load(Ordering::Relaxed))
         });
         i64::try_from(started.saturating_sub(ended)).unwrap_or(i64::MAX)
@@ -190,7 +194,7 @@ mod tests {
         }
 
         fn in_flight(&self) -> i64 {
-            self.shared.in_flight(self.shards.iter())
+            self.shared.in_flight(|| self.shards.iter())
         }
     }
 
