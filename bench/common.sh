@@ -1,5 +1,7 @@
-# What the benchmark scripts share: messages, tools, the release build of the example, process checks.
-# Sourced by bench/load.sh and bench/instructions.sh, which set SCRIPT (their name, for messages) and ROOT first.
+# shellcheck shell=bash
+# What the benchmark scripts share: messages, tools, the release build of the example, process checks, the request
+# count and CPU time of the running service. Sourced by bench/load.sh, bench/instructions.sh and bench/profile.sh,
+# which set SCRIPT (their name, for messages) and ROOT first.
 
 # EPOCHREALTIME's decimal separator and awk's number formatting follow the locale.
 export LC_ALL=C
@@ -68,4 +70,22 @@ field() {
         [[ $pair == "$1="* ]] && { echo "${pair#*=}"; return 0; }
     done
     echo "missing"
+}
+
+# The summary count of the handler under load: GET /accounts/{id} requests the service counted.
+COUNT_SERIES='accountservice_GetAccount_count{service="duration"}'
+
+# The value of $COUNT_SERIES in a fresh, uncompressed scrape of $1.
+served_count() {
+    curl -fsS --max-time 5 "http://$1/metrics" |
+        awk -v series="$COUNT_SERIES" '$1 == series { printf "%.0f\n", $2; found = 1 } END { if (!found) print "missing" }'
+}
+
+# User plus system CPU time of a process, in clock ticks (all its threads).
+cpu_ticks() {
+    local stat rest fields
+    stat=$(cat "/proc/$1/stat")
+    rest=${stat##*) }
+    read -r -a fields <<<"$rest"
+    echo $((fields[11] + fields[12]))
 }

@@ -32,8 +32,6 @@ CLIENT_CPUS=${LOAD_CLIENT_CPUS:-1}
 KEEP=${LOAD_KEEP:-0}
 TARGET_PERCENT=1
 
-# The summary count of the handler under load, as the final scrape reads it.
-COUNT_SERIES='accountservice_GetAccount_count{service="duration"}'
 # What Prometheus 2.x sends when it scrapes: its Accept header, gzip, and its scrape timeout.
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
@@ -105,15 +103,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# User plus system CPU time of a process, in clock ticks (all its threads).
-cpu_ticks() {
-    local stat rest fields
-    stat=$(cat "/proc/$1/stat")
-    rest=${stat##*) }
-    read -r -a fields <<<"$rest"
-    echo $((fields[11] + fields[12]))
-}
-
 # Stops the service with SIGTERM (graceful shutdown, bounded by the service itself), SIGKILL after 15 s.
 stop_service() {
     local i
@@ -158,12 +147,6 @@ scraper() {
             sleep "$((wait_us / 1000000)).$(printf '%06d' $((wait_us % 1000000)))"
         fi
     done
-}
-
-# The value of $COUNT_SERIES in a fresh, uncompressed scrape of $1.
-served_count() {
-    curl -fsS --max-time 5 "http://$1/metrics" |
-        awk -v series="$COUNT_SERIES" '$1 == series { printf "%.0f\n", $2; found = 1 } END { if (!found) print "missing" }'
 }
 
 # --- build ---------------------------------------------------------------------------------------------------
