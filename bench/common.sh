@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# What the benchmark scripts share: messages, tools, the release build of the example, process checks, the request
-# count and CPU time of the running service. Sourced by bench/load.sh, bench/instructions.sh and bench/profile.sh,
-# which set SCRIPT (their name, for messages) and ROOT first.
+# What the benchmark scripts share: messages, settings, tools, CPU pinning, the cleanup of what they start, the
+# release build of the example, process checks, the request count and CPU time of the running service. Sourced by
+# bench/load.sh, bench/instructions.sh and bench/profile.sh, which set SCRIPT (their name, for messages) and ROOT
+# first. Sourcing it installs the cleanup on exit (see `cleanup`).
 
 # EPOCHREALTIME's decimal separator and awk's number formatting follow the locale.
 export LC_ALL=C
@@ -9,6 +10,16 @@ export LC_ALL=C
 die() {
     echo "$SCRIPT: $*" >&2
     exit 2
+}
+
+# Checks that each setting given as NAME:VARIABLE (the environment variable, the script's variable holding its
+# value) is a positive integer.
+positive_integers() {
+    local setting value
+    for setting in "$@"; do
+        value=${setting#*:}
+        [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "${setting%%:*} must be a positive integer, got '${!value}'"
+    done
 }
 
 # A Debian-packaged tool: installed when missing and we are root, otherwise a clear message.
@@ -23,6 +34,60 @@ require() {
     fi
     command -v "$tool" >/dev/null 2>&1 || die "$tool is required: apt-get install $package (as root)"
 }
+
+# Pinning: the service on one core, the client side (wrk, the scraper) on another. Unpinned, the service's runtime (a
+# worker per core) and wrk would compete for both cores and the scheduler would decide who gets what from run to
+# run; pinned, the service owns one core (its runtime sizes itself to that one core), the client side cannot steal
+# it, and the throughput measures the service's CPU cost per request, which is what instrumentation changes. Other
+# jobs on the machine still share both cores.
+#
+# pin_cpus SERVER CLIENT sets SERVER_PIN and CLIENT_PIN to the command prefixes that pin the service to CPU SERVER
+# and the client side to CPU CLIENT, when taskset and two CPUs are there, and PIN_NOTE to say what was done.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+SERVER_PIN=()
+CLIENT_PIN=()
+PIN_NOTE="not pinned"
+# shellcheck disable=SC2034
+pin_cpus() {
+    if ! command -v taskset >/dev/null 2>&1; then
+        PIN_NOTE="not pinned (taskset missing: apt-get install util-linux)"
+    elif (($(nproc) < 2)); then
+        PIN_NOTE="not pinned (fewer than 2 CPUs available)"
+    else
+        SERVER_PIN=(taskset -c "$1")
+        CLIENT_PIN=(taskset -c "$2")
+        PIN_NOTE="service on CPU $1, client side on CPU $2"
+    fi
+}
+
+# What a script starts, stopped when it exits however it exits: the service, wrk and the scraper, by process id
+# (empty when not running); and its folder of logs, WORK, removed when the script succeeds unless KEEP_WORK is 1.
+SERVICE_PID=""
+WRK_PID=""
+SCRAPER_PID=""
+WORK=""
+KEEP_WORK=0
+cleanup() {
+    local status=$? pid
+    trap - EXIT INT TERM
+    for pid in "$WRK_PID" "$SCRAPER_PID" "$SERVICE_PID"; do
+        if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
+    done
+    for pid in "$WRK_PID" "$SCRAPER_PID" "$SERVICE_PID"; do
+        if [[ -n $pid ]]; then wait "$pid" 2>/dev/null || true; fi
+    done
+    if [[ -n $WORK ]]; then
+        if [[ $status == 0 && $KEEP_WORK != 1 ]]; then
+            rm -rf "$WORK"
+        else
+            echo "$SCRIPT: logs kept in $WORK" >&2
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Builds the example in release mode and sets BINARY to its executable.
 build_example() {

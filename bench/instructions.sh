@@ -25,10 +25,7 @@ source "$ROOT/bench/common.sh"
 
 SECONDS_MEASURED=${INSTR_SECONDS:-5}
 CONNECTIONS=${INSTR_CONNECTIONS:-8}
-for setting in INSTR_SECONDS:SECONDS_MEASURED INSTR_CONNECTIONS:CONNECTIONS; do
-    value=${setting#*:}
-    [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "${setting%%:*} must be a positive integer, got '${!value}'"
-done
+positive_integers INSTR_SECONDS:SECONDS_MEASURED INSTR_CONNECTIONS:CONNECTIONS
 
 require valgrind valgrind
 require callgrind_control valgrind
@@ -36,24 +33,6 @@ require callgrind_annotate valgrind
 require wrk wrk
 require curl curl
 require cargo cargo
-
-SERVICE_PID=""
-WORK=""
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [[ -n $SERVICE_PID ]]; then
-        kill "$SERVICE_PID" 2>/dev/null || true
-        wait "$SERVICE_PID" 2>/dev/null || true
-    fi
-    if [[ -n $WORK ]]; then
-        if [[ $status == 0 ]]; then rm -rf "$WORK"; else echo "$SCRIPT: logs kept in $WORK" >&2; fi
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 build_example
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routemeter-instructions.XXXXXX")

@@ -29,16 +29,13 @@ THREADS=${LOAD_THREADS:-1}
 PIN=${LOAD_PIN:-1}
 SERVER_CPUS=${LOAD_SERVER_CPUS:-0}
 CLIENT_CPUS=${LOAD_CLIENT_CPUS:-1}
-KEEP=${LOAD_KEEP:-0}
+KEEP_WORK=${LOAD_KEEP:-0}
 TARGET_PERCENT=1
 
 # What Prometheus 2.x sends when it scrapes: its Accept header, gzip, and its scrape timeout.
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
-for setting in LOAD_ROUNDS:ROUNDS LOAD_SECONDS:RUN_SECONDS LOAD_CONNECTIONS:CONNECTIONS LOAD_THREADS:THREADS; do
-    value=${setting#*:}
-    [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "${setting%%:*} must be a positive integer, got '${!value}'"
-done
+positive_integers LOAD_ROUNDS:ROUNDS LOAD_SECONDS:RUN_SECONDS LOAD_CONNECTIONS:CONNECTIONS LOAD_THREADS:THREADS
 for setting in LOAD_PIN LOAD_KEEP; do
     [[ ${!setting:-0} == [01] ]] || die "$setting must be 0 or 1, got '${!setting}'"
 done
@@ -51,57 +48,13 @@ require curl curl
 require cargo cargo
 require timeout coreutils
 
-# Pinning: the service on one core, wrk and the scraper on the other. Unpinned, the service's runtime (a worker
-# per core) and wrk would compete for both cores and the scheduler would decide who gets what from run to run;
-# pinned, the service owns one core (its runtime sizes itself to that one core), the client side cannot steal it,
-# and the throughput measures the service's CPU cost per request, which is what instrumentation changes. The
-# other engineers' jobs still share both cores: the alternating rounds and medians are there for that.
-SERVER_PIN=()
-CLIENT_PIN=()
-PIN_NOTE="not pinned"
 if [[ $PIN == 1 ]]; then
-    if ! command -v taskset >/dev/null 2>&1; then
-        PIN_NOTE="not pinned (taskset missing: apt-get install util-linux)"
-    elif (($(nproc) < 2)); then
-        PIN_NOTE="not pinned (fewer than 2 CPUs available)"
-    else
-        SERVER_PIN=(taskset -c "$SERVER_CPUS")
-        CLIENT_PIN=(taskset -c "$CLIENT_CPUS")
-        PIN_NOTE="service on CPU $SERVER_CPUS, wrk and scraper on CPU $CLIENT_CPUS"
-    fi
+    pin_cpus "$SERVER_CPUS" "$CLIENT_CPUS"
 fi
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# --- processes we start, and their cleanup -------------------------------------------------------------------
-
-SERVICE_PID=""
-SCRAPER_PID=""
-WRK_PID=""
-WORK=""
-
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    local pid
-    for pid in "$WRK_PID" "$SCRAPER_PID" "$SERVICE_PID"; do
-        if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
-    done
-    for pid in "$WRK_PID" "$SCRAPER_PID" "$SERVICE_PID"; do
-        if [[ -n $pid ]]; then wait "$pid" 2>/dev/null || true; fi
-    done
-    if [[ -n $WORK ]]; then
-        if [[ $status == 0 && $KEEP != 1 ]]; then
-            rm -rf "$WORK"
-        else
-            echo "load.sh: logs kept in $WORK" >&2
-        fi
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# --- the service (stopped on exit by common.sh's cleanup, with wrk and the scraper) -------------------------
 
 # Stops the service with SIGTERM (graceful shutdown, bounded by the service itself), SIGKILL after 15 s.
 stop_service() {

@@ -25,45 +25,14 @@ source "$ROOT/bench/common.sh"
 
 SECONDS_PROFILED=${PROFILE_SECONDS:-8}
 CONNECTIONS=${PROFILE_CONNECTIONS:-32}
-for setting in PROFILE_SECONDS:SECONDS_PROFILED PROFILE_CONNECTIONS:CONNECTIONS; do
-    value=${setting#*:}
-    [[ ${!value} =~ ^[1-9][0-9]*$ ]] || die "${setting%%:*} must be a positive integer, got '${!value}'"
-done
+positive_integers PROFILE_SECONDS:SECONDS_PROFILED PROFILE_CONNECTIONS:CONNECTIONS
 
 require perf linux-perf
 require wrk wrk
 require curl curl
 require cargo cargo
 
-# As in load.sh: the service alone on one core, the client on the other.
-SERVER_PIN=()
-CLIENT_PIN=()
-if command -v taskset >/dev/null 2>&1 && (($(nproc) >= 2)); then
-    SERVER_PIN=(taskset -c 0)
-    CLIENT_PIN=(taskset -c 1)
-fi
-
-SERVICE_PID=""
-WRK_PID=""
-WORK=""
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    local pid
-    for pid in "$WRK_PID" "$SERVICE_PID"; do
-        if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
-    done
-    for pid in "$WRK_PID" "$SERVICE_PID"; do
-        if [[ -n $pid ]]; then wait "$pid" 2>/dev/null || true; fi
-    done
-    if [[ -n $WORK ]]; then
-        if [[ $status == 0 ]]; then rm -rf "$WORK"; else echo "$SCRIPT: logs kept in $WORK" >&2; fi
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+pin_cpus 0 1
 
 build_example
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routemeter-profile.XXXXXX")

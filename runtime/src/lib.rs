@@ -44,8 +44,9 @@
 //! `namespace = "..."` or [`Config::namespace`] sets one for the whole process.
 //!
 //! The response size is the `Content-Length` header when the handler set a valid one (1 to 19
-//! digits), otherwise the body's exact size hint (known for `Full`, `Empty` and most buffered bodies). A body of unknown length
-//! (a stream) is not guessed: no size is observed for that request.
+//! digits), otherwise the body's exact size hint (known for `Full`, `Empty` and most buffered
+//! bodies). A body of unknown length (a stream) is not guessed: no size is observed for that
+//! request.
 //!
 //! Per namespace, beside the summaries:
 //!
@@ -71,11 +72,11 @@
 //! Every thread records into a part of each handler's metrics of its own, a *shard*, so recording
 //! takes no lock and no locked instruction, and two threads never write to the same cache line; a
 //! scrape adds the shards up. A shard keeps both summaries' totals and the request counts on two
-//! cache lines, found with one lookup per request. Shards are handed out to threads as they first record, two per CPU (at
-//! least 4, at most 32); threads beyond those share one more shard, updated with atomic
-//! additions. A handler's metrics take about 20 KiB for each thread that records into them, for
-//! a typical latency distribution (see [`Summary::heap_bytes`]). The README's Performance section
-//! has measured figures and the commands that produced them.
+//! cache lines, found with one lookup per request. Shards are handed out to threads as they first
+//! record, two per CPU (at least 4, at most 32); threads beyond those share one more shard,
+//! updated with atomic additions. A handler's metrics take about 20 KiB for each thread that
+//! records into them, for a typical latency distribution (see [`Summary::heap_bytes`]). The
+//! README's Performance section has measured figures and the commands that produced them.
 //!
 //! # Queries
 //!
