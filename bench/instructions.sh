@@ -14,7 +14,7 @@
 # Instructions are not time either: cache misses cost time without costing instructions.
 #
 # Usage: bench/instructions.sh
-# Environment: INSTR_SECONDS (5), INSTR_CONNECTIONS (8).
+# Environment: INSTR_SECONDS (5), INSTR_CONNECTIONS (8), BENCH_BINARY (a build to use instead).
 # Exit status: 0 on success, 2 on bad settings, a missing tool, or a service or wrk that failed to run.
 set -euo pipefail
 

@@ -10,7 +10,8 @@
 # Usage: bench/load.sh
 # Environment: LOAD_ROUNDS (10), LOAD_SECONDS (5), LOAD_CONNECTIONS (32), LOAD_THREADS (1),
 #   LOAD_PIN (1; 0 disables CPU pinning), LOAD_SERVER_CPUS (0), LOAD_CLIENT_CPUS (1), LOAD_KEEP (0; 1 keeps the
-#   per-round logs).
+#   per-round logs), LOAD_CALIBRATE (0; 1 runs the "on" arm with instrumentation off too, so that the cost measured
+#   is the method's own bias and noise, which should come out near 0), BENCH_BINARY (a build to use instead).
 # Exit status: 0 when every run was valid (the target is reported, not enforced: it is a measurement on a shared
 # machine), 1 when a run was not (wrk errors, missed scrapes, a request count that does not add up), 2 on bad
 # settings, a missing tool, or a service or wrk that failed to run.
@@ -30,13 +31,14 @@ PIN=${LOAD_PIN:-1}
 SERVER_CPUS=${LOAD_SERVER_CPUS:-0}
 CLIENT_CPUS=${LOAD_CLIENT_CPUS:-1}
 KEEP_WORK=${LOAD_KEEP:-0}
+CALIBRATE=${LOAD_CALIBRATE:-0}
 TARGET_PERCENT=1
 
 # What Prometheus 2.x sends when it scrapes: its Accept header, gzip, and its scrape timeout.
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
 positive_integers LOAD_ROUNDS:ROUNDS LOAD_SECONDS:RUN_SECONDS LOAD_CONNECTIONS:CONNECTIONS LOAD_THREADS:THREADS
-for setting in LOAD_PIN LOAD_KEEP; do
+for setting in LOAD_PIN LOAD_KEEP LOAD_CALIBRATE; do
     [[ ${!setting:-0} == [01] ]] || die "$setting must be 0 or 1, got '${!setting}'"
 done
 ((CONNECTIONS >= THREADS)) || die "LOAD_CONNECTIONS ($CONNECTIONS) must be at least LOAD_THREADS ($THREADS)"
@@ -69,10 +71,11 @@ stop_service() {
     SERVICE_PID=""
 }
 
-# Starts the service in mode $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and SERVICE_ADDR
-# once the service answers.
+# Starts the service for arm $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and SERVICE_ADDR
+# once the service answers. Calibrating, both arms run with instrumentation off.
 start_service() {
     local mode=$1 log=$2
+    [[ $CALIBRATE == 0 ]] || mode=off
     : >"$log.out"
     "${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
     SERVICE_PID=$!
@@ -169,7 +172,7 @@ run_once() {
     if [[ $served == missing ]]; then
         diff="-"
         problems+=" no-${COUNT_SERIES}"
-    elif [[ $mode == on ]]; then
+    elif [[ $mode == on && $CALIBRATE == 0 ]]; then
         diff=$((served - requests))
         slack=$((CONNECTIONS + errors))
         ((diff >= 0 && diff <= slack)) || problems+=" count-off-by=$diff(allowed-0..$slack)"
@@ -195,6 +198,10 @@ run_once() {
 echo
 echo "routemeter load benchmark: GET /accounts/{10000..10099}, $ROUNDS round(s) of ${RUN_SECONDS} s per mode,"
 echo "wrk $THREADS thread(s) x $CONNECTIONS connection(s), /metrics scraped every second; $PIN_NOTE"
+if [[ $CALIBRATE == 1 ]]; then
+    echo "CALIBRATION (LOAD_CALIBRATE=1): the \"on\" arm runs with instrumentation off as well; any cost below is the"
+    echo "method's own bias and noise"
+fi
 echo
 printf '%-5s %-4s %10s %9s %10s %11s %5s %11s %6s %8s %9s %6s\n' round mode 'req/s' 'p99 ms' 'wrk reqs' \
     'svc count' diff 'CPU us/req' 'CPU %' scrapes 'scrape ms' load1

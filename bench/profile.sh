@@ -13,7 +13,7 @@
 # per request that bench/load.sh prints it gives routemeter's time per request without the profiler.
 #
 # Usage: bench/profile.sh
-# Environment: PROFILE_SECONDS (8), PROFILE_CONNECTIONS (32).
+# Environment: PROFILE_SECONDS (8), PROFILE_CONNECTIONS (32), BENCH_BINARY (a build to use instead).
 # Exit status: 0 on success, 2 on bad settings, a missing tool, a profiler that may not run, or a service or wrk
 # that failed to run.
 set -euo pipefail
