@@ -10,8 +10,9 @@
 # Usage: bench/load.sh
 # Environment: LOAD_ROUNDS (10), LOAD_SECONDS (5), LOAD_CONNECTIONS (32), LOAD_THREADS (1),
 #   LOAD_PIN (1; 0 disables CPU pinning), LOAD_SERVER_CPUS (0), LOAD_CLIENT_CPUS (1), LOAD_KEEP (0; 1 keeps the
-#   per-round logs), LOAD_CALIBRATE (0; 1 runs the "on" arm with instrumentation off too, so that the cost measured
-#   is the method's own bias and noise, which should come out near 0), BENCH_BINARY (a build to use instead).
+#   per-round logs), LOAD_MODE (on: what the "on" arm runs: `on` is routemeter, `handwritten` the example's
+#   hand-written prometheus-crate middleware, `off` makes both arms bare so that the cost measured is the method's
+#   own bias and noise, which should come out near 0), BENCH_BINARY (a build to use instead).
 # Exit status: 0 when every run was valid (the target is reported, not enforced: it is a measurement on a shared
 # machine), 1 when a run was not (wrk errors, missed scrapes, a request count that does not add up), 2 on bad
 # settings, a missing tool, or a service or wrk that failed to run.
@@ -31,16 +32,18 @@ PIN=${LOAD_PIN:-1}
 SERVER_CPUS=${LOAD_SERVER_CPUS:-0}
 CLIENT_CPUS=${LOAD_CLIENT_CPUS:-1}
 KEEP_WORK=${LOAD_KEEP:-0}
-CALIBRATE=${LOAD_CALIBRATE:-0}
+MODE=${LOAD_MODE:-on}
 TARGET_PERCENT=1
 
 # What Prometheus 2.x sends when it scrapes: its Accept header, gzip, and its scrape timeout.
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 
 positive_integers LOAD_ROUNDS:ROUNDS LOAD_SECONDS:RUN_SECONDS LOAD_CONNECTIONS:CONNECTIONS LOAD_THREADS:THREADS
-for setting in LOAD_PIN LOAD_KEEP LOAD_CALIBRATE; do
+for setting in LOAD_PIN LOAD_KEEP; do
     [[ ${!setting:-0} == [01] ]] || die "$setting must be 0 or 1, got '${!setting}'"
 done
+[[ $MODE == on || $MODE == off || $MODE == handwritten ]] ||
+    die "LOAD_MODE must be on, off or handwritten, got '$MODE'"
 ((CONNECTIONS >= THREADS)) || die "LOAD_CONNECTIONS ($CONNECTIONS) must be at least LOAD_THREADS ($THREADS)"
 
 # --- tools ---------------------------------------------------------------------------------------------------
@@ -71,11 +74,16 @@ stop_service() {
     SERVICE_PID=""
 }
 
+# The --instrumentation of arm $1: LOAD_MODE for the "on" arm, off for the other.
+arm_mode() {
+    if [[ $1 == on ]]; then echo "$MODE"; else echo off; fi
+}
+
 # Starts the service for arm $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and SERVICE_ADDR
-# once the service answers. Calibrating, both arms run with instrumentation off.
+# once the service answers.
 start_service() {
-    local mode=$1 log=$2
-    [[ $CALIBRATE == 0 ]] || mode=off
+    local mode log=$2
+    mode=$(arm_mode "$1")
     : >"$log.out"
     "${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
     SERVICE_PID=$!
@@ -172,7 +180,7 @@ run_once() {
     if [[ $served == missing ]]; then
         diff="-"
         problems+=" no-${COUNT_SERIES}"
-    elif [[ $mode == on && $CALIBRATE == 0 ]]; then
+    elif [[ $(arm_mode "$mode") != off ]]; then
         diff=$((served - requests))
         slack=$((CONNECTIONS + errors))
         ((diff >= 0 && diff <= slack)) || problems+=" count-off-by=$diff(allowed-0..$slack)"
@@ -198,10 +206,10 @@ run_once() {
 echo
 echo "routemeter load benchmark: GET /accounts/{10000..10099}, $ROUNDS round(s) of ${RUN_SECONDS} s per mode,"
 echo "wrk $THREADS thread(s) x $CONNECTIONS connection(s), /metrics scraped every second; $PIN_NOTE"
-if [[ $CALIBRATE == 1 ]]; then
-    echo "CALIBRATION (LOAD_CALIBRATE=1): the \"on\" arm runs with instrumentation off as well; any cost below is the"
-    echo "method's own bias and noise"
-fi
+case $MODE in
+    off) echo "CALIBRATION (LOAD_MODE=off): the \"on\" arm runs bare as well; any cost below is the method's own bias and noise" ;;
+    handwritten) echo "LOAD_MODE=handwritten: the \"on\" arm runs the hand-written prometheus-crate middleware, not routemeter" ;;
+esac
 echo
 printf '%-5s %-4s %10s %9s %10s %11s %5s %11s %6s %8s %9s %6s\n' round mode 'req/s' 'p99 ms' 'wrk reqs' \
     'svc count' diff 'CPU us/req' 'CPU %' scrapes 'scrape ms' load1

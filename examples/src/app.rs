@@ -1,5 +1,6 @@
 //! What all connections of one server share.
 
+use std::error::Error;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use routemeter::Exporter;
 
 use crate::body::BodyRules;
 use crate::graphql::{self, AccountSchema};
+use crate::handwritten::Handwritten;
 use crate::options::{Instrumentation, Options};
 use crate::router::Router;
 use crate::store::Store;
@@ -18,6 +20,8 @@ pub(crate) struct App {
     pub(crate) router: Router,
     pub(crate) exporter: Exporter,
     pub(crate) instrumentation: Instrumentation,
+    /// The hand-written middleware's metrics, in [`Instrumentation::Handwritten`] only.
+    pub(crate) handwritten: Option<Handwritten>,
     pub(crate) body: BodyRules,
     /// What `/health` reports; flipped by `/testability/healthy/{state}`. Relaxed ordering is enough: the flag
     /// guards no other data.
@@ -25,14 +29,22 @@ pub(crate) struct App {
 }
 
 impl App {
-    pub(crate) fn new(exporter: Exporter, options: &Options) -> Result<App, matchit::InsertError> {
+    pub(crate) fn new(
+        exporter: Exporter,
+        options: &Options,
+    ) -> Result<App, Box<dyn Error + Send + Sync>> {
         let store = Arc::new(Store::seeded());
+        let handwritten = match options.instrumentation {
+            Instrumentation::Handwritten => Some(Handwritten::new()?),
+            Instrumentation::On | Instrumentation::Off => None,
+        };
         Ok(App {
             schema: graphql::schema(store.clone()),
             store,
             router: Router::new()?,
             exporter,
             instrumentation: options.instrumentation,
+            handwritten,
             body: BodyRules {
                 limit: options.body_limit,
                 read_timeout: options.body_read_timeout,

@@ -15,19 +15,20 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:6767";
 /// Environment variable overriding the default listening address.
 pub const ADDR_ENV: &str = "ACCOUNTSERVICE_ADDR";
 
-/// Environment variable overriding the default instrumentation switch (`on` or `off`).
+/// Environment variable overriding the default instrumentation switch (`on`, `off` or `handwritten`).
 pub const INSTRUMENTATION_ENV: &str = "ACCOUNTSERVICE_INSTRUMENTATION";
 
 /// The `--help` text.
 pub const USAGE: &str = "\
 accountservice: the tutorial's account service, monitored with routemeter
 
-Usage: accountservice [--addr HOST:PORT] [--instrumentation on|off]
+Usage: accountservice [--addr HOST:PORT] [--instrumentation on|off|handwritten]
        accountservice --print-dashboard | --print-rules
 
 Options:
   --addr HOST:PORT            where to listen [env: ACCOUNTSERVICE_ADDR] [default: 127.0.0.1:6767]
-  --instrumentation on|off    monitor the routes or run the bare handlers
+  --instrumentation MODE      on: monitor the routes with routemeter; off: run the bare handlers;
+                              handwritten: a prometheus-crate middleware written by hand, to compare
                               [env: ACCOUNTSERVICE_INSTRUMENTATION] [default: on]
   --print-dashboard           print the Grafana dashboard of these routes and exit
   --print-rules               print the Prometheus alerting and recording rules and exit
@@ -202,7 +203,8 @@ mod tests {
         assert_eq!(message(&["--bogus"], &[]), "unknown argument \"--bogus\"");
         assert_eq!(message(&["--addr"], &[]), "--addr needs a value");
         assert_eq!(message(&["--addr="], &[]), "--addr needs a value");
-        assert!(message(&["--instrumentation", "maybe"], &[]).contains("`on` or `off`"));
+        assert!(message(&["--instrumentation", "maybe"], &[])
+            .contains("`on`, `off` or `handwritten`, got \"maybe\""));
         assert!(message(&[], &[(INSTRUMENTATION_ENV, "x")]).starts_with(INSTRUMENTATION_ENV));
     }
 }

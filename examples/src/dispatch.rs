@@ -29,7 +29,28 @@ pub(crate) async fn handle(app: &App, served_by: &str, req: Request<Incoming>) -
             return reply::with_header(response, ALLOW, allow);
         }
     };
-    let monitored = app.instrumentation == Instrumentation::On;
+    match (endpoint, &app.handwritten) {
+        (Endpoint::Metrics, Some(handwritten)) => handwritten.respond(),
+        (endpoint, Some(handwritten)) => {
+            let handler = call(app, served_by, endpoint, param, req, false);
+            handwritten.observe(endpoint, handler).await
+        }
+        (endpoint, None) => {
+            let monitored = app.instrumentation == Instrumentation::On;
+            call(app, served_by, endpoint, param, req, monitored).await
+        }
+    }
+}
+
+/// Calls `endpoint`'s handler: its `#[routemeter::instrumented]` one when `monitored`, else the bare logic.
+async fn call(
+    app: &App,
+    served_by: &str,
+    endpoint: Endpoint,
+    param: &str,
+    req: Request<Incoming>,
+    monitored: bool,
+) -> Response<Body> {
     match endpoint {
         Endpoint::GetAccount if monitored => instrumented::get_account(app, served_by, param).await,
         Endpoint::GetAccount => handlers::get_account(app, served_by, param).await,

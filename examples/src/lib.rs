@@ -67,6 +67,7 @@ mod clock;
 mod dispatch;
 pub mod graphql;
 mod handlers;
+mod handwritten;
 mod instrumented;
 pub mod model;
 mod options;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::body::DEFAULT_BODY_LIMIT;
 
 /// Whether requests go through the `#[routemeter::instrumented]` handlers or straight to the same logic without
-/// them. The load benchmark runs the service both ways to measure what monitoring costs.
+/// them. The load benchmark runs the service both ways to measure what monitoring costs; it can also run it with
+/// the tutorial's way of monitoring, a middleware written by hand, to compare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Instrumentation {
     /// Monitored handlers (the default).
@@ -15,22 +16,26 @@ pub enum Instrumentation {
     On,
     /// Bare handlers: the same answers, no metrics recorded for them.
     Off,
+    /// Bare handlers behind a middleware written by hand with the `prometheus` crate, as the tutorial monitored
+    /// its routes (without windowed quantiles); `/metrics` then serves that middleware's registry.
+    Handwritten,
 }
 
 impl FromStr for Instrumentation {
     type Err = String;
 
-    /// `on` or `off` (any case).
+    /// `on`, `off` or `handwritten` (any case).
     fn from_str(value: &str) -> Result<Instrumentation, String> {
-        if value.eq_ignore_ascii_case("on") {
-            Ok(Instrumentation::On)
-        } else if value.eq_ignore_ascii_case("off") {
-            Ok(Instrumentation::Off)
-        } else {
-            Err(format!(
-                "instrumentation must be `on` or `off`, got {value:?}"
-            ))
-        }
+        [
+            Instrumentation::On,
+            Instrumentation::Off,
+            Instrumentation::Handwritten,
+        ]
+        .into_iter()
+        .find(|mode| value.eq_ignore_ascii_case(&mode.to_string()))
+        .ok_or_else(|| {
+            format!("instrumentation must be `on`, `off` or `handwritten`, got {value:?}")
+        })
     }
 }
 
@@ -39,6 +44,7 @@ impl fmt::Display for Instrumentation {
         f.write_str(match self {
             Instrumentation::On => "on",
             Instrumentation::Off => "off",
+            Instrumentation::Handwritten => "handwritten",
         })
     }
 }

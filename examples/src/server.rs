@@ -33,7 +33,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// listening on `0.0.0.0` still reports a reachable address.
 ///
 /// # Errors
-/// Only when the server cannot start: the listener's address cannot be read or the route table is invalid.
+/// Only when the server cannot start: the listener's address cannot be read, the route table is invalid, or the
+/// hand-written middleware's metrics cannot be registered.
 pub async fn serve(
     listener: TcpListener,
     exporter: Exporter,

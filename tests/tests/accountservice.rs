@@ -1009,6 +1009,53 @@ async fn instrumentation_off_serves_the_same_and_records_nothing() -> TestResult
     service.stop().await
 }
 
+#[tokio::test]
+async fn handwritten_instrumentation_counts_in_its_own_registry_and_not_in_routemeter() -> TestResult
+{
+    let handwritten = Options::default().instrumentation(Instrumentation::Handwritten);
+    let service = TestService::start_exclusive(handwritten).await?;
+    let client = service.client();
+    let routemeter_before = Exposition::parse(&routemeter_tests::service::exporter()?.render()?)?;
+    let before = client.scrape().await?;
+    assert_eq!(count(&before, "GetAccount", "duration"), 0.0);
+
+    let found = client.get("/accounts/10001").await?;
+    expect_status(&found, StatusCode::OK)?;
+    assert_eq!(found.json()?["name"], "Person_1");
+    let missing = client.get("/accounts/5").await?;
+    expect_status(&missing, StatusCode::NOT_FOUND)?;
+
+    let after = client.scrape().await?;
+    assert_eq!(count(&after, "GetAccount", "duration"), 2.0);
+    assert_eq!(count(&after, "GetAccount", "size"), 2.0);
+    let sizes = [&found, &missing].map(|reply| reply.content_length().unwrap_or(0) as f64);
+    assert_eq!(sum(&after, "GetAccount", "size"), sizes[0] + sizes[1]);
+    assert!(sum(&after, "GetAccount", "duration") > 0.0);
+    for (code, expected) in [("200", 1.0), ("404", 1.0)] {
+        let labels = [("handler", "GetAccount"), ("code", code)];
+        assert_eq!(
+            after.value_or_zero("accountservice_requests_total", &labels),
+            expected,
+            "{code}"
+        );
+    }
+    assert_eq!(
+        after.value(
+            "accountservice_in_flight_requests",
+            &[("handler", "GetAccount")]
+        ),
+        Some(0.0)
+    );
+    let routemeter_after = Exposition::parse(&routemeter_tests::service::exporter()?.render()?)?;
+    assert_counts_unchanged(
+        &routemeter_before,
+        &routemeter_after,
+        &MONITORED.map(|(name, _)| name),
+        &["duration", "size"],
+    );
+    service.stop().await
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The /metrics answer
 
