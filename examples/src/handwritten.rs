@@ -82,12 +82,12 @@ impl Handwritten {
                 format!("{name}: latency and response size."),
             )
             .buckets(exponential_buckets(BUCKETS_START, BUCKETS_FACTOR, BUCKETS)?);
-            let summary = HistogramVec::new(opts, &["service"])?;
-            registry.register(Box::new(summary.clone()))?;
+            let family = HistogramVec::new(opts, &["service"])?;
+            registry.register(Box::new(family.clone()))?;
             let route = Route {
                 name,
-                duration: summary.get_metric_with_label_values(&["duration"])?,
-                size: summary.get_metric_with_label_values(&["size"])?,
+                duration: family.get_metric_with_label_values(&["duration"])?,
+                size: family.get_metric_with_label_values(&["size"])?,
                 in_flight: in_flight.get_metric_with_label_values(&[name])?,
             };
             routes.push((endpoint, route));
