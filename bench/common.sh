@@ -90,7 +90,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Builds the example in release mode and sets BINARY to its executable; BENCH_BINARY, when set, names an executable
-# built before to use instead (to compare two builds of routemeter under the same script).
+# built before to use instead (to compare two builds of routemeter under the same script), and cargo is not needed.
 build_example() {
     if [[ -n ${BENCH_BINARY:-} ]]; then
         [[ -x $BENCH_BINARY ]] || die "BENCH_BINARY ($BENCH_BINARY) is not an executable"
@@ -98,6 +98,7 @@ build_example() {
         echo "using BENCH_BINARY=$BINARY, not building" >&2
         return
     fi
+    require cargo cargo
     echo "building: cargo build --release --example accountservice -p accountservice" >&2
     BINARY=$(cd "$ROOT" && cargo build --release --example accountservice -p accountservice \
         --message-format=json-render-diagnostics |

@@ -32,7 +32,6 @@ require callgrind_control valgrind
 require callgrind_annotate valgrind
 require wrk wrk
 require curl curl
-require cargo cargo
 
 build_example
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routemeter-instructions.XXXXXX")

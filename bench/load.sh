@@ -50,7 +50,6 @@ done
 
 require wrk wrk
 require curl curl
-require cargo cargo
 require timeout coreutils
 
 if [[ $PIN == 1 ]]; then
@@ -79,11 +78,10 @@ arm_mode() {
     if [[ $1 == on ]]; then echo "$MODE"; else echo off; fi
 }
 
-# Starts the service for arm $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and SERVICE_ADDR
-# once the service answers.
+# Starts the service with instrumentation $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and
+# SERVICE_ADDR once the service answers.
 start_service() {
-    local mode log=$2
-    mode=$(arm_mode "$1")
+    local mode=$1 log=$2
     : >"$log.out"
     "${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
     SERVICE_PID=$!
@@ -124,11 +122,12 @@ INVALID=0
 
 # --- rounds --------------------------------------------------------------------------------------------------
 
-# One run: mode $1, round $2. Appends a result line to $RESULTS and prints it.
+# One run: arm $1 ("on" or "off"), round $2. Appends a result line to $RESULTS and prints it.
 run_once() {
     local mode=$1 round=$2 log="$WORK/round$2-$1" line cpu_before cpu_after requests served diff slack
-    local scrapes_ok scrapes_failed scrape_ms errors cpu_us_per_req cpu_percent load1 problems=""
-    start_service "$mode" "$log"
+    local scrapes_ok scrapes_failed scrape_ms errors cpu_us_per_req cpu_percent load1 problems="" instrumentation
+    instrumentation=$(arm_mode "$mode")
+    start_service "$instrumentation" "$log"
     read -r load1 _ </proc/loadavg
 
     : >"$log.scrapes"
@@ -142,7 +141,7 @@ run_once() {
     if ! wait "$WRK_PID"; then
         WRK_PID=""
         cat "$log.wrk" >&2
-        die "wrk failed (round $round, instrumentation $mode)"
+        die "wrk failed (round $round, instrumentation $instrumentation)"
     fi
     WRK_PID=""
     cpu_after=$(cpu_ticks "$SERVICE_PID")
@@ -180,7 +179,7 @@ run_once() {
     if [[ $served == missing ]]; then
         diff="-"
         problems+=" no-${COUNT_SERIES}"
-    elif [[ $(arm_mode "$mode") != off ]]; then
+    elif [[ $instrumentation != off ]]; then
         diff=$((served - requests))
         slack=$((CONNECTIONS + errors))
         ((diff >= 0 && diff <= slack)) || problems+=" count-off-by=$diff(allowed-0..$slack)"

@@ -30,7 +30,6 @@ positive_integers PROFILE_SECONDS:SECONDS_PROFILED PROFILE_CONNECTIONS:CONNECTIO
 require perf linux-perf
 require wrk wrk
 require curl curl
-require cargo cargo
 
 pin_cpus 0 1
 

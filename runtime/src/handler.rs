@@ -207,16 +207,19 @@ impl HandlerMetrics {
         self.requests.finish::<W>(&part.tally, outcome.code);
     }
 
+    /// The request counts of every part installed so far.
+    fn tallies(&self) -> impl Iterator<Item = &Tally> {
+        self.shards.iter().map(|part| &part.tally)
+    }
+
     /// Fills `into` with the requests ended so far, by code, in label order.
     pub(crate) fn collect_codes(&self, into: &mut Vec<(Code, u64)>) {
-        let tallies = self.shards.iter().map(|part| &part.tally);
-        self.requests.collect(tallies, into);
+        self.requests.collect(self.tallies(), into);
     }
 
     /// Requests started and not yet ended.
     pub(crate) fn in_flight(&self) -> i64 {
-        let tallies = || self.shards.iter().map(|part| &part.tally);
-        self.requests.in_flight(tallies)
+        self.requests.in_flight(|| self.tallies())
     }
 
     /// One of the two summaries, to read.
