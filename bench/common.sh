@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # What the benchmark scripts share: messages, settings, tools, CPU pinning, the cleanup of what they start, the
-# release build of the example, process checks, the request count and CPU time of the running service. Sourced by
-# bench/load.sh, bench/instructions.sh and bench/profile.sh, which set SCRIPT (their name, for messages) and ROOT
-# first. Sourcing it installs the cleanup on exit (see `cleanup`).
+# release build of the example, starting and stopping it, the request count and CPU time of the running service.
+# Sourced by bench/load.sh, bench/instructions.sh and bench/profile.sh, which set SCRIPT (their name, for messages)
+# and ROOT first. Sourcing it installs the cleanup on exit (see `cleanup`).
 
 # EPOCHREALTIME's decimal separator and awk's number formatting follow the locale.
 export LC_ALL=C
@@ -113,6 +113,31 @@ alive() {
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     rest=${stat##*) }
     [[ ${rest%% *} != Z ]]
+}
+
+# Starts the example with instrumentation $1 on an ephemeral loopback port, logging to $2.out and $2.err, behind the
+# command prefix in the remaining arguments (CPU pinning, a profiler; none for a plain start); sets SERVICE_PID, and
+# SERVICE_ADDR once the service answers, within $3 seconds.
+start_service() {
+    local mode=$1 log=$2 seconds=$3
+    shift 3
+    : >"$log.out"
+    "$@" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
+    SERVICE_PID=$!
+    await_service "$SERVICE_PID" "$log" "$seconds" "$mode"
+}
+
+# Stops the service with SIGTERM (graceful shutdown, bounded by the service itself), SIGKILL after 15 s.
+stop_service() {
+    local i
+    kill -TERM "$SERVICE_PID" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+        alive "$SERVICE_PID" || break
+        sleep 0.1
+    done
+    kill -KILL "$SERVICE_PID" 2>/dev/null || true
+    wait "$SERVICE_PID" 2>/dev/null || true
+    SERVICE_PID=""
 }
 
 # Waits up to $3 seconds for the service started as process $1 with instrumentation $4, logging to $2.out and

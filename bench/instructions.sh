@@ -53,19 +53,14 @@ control() {
 # last being the instructions in functions whose names contain routemeter::.
 measure() {
     local mode=$1 log="$WORK/$1" requests dump
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$log.callgrind" \
-        "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
-    SERVICE_PID=$!
     # The service starts far slower under valgrind.
-    await_service "$SERVICE_PID" "$log" 120 "$mode"
+    start_service "$mode" "$log" 120 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$log.callgrind"
     drive 2 >/dev/null # warm-up: connections, allocations, the first page of every summary
     control --instr=on
     requests=$(drive "$SECONDS_MEASURED")
     control --instr=off
     control --dump
-    kill -TERM "$SERVICE_PID"
-    wait "$SERVICE_PID" 2>/dev/null || true
-    SERVICE_PID=""
+    stop_service
     # The dump asked for above is part 1; the service's exit writes another file without a part number.
     dump="$log.callgrind.1"
     [[ -s $dump ]] || die "callgrind wrote no profile for instrumentation $mode (see $log.err)"

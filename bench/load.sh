@@ -60,32 +60,9 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # --- the service (stopped on exit by common.sh's cleanup, with wrk and the scraper) -------------------------
 
-# Stops the service with SIGTERM (graceful shutdown, bounded by the service itself), SIGKILL after 15 s.
-stop_service() {
-    local i
-    kill -TERM "$SERVICE_PID" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        alive "$SERVICE_PID" || break
-        sleep 0.1
-    done
-    kill -KILL "$SERVICE_PID" 2>/dev/null || true
-    wait "$SERVICE_PID" 2>/dev/null || true
-    SERVICE_PID=""
-}
-
 # The --instrumentation of arm $1: LOAD_MODE for the "on" arm, off for the other.
 arm_mode() {
     if [[ $1 == on ]]; then echo "$MODE"; else echo off; fi
-}
-
-# Starts the service with instrumentation $1 on an ephemeral loopback port, logs under $2; sets SERVICE_PID and
-# SERVICE_ADDR once the service answers.
-start_service() {
-    local mode=$1 log=$2
-    : >"$log.out"
-    "${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
-    SERVICE_PID=$!
-    await_service "$SERVICE_PID" "$log" 10 "$mode"
 }
 
 # Scrapes $1 once a second, on a fixed schedule like Prometheus, until the file $3 exists (at most $4 times).
@@ -127,7 +104,7 @@ run_once() {
     local mode=$1 round=$2 log="$WORK/round$2-$1" line cpu_before cpu_after requests served diff slack
     local scrapes_ok scrapes_failed scrape_ms errors cpu_us_per_req cpu_percent load1 problems="" instrumentation
     instrumentation=$(arm_mode "$mode")
-    start_service "$instrumentation" "$log"
+    start_service "$instrumentation" "$log" 10 "${SERVER_PIN[@]}"
     read -r load1 _ </proc/loadavg
 
     : >"$log.scrapes"

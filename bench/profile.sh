@@ -36,9 +36,7 @@ pin_cpus 0 1
 build_example
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routemeter-profile.XXXXXX")
 
-"${SERVER_PIN[@]}" "$BINARY" --addr 127.0.0.1:0 --instrumentation on >"$WORK/service.out" 2>"$WORK/service.err" &
-SERVICE_PID=$!
-await_service "$SERVICE_PID" "$WORK/service" 10 on
+start_service on "$WORK/service" 10 "${SERVER_PIN[@]}"
 
 # Drives the service for $1 seconds, writing wrk's report to $2.
 drive() {
