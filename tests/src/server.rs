@@ -1,4 +1,4 @@
-//! A hyper server for a test's own handlers, running in this process on `127.0.0.1` on an ephemeral port.
+//! A hyper server for a test's own handlers, running in this process on an ephemeral port of `127.0.0.1`.
 //!
 //! The cancellation, panic and exposition tests define instrumented handlers of their own and serve them the way a
 //! real service does: one task per connection, HTTP/1.1 or HTTP/2 (hyper-util's `auto` builder). The server
