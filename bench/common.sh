@@ -116,15 +116,28 @@ alive() {
 }
 
 # Starts the example with instrumentation $1 on an ephemeral loopback port, logging to $2.out and $2.err, behind the
-# command prefix in the remaining arguments (CPU pinning, a profiler; none for a plain start); sets SERVICE_PID, and
-# SERVICE_ADDR once the service answers, within $3 seconds.
+# command prefix in the remaining arguments (CPU pinning, a profiler; none for a plain start); sets SERVICE_PID, then
+# waits up to $3 seconds for the service to say where it listens and answer GET /health, and sets SERVICE_ADDR.
 start_service() {
-    local mode=$1 log=$2 seconds=$3
+    local mode=$1 log=$2 seconds=$3 line="" i
     shift 3
-    : >"$log.out"
     "$@" "$BINARY" --addr 127.0.0.1:0 --instrumentation "$mode" >"$log.out" 2>"$log.err" &
     SERVICE_PID=$!
-    await_service "$SERVICE_PID" "$log" "$seconds" "$mode"
+    for ((i = 0; i < seconds * 10; i++)); do
+        line=$(head -n 1 "$log.out" 2>/dev/null || true)
+        [[ $line == *"listening on http://"* ]] && break
+        alive "$SERVICE_PID" || die "the service exited at start-up: $(cat "$log.err")"
+        sleep 0.1
+    done
+    [[ $line == *"listening on http://"* ]] || die "the service did not say where it listens within $seconds s"
+    [[ $line == *"(instrumentation $mode)"* ]] || die "asked for instrumentation $mode, the service says: $line"
+    SERVICE_ADDR=${line#*http://}
+    SERVICE_ADDR=${SERVICE_ADDR%% *}
+    for ((i = 0; i < seconds * 10; i++)); do
+        curl -fsS --max-time 1 -o /dev/null "http://$SERVICE_ADDR/health" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "the service at $SERVICE_ADDR did not answer GET /health within $seconds s"
 }
 
 # Stops the service with SIGTERM (graceful shutdown, bounded by the service itself), SIGKILL after 15 s.
@@ -138,27 +151,6 @@ stop_service() {
     kill -KILL "$SERVICE_PID" 2>/dev/null || true
     wait "$SERVICE_PID" 2>/dev/null || true
     SERVICE_PID=""
-}
-
-# Waits up to $3 seconds for the service started as process $1 with instrumentation $4, logging to $2.out and
-# $2.err, to say where it listens and answer GET /health; sets SERVICE_ADDR.
-await_service() {
-    local pid=$1 log=$2 seconds=$3 mode=$4 line="" i
-    for ((i = 0; i < seconds * 10; i++)); do
-        line=$(head -n 1 "$log.out" 2>/dev/null || true)
-        [[ $line == *"listening on http://"* ]] && break
-        alive "$pid" || die "the service exited at start-up: $(cat "$log.err")"
-        sleep 0.1
-    done
-    [[ $line == *"listening on http://"* ]] || die "the service did not say where it listens within $seconds s"
-    [[ $line == *"(instrumentation $mode)"* ]] || die "asked for instrumentation $mode, the service says: $line"
-    SERVICE_ADDR=${line#*http://}
-    SERVICE_ADDR=${SERVICE_ADDR%% *}
-    for ((i = 0; i < seconds * 10; i++)); do
-        curl -fsS --max-time 1 -o /dev/null "http://$SERVICE_ADDR/health" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "the service at $SERVICE_ADDR did not answer GET /health within $seconds s"
 }
 
 # Value of key $1 in the "LOADBENCH key=value ..." line that bench/accounts.lua prints, in $2.

@@ -19,13 +19,21 @@ pub(crate) struct App {
     pub(crate) schema: AccountSchema,
     pub(crate) router: Router,
     pub(crate) exporter: Exporter,
-    pub(crate) instrumentation: Instrumentation,
-    /// The hand-written middleware's metrics, in [`Instrumentation::Handwritten`] only.
-    pub(crate) handwritten: Option<Handwritten>,
+    pub(crate) monitoring: Monitoring,
     pub(crate) body: BodyRules,
     /// What `/health` reports; flipped by `/testability/healthy/{state}`. Relaxed ordering is enough: the flag
     /// guards no other data.
     healthy: AtomicBool,
+}
+
+/// How requests are monitored: the `--instrumentation` switch, with what its mode needs at run time.
+pub(crate) enum Monitoring {
+    /// Through the `#[routemeter::instrumented]` handlers.
+    Routemeter,
+    /// Not at all: the bare handlers.
+    Bare,
+    /// The bare handlers behind the hand-written middleware, whose registry `/metrics` serves.
+    Handwritten(Handwritten),
 }
 
 impl App {
@@ -34,17 +42,17 @@ impl App {
         options: &Options,
     ) -> Result<App, Box<dyn Error + Send + Sync>> {
         let store = Arc::new(Store::seeded());
-        let handwritten = match options.instrumentation {
-            Instrumentation::Handwritten => Some(Handwritten::new()?),
-            Instrumentation::On | Instrumentation::Off => None,
+        let monitoring = match options.instrumentation {
+            Instrumentation::On => Monitoring::Routemeter,
+            Instrumentation::Off => Monitoring::Bare,
+            Instrumentation::Handwritten => Monitoring::Handwritten(Handwritten::new()?),
         };
         Ok(App {
             schema: graphql::schema(store.clone()),
             store,
             router: Router::new()?,
             exporter,
-            instrumentation: options.instrumentation,
-            handwritten,
+            monitoring,
             body: BodyRules {
                 limit: options.body_limit,
                 read_timeout: options.body_read_timeout,

@@ -4,10 +4,9 @@ use http::header::ALLOW;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::app::App;
+use crate::app::{App, Monitoring};
 use crate::handlers;
 use crate::instrumented;
-use crate::options::Instrumentation;
 use crate::reply::{self, Body};
 use crate::router::{Endpoint, Routed};
 
@@ -29,16 +28,16 @@ pub(crate) async fn handle(app: &App, served_by: &str, req: Request<Incoming>) -
             return reply::with_header(response, ALLOW, allow);
         }
     };
-    match (endpoint, &app.handwritten) {
-        (Endpoint::Metrics, Some(handwritten)) => handwritten.respond(),
-        (endpoint, Some(handwritten)) => {
+    match &app.monitoring {
+        Monitoring::Handwritten(handwritten) if endpoint == Endpoint::Metrics => {
+            handwritten.respond()
+        }
+        Monitoring::Handwritten(handwritten) => {
             let handler = call(app, served_by, endpoint, param, req, false);
             handwritten.observe(endpoint, handler).await
         }
-        (endpoint, None) => {
-            let monitored = app.instrumentation == Instrumentation::On;
-            call(app, served_by, endpoint, param, req, monitored).await
-        }
+        Monitoring::Routemeter => call(app, served_by, endpoint, param, req, true).await,
+        Monitoring::Bare => call(app, served_by, endpoint, param, req, false).await,
     }
 }
 
