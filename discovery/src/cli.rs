@@ -1,4 +1,4 @@
-//! Command-line flags and the configuration they produce.
+//! Command-line flags, and how they and the environment make a [`Config`].
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -6,18 +6,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::config::{Config, MAX_RESPONSE_BYTES};
 use crate::output::DEFAULT_OUTPUT;
 use crate::targets::{PortMode, Selection};
 use crate::{DockerHost, Error};
-
-/// How long one Docker Engine API call may take before the poll counts as failed; the
-/// default of `--api-timeout`.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The largest response body accepted from the Docker Engine API. A running task is a few
-/// KiB of JSON, so this is room for some twenty thousand tasks, and a cap on the memory a
-/// misbehaving endpoint that streams without end can make the program use.
-pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The flags, as clap parses them. Usage errors make clap exit with status 2.
 #[derive(Debug, Clone, Parser)]
@@ -81,25 +73,6 @@ pub struct Cli {
     pub strip_stack_prefix: bool,
 }
 
-/// Everything a run needs, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Where the Docker Engine API listens.
-    pub docker_host: DockerHost,
-    /// Network, ignore list and port mode.
-    pub selection: Selection,
-    /// Time between polls.
-    pub interval: Duration,
-    /// The file Prometheus reads.
-    pub output: PathBuf,
-    /// Poll once and return.
-    pub once: bool,
-    /// Limit for one Docker Engine API call, answer and body included.
-    pub request_timeout: Duration,
-    /// Limit for the size of one Docker Engine API response body.
-    pub max_response_bytes: usize,
-}
-
 impl Cli {
     /// Validates the flags, reading `DOCKER_HOST` and `DOCKER_TLS_VERIFY` from the process
     /// environment.
@@ -118,19 +91,10 @@ impl Cli {
             env("DOCKER_HOST").as_deref(),
             env("DOCKER_TLS_VERIFY").as_deref(),
         )?;
-        let network = match self.network.map(|name| name.trim().to_string()) {
-            Some(name) if name.is_empty() => {
-                return Err(Error::Config("--network must not be empty".to_string()))
-            }
-            other => other,
-        };
-        if self.output.as_os_str().is_empty() {
-            return Err(Error::Config("--output must not be empty".to_string()));
-        }
-        Ok(Config {
+        Config {
             docker_host,
             selection: Selection {
-                network,
+                network: self.network,
                 ignored: service_list(&self.ignored_services),
                 port_mode: self.port_mode,
                 strip_stack_prefix: self.strip_stack_prefix,
@@ -140,7 +104,8 @@ impl Cli {
             once: self.once,
             request_timeout: self.api_timeout,
             max_response_bytes: MAX_RESPONSE_BYTES,
-        })
+        }
+        .validate()
     }
 }
 

@@ -17,6 +17,7 @@
 //! [`output::write_if_changed`] the atomic write, [`Poller`] one poll, [`run`] the loop.
 
 pub mod cli;
+pub mod config;
 pub mod docker;
 mod error;
 mod host;
@@ -27,7 +28,8 @@ pub mod signal;
 pub mod targets;
 pub mod task;
 
-pub use cli::{Cli, Config};
+pub use cli::Cli;
+pub use config::Config;
 pub use error::Error;
 pub use host::{DockerHost, DEFAULT_SOCKET, DEFAULT_TCP_PORT};
 pub use poll::{run, PollOutcome, Poller};

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tokio::time::MissedTickBehavior;
 
-use crate::cli::Config;
+use crate::config::Config;
 use crate::docker::Engine;
 use crate::log::{log_error, log_info, log_warn};
 use crate::output::{self, WriteContent, WriteOutcome};

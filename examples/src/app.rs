@@ -19,21 +19,13 @@ pub(crate) struct App {
     pub(crate) schema: AccountSchema,
     pub(crate) router: Router,
     pub(crate) exporter: Exporter,
-    pub(crate) monitoring: Monitoring,
+    pub(crate) instrumentation: Instrumentation,
+    /// `Some` exactly when `instrumentation` is `Handwritten`: only that mode has the middleware and its registry.
+    pub(crate) handwritten: Option<Handwritten>,
     pub(crate) body: BodyRules,
     /// What `/health` reports; flipped by `/testability/healthy/{state}`. Relaxed ordering is enough: the flag
     /// guards no other data.
     healthy: AtomicBool,
-}
-
-/// How requests are monitored: the `--instrumentation` switch, with what its mode needs at run time.
-pub(crate) enum Monitoring {
-    /// Through the `#[routemeter::instrumented]` handlers.
-    Routemeter,
-    /// Not at all: the bare handlers.
-    Bare,
-    /// The bare handlers behind the hand-written middleware, whose registry `/metrics` serves.
-    Handwritten(Handwritten),
 }
 
 impl App {
@@ -42,17 +34,17 @@ impl App {
         options: &Options,
     ) -> Result<App, Box<dyn Error + Send + Sync>> {
         let store = Arc::new(Store::seeded());
-        let monitoring = match options.instrumentation {
-            Instrumentation::On => Monitoring::Routemeter,
-            Instrumentation::Off => Monitoring::Bare,
-            Instrumentation::Handwritten => Monitoring::Handwritten(Handwritten::new()?),
+        let handwritten = match options.instrumentation {
+            Instrumentation::Handwritten => Some(Handwritten::new()?),
+            Instrumentation::On | Instrumentation::Off => None,
         };
         Ok(App {
             schema: graphql::schema(store.clone()),
             store,
             router: Router::new()?,
             exporter,
-            monitoring,
+            instrumentation: options.instrumentation,
+            handwritten,
             body: BodyRules {
                 limit: options.body_limit,
                 read_timeout: options.body_read_timeout,

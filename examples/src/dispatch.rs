@@ -4,9 +4,10 @@ use http::header::ALLOW;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::app::{App, Monitoring};
+use crate::app::App;
 use crate::handlers;
 use crate::instrumented;
+use crate::options::Instrumentation;
 use crate::reply::{self, Body};
 use crate::router::{Endpoint, Routed};
 
@@ -28,16 +29,17 @@ pub(crate) async fn handle(app: &App, served_by: &str, req: Request<Incoming>) -
             return reply::with_header(response, ALLOW, allow);
         }
     };
-    match &app.monitoring {
-        Monitoring::Handwritten(handwritten) if endpoint == Endpoint::Metrics => {
-            handwritten.respond()
-        }
-        Monitoring::Handwritten(handwritten) => {
+    match (&app.handwritten, endpoint) {
+        // The hand-written middleware serves its own registry, not routemeter's.
+        (Some(handwritten), Endpoint::Metrics) => handwritten.respond(),
+        (Some(handwritten), _) => {
             let handler = call(app, served_by, endpoint, param, req, false);
             handwritten.observe(endpoint, handler).await
         }
-        Monitoring::Routemeter => call(app, served_by, endpoint, param, req, true).await,
-        Monitoring::Bare => call(app, served_by, endpoint, param, req, false).await,
+        (None, _) => {
+            let monitored = app.instrumentation == Instrumentation::On;
+            call(app, served_by, endpoint, param, req, monitored).await
+        }
     }
 }
 

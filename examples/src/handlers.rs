@@ -1,7 +1,7 @@
 //! The logic of every route, without monitoring.
 //!
 //! The monitored routes are reached through the thin `#[routemeter::instrumented]` wrappers in
-//! `crate::instrumented`; with `--instrumentation off` the router calls these functions directly, so both modes
+//! the `instrumented` module; with `--instrumentation off` the router calls these functions directly, so both modes
 //! run the very same code and a benchmark of the two measures the monitoring alone.
 
 use std::sync::Arc;

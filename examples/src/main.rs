@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use accountservice::cli::{self, Command};
 use accountservice::Options;
-use routemeter::AlertThresholds;
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -34,11 +33,20 @@ async fn main() -> ExitCode {
     let settings = match command {
         Command::Run(settings) => settings,
         Command::PrintDashboard => {
-            print!("{}", exporter.grafana_dashboard("accountservice"));
+            print!(
+                "{}",
+                routemeter_ops::grafana_dashboard(&exporter, "accountservice")
+            );
             return ExitCode::SUCCESS;
         }
         Command::PrintRules => {
-            print!("{}", exporter.prometheus_rules(AlertThresholds::default()));
+            print!(
+                "{}",
+                routemeter_ops::prometheus_rules(
+                    &exporter,
+                    routemeter_ops::AlertThresholds::default()
+                )
+            );
             return ExitCode::SUCCESS;
         }
         Command::Help => return ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 //! Field names follow the tutorial byte for byte (`servedBy`, `imageData`, `accountEvents`, the upper-case `ID` of an
 //! event and the terse `l` of a quote), so that its scripts and dashboards read our answers unchanged. The nested
 //! types double as GraphQL objects with the same field names; the GraphQL `Account` itself lives in
-//! [`crate::graphql`] because its fields take arguments.
+//! the `graphql` module because its fields take arguments.
 
 use async_graphql::SimpleObject;
 use serde::{Deserialize, Serialize};

@@ -47,7 +47,7 @@ fn async_fn(args: &Args, handler: Handler) -> TokenStream {
     let private = private_path(args);
     let edge = handler.output_type().map(fake_return_edge);
     let output_span = output_span(&handler);
-    let statics = site_statics(args, &private);
+    let statics = handler_statics(args, &private);
     let Handler {
         attrs,
         vis,
@@ -60,7 +60,7 @@ fn async_fn(args: &Args, handler: Handler) -> TokenStream {
     // The future and its `.await` are spanned at the return type too, so that errors about the
     // handler's output as a whole (not a response, an empty body) point there, once.
     let observed = quote_spanned!(output_span=>
-        #observe(&__ROUTEMETER_SITE, async move { #edge #body }).await
+        #observe(&__ROUTEMETER_HANDLER, async move { #edge #body }).await
     );
     let body = quote! {
         #(#inner_attrs)*
@@ -77,7 +77,7 @@ fn future_tail(args: &Args, handler: Handler) -> TokenStream {
     let private = private_path(args);
     let edge = handler.output_type().map(fake_return_edge);
     let observe = observe_fn(args, output_span(&handler));
-    let statics = site_statics(args, &private);
+    let statics = handler_statics(args, &private);
     let Handler {
         attrs,
         vis,
@@ -106,7 +106,7 @@ fn future_tail(args: &Args, handler: Handler) -> TokenStream {
     quote!(#(#attrs)* #vis #sig #body)
 }
 
-/// `observe(&SITE, async move { edge; stmts })`, keeping the user's `async` block as it was.
+/// `observe(&HANDLER, async move { edge; stmts })`, keeping the user's `async` block as it was.
 fn observed_async_block(
     observe: &TokenStream,
     edge: Option<&TokenStream>,
@@ -120,19 +120,19 @@ fn observed_async_block(
     } = future;
     let stmts = block.stmts;
     let block = braced(block.brace_token, quote!(#edge #(#stmts)*));
-    quote!(#observe(&__ROUTEMETER_SITE, #(#attrs)* #async_token #capture #block))
+    quote!(#observe(&__ROUTEMETER_HANDLER, #(#attrs)* #async_token #capture #block))
 }
 
 /// The `static` describing the handler, and its entry in the runtime's link-time list.
-fn site_statics(args: &Args, private: &TokenStream) -> TokenStream {
+fn handler_statics(args: &Args, private: &TokenStream) -> TokenStream {
     let name = &args.name;
     let method = args.route.method;
     let path = &args.route.path;
     let namespace = option(args.namespace.as_ref());
     let histogram = option(args.histogram.as_ref());
     quote! {
-        static __ROUTEMETER_SITE: #private::HandlerSite =
-            #private::HandlerSite::new(#private::SiteInfo {
+        static __ROUTEMETER_HANDLER: #private::Handler =
+            #private::Handler::new(#private::HandlerInfo {
                 name: #name,
                 method: #method,
                 path: #path,
@@ -145,7 +145,7 @@ fn site_statics(args: &Args, private: &TokenStream) -> TokenStream {
             });
         #[#private::linkme::distributed_slice(#private::HANDLERS)]
         #[linkme(crate = #private::linkme)]
-        static __ROUTEMETER_ENTRY: &'static #private::HandlerSite = &__ROUTEMETER_SITE;
+        static __ROUTEMETER_ENTRY: &'static #private::Handler = &__ROUTEMETER_HANDLER;
     }
 }
 
@@ -240,7 +240,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(&squash(
-            "::routemeter::__private::observe(&__ROUTEMETER_SITE, async move {"
+            "::routemeter::__private::observe(&__ROUTEMETER_HANDLER, async move {"
         )));
         assert!(out.contains(&squash("let __routemeter_ret: Result<Resp, E> = loop {};")));
         assert!(out.contains(&squash("let x = req?; Ok(x) }).await }")));
@@ -270,7 +270,7 @@ mod tests {
             "fn get(s: S) -> impl Future<Output = R> + Send { let s = s.clone(); async move { s.r() } }",
         ));
         assert!(out.contains(&squash(
-            "let s = s.clone(); ::routemeter::__private::observe(&__ROUTEMETER_SITE, async move {"
+            "let s = s.clone(); ::routemeter::__private::observe(&__ROUTEMETER_HANDLER, async move {"
         )));
         assert!(out.contains(&squash("let __routemeter_ret: R = loop {};")));
         assert!(out.ends_with(&squash("s.r() }) }")));
@@ -283,7 +283,7 @@ mod tests {
             "fn get(&self) -> Pin<Box<dyn Future<Output = R> + Send + '_>> { Box::pin(async move { r }) }",
         ));
         assert!(out.contains(&squash(
-            "Box::pin(::routemeter::__private::observe(&__ROUTEMETER_SITE, async move {"
+            "Box::pin(::routemeter::__private::observe(&__ROUTEMETER_HANDLER, async move {"
         )));
     }
 
@@ -327,7 +327,7 @@ mod tests {
                 .unwrap_or_default()
         ));
         assert_eq!(out.matches("compile_error").count(), 2, "{out}");
-        assert!(!out.contains("__ROUTEMETER_SITE"));
+        assert!(!out.contains("__ROUTEMETER_HANDLER"));
     }
 
     #[test]

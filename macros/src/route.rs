@@ -208,8 +208,7 @@ pub(crate) fn is_identifier(text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "route_props.rs"]
-mod route_props;
+mod props;
 
 #[cfg(test)]
 mod tests {

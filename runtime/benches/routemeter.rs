@@ -31,7 +31,7 @@ use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion};
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::Response;
-use routemeter::__bench::SyntheticHandlers;
+use routemeter::bench_support::SyntheticHandlers;
 use routemeter::{Summary, SummaryOptions};
 
 const HANDLER_COUNTS: [usize; 3] = [10, 100, 1000];

@@ -7,13 +7,17 @@
 
 use std::time::Duration;
 
-use crate::exposition::{self, ScrapeStats};
-use crate::handler::{HandlerSite, SiteInfo};
-use crate::registry::Catalog;
+use crate::expose::catalog::Catalog;
+use crate::expose::compression::gzipped;
+use crate::expose::prometheus_text;
+use crate::expose::scrapes::ScrapeStats;
+use crate::record::handler::{Handler, HandlerInfo};
+use crate::record::outcome::{Classification, Code};
+use crate::summary::SummaryOptions;
 
 /// `count` handlers named `Handler0`, `Handler1`, ... in namespace `bench`.
 pub struct SyntheticHandlers {
-    sites: Vec<&'static HandlerSite>,
+    handlers: Vec<&'static Handler>,
     catalog: Catalog,
     /// The handlers' clock: nanoseconds since the process clock's origin, fixed.
     now: u64,
@@ -25,12 +29,12 @@ const NOW: Duration = Duration::from_secs(3600);
 impl SyntheticHandlers {
     /// Creates the handlers. Their descriptions are leaked, as statics would be.
     pub fn new(count: usize) -> SyntheticHandlers {
-        let sites: Vec<&'static HandlerSite> = (0..count)
+        let handlers: Vec<&'static Handler> = (0..count)
             .map(|index| {
                 let name: &'static str = Box::leak(format!("Handler{index}").into_boxed_str());
                 let path: &'static str =
                     Box::leak(format!("/resource{index}/{{id}}").into_boxed_str());
-                &*Box::leak(Box::new(HandlerSite::new(SiteInfo {
+                &*Box::leak(Box::new(Handler::new(HandlerInfo {
                     name,
                     method: "GET",
                     path,
@@ -43,9 +47,9 @@ impl SyntheticHandlers {
                 })))
             })
             .collect();
-        let catalog = Catalog::build(sites.iter().copied(), None);
+        let catalog = Catalog::build(handlers.iter().copied(), None);
         SyntheticHandlers {
-            sites,
+            handlers,
             catalog,
             now: u64::try_from(NOW.as_nanos()).unwrap_or(u64::MAX),
         }
@@ -63,12 +67,12 @@ impl SyntheticHandlers {
             .now
             .saturating_sub(u64::try_from(ago.as_nanos()).unwrap_or(u64::MAX));
         let elapsed = (seconds * 1e9) as u64;
-        for site in &self.sites {
-            site.metrics().record(
+        for handler in &self.handlers {
+            handler.metrics().record(
                 elapsed,
                 at,
-                crate::outcome::Classification {
-                    code: crate::outcome::Code::Status(200),
+                Classification {
+                    code: Code::Status(200),
                     size: Some(size),
                 },
             );
@@ -81,18 +85,20 @@ impl SyntheticHandlers {
             requests: Vec::new(),
             in_flight: 0,
         };
-        exposition::render_at(&self.catalog, &[], &stats, self.now).unwrap_or_default()
+        let quantiles = SummaryOptions::default();
+        prometheus_text::render(&self.catalog, &[], &stats, quantiles.quantiles(), self.now)
+            .unwrap_or_default()
     }
 
     /// The exposition gzipped, as `/metrics` sends it to a scraper that accepts gzip.
     pub fn render_gzip(&self) -> Vec<u8> {
-        crate::exporter::gzipped(self.render().as_bytes()).unwrap_or_default()
+        gzipped(self.render().as_bytes()).unwrap_or_default()
     }
 
     /// Bytes the first handler's metrics occupy.
     pub fn heap_bytes_per_handler(&self) -> usize {
-        self.sites
+        self.handlers
             .first()
-            .map_or(0, |site| site.metrics().heap_bytes())
+            .map_or(0, |handler| handler.metrics().heap_bytes())
     }
 }

@@ -26,6 +26,13 @@ pub enum Error {
     },
     /// [`Config::install`](crate::Config::install) was called after the configuration was fixed.
     AlreadyInstalled,
+    /// A request was recorded before [`Config::install`](crate::Config::install), which fixed
+    /// the default configuration; installing another one would serve metrics shaped otherwise
+    /// than configured.
+    RecordedBeforeInstall {
+        /// The handler whose request came first, and where it is defined.
+        handler: String,
+    },
     /// A metric from a Prometheus registry could not be encoded.
     Encode(String),
     /// An I/O error while serving.
@@ -48,6 +55,12 @@ impl fmt::Display for Error {
             ),
             Error::AlreadyInstalled => f.write_str(
                 "routemeter is already installed: a different configuration is already in force; call `Config::install` once, at start-up, before the first request",
+            ),
+            Error::RecordedBeforeInstall { handler } => write!(
+                f,
+                "a request to {handler} was recorded before `install`, which fixed the default \
+                 configuration for the process; call `Config::install` at start-up, before serving \
+                 requests"
             ),
             Error::Encode(reason) => write!(f, "cannot encode metrics: {reason}"),
             Error::Io(err) => write!(f, "I/O error while serving metrics: {err}"),

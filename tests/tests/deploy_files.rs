@@ -53,7 +53,7 @@ fn dashboard_has_the_tutorial_panels_and_queries_the_provisioned_datasource() ->
     let datasource = std::fs::read_to_string(
         root.join("deploy/grafana/provisioning/datasources/prometheus.yml"),
     )?;
-    assert!(datasource.contains(&format!("uid: {}", routemeter::GRAFANA_DATASOURCE_UID)));
+    assert!(datasource.contains(&format!("uid: {}", routemeter_ops::GRAFANA_DATASOURCE_UID)));
 
     assert!(dashboard["uid"].is_string() && dashboard["title"].is_string());
     let panels = dashboard["panels"].as_array().ok_or("no panels")?;
@@ -67,7 +67,7 @@ fn dashboard_has_the_tutorial_panels_and_queries_the_provisioned_datasource() ->
         }
         assert_eq!(
             panel["datasource"]["uid"],
-            routemeter::GRAFANA_DATASOURCE_UID,
+            routemeter_ops::GRAFANA_DATASOURCE_UID,
             "{title}"
         );
         let targets = panel["targets"]

@@ -22,8 +22,8 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::buckets::{Bucket, NEGATIVE, PAGES, POSITIVE, SUBS};
-use crate::lazy_box::LazyBox;
-use crate::shard::Writer;
+use crate::primitives::lazy_box::LazyBox;
+use crate::primitives::shard::Writer;
 
 /// Pages per group.
 const GROUP_PAGES: usize = 16;
@@ -398,7 +398,7 @@ fn prefetch_line(address: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard::{Owner, Sharer};
+    use crate::primitives::shard::{Owner, Sharer};
     use crate::summary::buckets::NEGATIVE;
 
     impl Page {

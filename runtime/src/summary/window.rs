@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use super::buckets::{bucket_value, NEGATIVE, PAGES, POSITIVE, SUBS};
 use super::slot::{Slot, CARRY, RESETTING};
-use crate::shard::CELLS;
+use crate::primitives::shard::CELLS;
 
 /// The live slots of a summary at one instant, and the quantiles they hold.
 pub(super) struct Window<'a> {

@@ -2,8 +2,6 @@
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
-use std::io::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,30 +9,47 @@ use http::header::{ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY}
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
-use crate::exposition::{self, ScrapeStats, TEXT_CONTENT_TYPE};
-use crate::negotiation::accepts_gzip;
-use crate::registry::catalog;
+use crate::expose::catalog::{Catalog, RegisteredHandler};
+use crate::expose::compression::gzipped;
+use crate::expose::negotiation::accepts_gzip;
+use crate::expose::prometheus_text::{self, TEXT_CONTENT_TYPE};
+use crate::expose::scrapes::ScrapeCounts;
+use crate::primitives::clock;
+use crate::record::settings::Settings;
 use crate::Error;
 
 /// Serves every instrumented handler's metrics, and those of the configured `prometheus`
-/// registries, in the Prometheus text format. Cheap to clone; get one from [`crate::install`].
+/// registries, in the Prometheus text format. Cheap to clone; get one from [`Config::install`](crate::Config::install).
 ///
 /// Use it in any router with [`Exporter::respond`], as a hyper service (it implements
 /// `hyper::service::Service`), or on an address of its own with [`Exporter::serve`].
 #[derive(Clone, Debug)]
 pub struct Exporter {
-    registries: Arc<[prometheus::Registry]>,
+    state: Arc<State>,
 }
 
-/// The statuses the scrape handler answers with, and how often it did.
-static SCRAPE_STATUSES: [u16; 3] = [200, 405, 500];
-static SCRAPES: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-static SCRAPES_IN_FLIGHT: AtomicI64 = AtomicI64::new(0);
+/// What an exporter serves from, built once by `install`.
+#[derive(Debug)]
+struct State {
+    catalog: Catalog,
+    registries: Vec<prometheus::Registry>,
+    settings: &'static Settings,
+    scrapes: ScrapeCounts,
+}
 
 impl Exporter {
-    pub(crate) fn new(registries: Vec<prometheus::Registry>) -> Exporter {
+    pub(crate) fn new(
+        catalog: Catalog,
+        registries: Vec<prometheus::Registry>,
+        settings: &'static Settings,
+    ) -> Exporter {
         Exporter {
-            registries: registries.into(),
+            state: Arc::new(State {
+                catalog,
+                registries,
+                settings,
+                scrapes: ScrapeCounts::default(),
+            }),
         }
     }
 
@@ -43,45 +58,34 @@ impl Exporter {
     /// # Errors
     /// [`Error::Encode`] when a custom registry's metrics cannot be encoded.
     pub fn render(&self) -> Result<String, Error> {
-        let requests = SCRAPE_STATUSES
-            .iter()
-            .zip(&SCRAPES)
-            .map(|(status, count)| (*status, count.load(Ordering::Relaxed)))
-            .filter(|(_, count)| *count > 0)
-            .collect();
-        let stats = ScrapeStats {
-            requests,
-            in_flight: SCRAPES_IN_FLIGHT.load(Ordering::Relaxed),
-        };
-        exposition::render(catalog(), &self.registries, &stats)
+        let state = &*self.state;
+        prometheus_text::render(
+            &state.catalog,
+            &state.registries,
+            &state.scrapes.read(),
+            self.quantiles(),
+            clock::nanos_now(),
+        )
     }
 
-    /// A Grafana dashboard (its JSON model) with a panel set for every namespace: the tutorial's average
-    /// latency and memory per instance, then request rate, error ratio, latency quantiles,
-    /// in-flight requests and response size per route. Its panels query the Prometheus datasource
-    /// with uid [`GRAFANA_DATASOURCE_UID`](crate::GRAFANA_DATASOURCE_UID).
-    pub fn grafana_dashboard(&self, title: &str) -> String {
-        crate::dashboard::dashboard_json(catalog(), title)
+    /// Every handler this exporter reports, by namespace then metric name: what tools that
+    /// generate dashboards and alerting rules work from.
+    pub fn handlers(&self) -> impl Iterator<Item = &RegisteredHandler> {
+        self.state.catalog.entries()
     }
 
-    /// Prometheus rules for every namespace: request rate and error ratio recordings, and alerts
-    /// on error ratio and p99 latency per handler.
-    pub fn prometheus_rules(&self, thresholds: crate::AlertThresholds) -> String {
-        crate::rules::rules_yaml(catalog(), thresholds)
+    /// The quantiles every summary reports, in increasing order.
+    pub fn quantiles(&self) -> &[f64] {
+        self.state.settings.summary.quantiles()
     }
 
     /// Answers a scrape: `GET` or `HEAD`, text format 0.0.4, gzip when `Accept-Encoding` allows it.
     /// Other methods get `405 Method Not Allowed`; a failure to encode gets a `500` saying why.
     pub fn respond<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
-        SCRAPES_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        let scrapes = &self.state.scrapes;
+        scrapes.start();
         let response = self.answer(request);
-        SCRAPES_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
-        if let Some(slot) = SCRAPE_STATUSES
-            .iter()
-            .position(|status| *status == response.status().as_u16())
-        {
-            SCRAPES[slot].fetch_add(1, Ordering::Relaxed);
-        }
+        scrapes.finish(response.status().as_u16());
         response
     }
 
@@ -113,17 +117,6 @@ impl Exporter {
         }
         response
     }
-}
-
-/// Compresses with a fast level: scrapes are frequent and the text compresses well anyway.
-/// `None` if compression fails, in which case the text goes out as it is.
-pub(crate) fn gzipped(text: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(text.len() / 4),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(text).ok()?;
-    encoder.finish().ok()
 }
 
 fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {

@@ -1,35 +1,43 @@
-//! A Grafana dashboard for every instrumented handler, built from what the program knows of them.
+//! A Grafana dashboard for every instrumented handler, built from what the exporter reports.
 
+use routemeter::{Exporter, RegisteredHandler, FAILED_CODES};
 use serde_json::{json, Value};
 
-use crate::registry::{Catalog, Entry};
+use crate::namespaces::{by_namespace, served_quantile};
 
 /// The datasource uid the dashboard's panels query; `deploy/grafana` provisions it under this uid.
 pub const GRAFANA_DATASOURCE_UID: &str = "prometheus";
 
 /// One panel: a title, a unit and its queries (`(PromQL, legend)`).
-pub(crate) struct Panel {
-    pub(crate) title: String,
-    pub(crate) unit: &'static str,
-    pub(crate) queries: Vec<(String, String)>,
+struct Panel {
+    title: String,
+    unit: &'static str,
+    queries: Vec<(String, String)>,
 }
 
-/// The panels: the tutorial's two (average latency, memory per instance), then per-route request rate,
-/// error ratio, latency quantiles, in-flight requests and response size.
-pub(crate) fn panels(catalog: &Catalog) -> Vec<Panel> {
+/// The panels, per namespace: the tutorial's two (average latency, memory per instance), then
+/// per-route request rate, error ratio, latency quantiles, in-flight requests and response size,
+/// and p99 latency across replicas when handlers keep the histogram.
+fn panels(exporter: &Exporter) -> Vec<Panel> {
     let mut panels = Vec::new();
-    for (namespace, entries) in &catalog.namespaces {
-        let per_handler = |query: &dyn Fn(&Entry) -> String| -> Vec<(String, String)> {
+    // The size panel shows the served quantile nearest the median.
+    let size_quantile = exporter
+        .quantiles()
+        .iter()
+        .min_by(|a, b| (*a - 0.5).abs().total_cmp(&(*b - 0.5).abs()))
+        .and_then(|nearest| served_quantile(exporter, *nearest));
+    for (namespace, entries) in by_namespace(exporter) {
+        let per_handler = |query: &dyn Fn(&RegisteredHandler) -> String| -> Vec<(String, String)> {
             entries
                 .iter()
-                .map(|entry| (query(entry), entry.site.info().name.to_owned()))
+                .map(|entry| (query(entry), entry.name().to_owned()))
                 .collect()
         };
         panels.push(Panel {
             title: format!("{namespace}: average latency over 1m"),
             unit: "ms",
             queries: per_handler(&|entry| {
-                let metric = &entry.metric;
+                let metric = entry.metric();
                 format!(
                     "avg_over_time({metric}_sum{{service=\"duration\"}}[1m]) / \
                      avg_over_time({metric}_count{{service=\"duration\"}}[1m]) * 1000"
@@ -63,7 +71,7 @@ pub(crate) fn panels(catalog: &Catalog) -> Vec<Panel> {
             // `or ... * 0` keeps a line at zero for routes that have had no errors yet.
             queries: vec![(
                 format!(
-                    "(sum by (handler) (rate({requests}{{code=~\"5..|error|panic\"}}[1m])) \
+                    "(sum by (handler) (rate({requests}{{code=~\"{FAILED_CODES}\"}}[1m])) \
                      or sum by (handler) (rate({requests}[1m])) * 0) \
                      / sum by (handler) (rate({requests}[1m]))"
                 ),
@@ -74,7 +82,7 @@ pub(crate) fn panels(catalog: &Catalog) -> Vec<Panel> {
             title: format!("{namespace}: latency quantiles"),
             unit: "ms",
             queries: per_handler(&|entry| {
-                format!("{}{{service=\"duration\"}} * 1000", entry.metric)
+                format!("{}{{service=\"duration\"}} * 1000", entry.metric())
             })
             .into_iter()
             .map(|(query, name)| (query, format!("{name} q{{{{quantile}}}}")))
@@ -88,20 +96,46 @@ pub(crate) fn panels(catalog: &Catalog) -> Vec<Panel> {
                 "{{handler}}".to_owned(),
             )],
         });
-        panels.push(Panel {
-            title: format!("{namespace}: median response size"),
-            unit: "bytes",
-            queries: per_handler(&|entry| {
-                format!("{}{{service=\"size\",quantile=\"0.5\"}}", entry.metric)
-            }),
-        });
+        if let Some(quantile) = &size_quantile {
+            panels.push(Panel {
+                title: if quantile == "0.5" {
+                    format!("{namespace}: median response size")
+                } else {
+                    format!("{namespace}: response size, quantile {quantile}")
+                },
+                unit: "bytes",
+                queries: per_handler(&|entry| {
+                    format!(
+                        "{}{{service=\"size\",quantile=\"{quantile}\"}}",
+                        entry.metric()
+                    )
+                }),
+            });
+        }
+        if entries.iter().any(|entry| entry.has_histogram()) {
+            panels.push(Panel {
+                title: format!("{namespace}: p99 latency across replicas"),
+                unit: "ms",
+                queries: vec![(
+                    format!(
+                        "histogram_quantile(0.99, sum by (le, handler) \
+                         (rate({namespace}_request_duration_seconds_bucket[5m]))) * 1000"
+                    ),
+                    "{{handler}}".to_owned(),
+                )],
+            });
+        }
     }
     panels
 }
 
-/// The dashboard's JSON model, as Grafana's provisioning reads it.
-pub(crate) fn dashboard_json(catalog: &Catalog, title: &str) -> String {
-    let panels: Vec<Value> = panels(catalog)
+/// A Grafana dashboard (its JSON model, as Grafana's provisioning reads it) with a panel set for
+/// every namespace of `exporter`: the tutorial's average latency and memory per instance, then
+/// request rate, error ratio, latency quantiles, in-flight requests and response size per route,
+/// and p99 latency across replicas for handlers that keep the histogram. Its panels query the
+/// Prometheus datasource with uid [`GRAFANA_DATASOURCE_UID`].
+pub fn grafana_dashboard(exporter: &Exporter, title: &str) -> String {
+    let panels: Vec<Value> = panels(exporter)
         .into_iter()
         .enumerate()
         .map(|(index, panel)| {

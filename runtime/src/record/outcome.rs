@@ -16,6 +16,12 @@ pub enum Code {
     Panic,
 }
 
+/// The `code` values of a failed request, as a PromQL regular expression: a 5xx status, a
+/// handler that returned `Err`, or one that panicked. Cancelled requests are the client's doing
+/// and do not count. The crate docs' queries, and generated rules and dashboards, all use it:
+/// `rate(<namespace>_requests_total{code=~"5..|error|panic"}[5m])`.
+pub const FAILED_CODES: &str = "5..|error|panic";
+
 impl Code {
     /// The number of distinct codes a handler can count: statuses 100..=999 and the three outcomes.
     pub(crate) const SLOTS: usize = 900 + 3;
@@ -144,6 +150,21 @@ fn content_length(value: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn failed_codes_are_the_ones_the_docs_query() {
+        let docs = include_str!("../lib.rs");
+        let matchers: Vec<&str> = docs
+            .split("code=~\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(!matchers.is_empty());
+        assert!(
+            matchers.iter().all(|matcher| *matcher == FAILED_CODES),
+            "{matchers:?}"
+        );
+    }
     use http_body_util::{Empty, Full};
 
     #[test]

@@ -1,74 +1,15 @@
-//! One instrumented handler: its static description and the metrics it records into.
+//! What one handler records: its two summaries, its request counts and its histogram.
 
-use std::sync::OnceLock;
-
-use crate::config::settings;
-use crate::histogram::Histogram;
-use crate::outcome::{Classification, Code};
-use crate::request_counts::{RequestCounts, Tally};
-use crate::shard::{self, Owner, Shards, Sharer, Writer};
+use crate::primitives::shard::{self, Owner, Shards, Sharer, Writer};
+use crate::record::histogram::Histogram;
+use crate::record::outcome::{Classification, Code};
+use crate::record::request_counts::{RequestCounts, Tally};
+use crate::record::settings::Settings;
 use crate::summary::{self, Core, Prepared, Shape};
-
-/// What the attribute knows about a handler at compile time.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct SiteInfo {
-    /// The metric name fragment, e.g. `GetAccount`.
-    pub name: &'static str,
-    /// The HTTP method, upper case.
-    pub method: &'static str,
-    /// The path template with parameters written `{param}`.
-    pub path: &'static str,
-    /// The handler's own namespace override.
-    pub namespace: Option<&'static str>,
-    /// The handler's own histogram switch.
-    pub histogram: Option<bool>,
-    /// `module_path!()` at the handler; its first segment is the default namespace.
-    pub module_path: &'static str,
-    /// The handler crate's version, for the build-info gauge.
-    pub crate_version: Option<&'static str>,
-    /// Where the handler is defined, for error messages.
-    pub file: &'static str,
-    /// Where the handler is defined, for error messages.
-    pub line: u32,
-}
-
-/// A handler's static description plus its metrics, created on first use.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct HandlerSite {
-    info: SiteInfo,
-    metrics: OnceLock<HandlerMetrics>,
-}
-
-impl HandlerSite {
-    /// Describes a handler; called by the attribute in a `static`.
-    pub const fn new(info: SiteInfo) -> HandlerSite {
-        HandlerSite {
-            info,
-            metrics: OnceLock::new(),
-        }
-    }
-
-    pub(crate) fn info(&self) -> &SiteInfo {
-        &self.info
-    }
-
-    /// The handler's metrics, built from the settings in force the first time they are needed.
-    pub(crate) fn metrics(&self) -> &HandlerMetrics {
-        self.metrics
-            .get_or_init(|| HandlerMetrics::new(self.info.histogram))
-    }
-
-    /// Where the handler is defined, as `file:line`.
-    pub(crate) fn location(&self) -> String {
-        format!("{}:{}", self.info.file, self.info.line)
-    }
-}
 
 /// Everything recorded per handler. The hot path indexes straight into it: no lookup by name.
 ///
-/// What a request writes lives in one part per thread shard ([`crate::shard`]): both summaries'
+/// What a request writes lives in one part per thread shard ([`crate::primitives::shard`]): both summaries'
 /// totals and the request counts sit together on two cache lines, found with one lookup, so a
 /// request touches as few lines as it can.
 pub(crate) struct HandlerMetrics {
@@ -90,10 +31,10 @@ struct HandlerShard {
 }
 
 impl HandlerShard {
-    fn core(&self, service: Service) -> &Core {
-        match service {
-            Service::Duration => &self.duration,
-            Service::Size => &self.size,
+    fn core(&self, measure: Measure) -> &Core {
+        match measure {
+            Measure::Duration => &self.duration,
+            Measure::Size => &self.size,
         }
     }
 }
@@ -107,30 +48,30 @@ impl std::fmt::Debug for HandlerMetrics {
     }
 }
 
-/// A handler's two summaries: the tutorial's `service="duration"` (seconds) and
+/// What a handler's two summaries measure: the tutorial's `service="duration"` (seconds) and
 /// `service="size"` (bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Service {
+pub(crate) enum Measure {
     Duration,
     Size,
 }
 
-impl Service {
+impl Measure {
     /// Both, in the order they are written.
-    pub(crate) const ALL: [Service; 2] = [Service::Duration, Service::Size];
+    pub(crate) const ALL: [Measure; 2] = [Measure::Duration, Measure::Size];
 
     /// The value of the `service` label.
     pub(crate) fn label(self) -> &'static str {
         match self {
-            Service::Duration => "duration",
-            Service::Size => "size",
+            Measure::Duration => "duration",
+            Measure::Size => "size",
         }
     }
 }
 
 impl HandlerMetrics {
-    fn new(histogram: Option<bool>) -> HandlerMetrics {
-        let settings = settings();
+    /// Metrics shaped by `settings`; `histogram` is the handler's own switch.
+    pub(crate) fn new(histogram: Option<bool>, settings: &Settings) -> HandlerMetrics {
         HandlerMetrics {
             shards: Shards::default(),
             shape: Shape::new(&settings.summary),
@@ -142,6 +83,7 @@ impl HandlerMetrics {
     }
 
     /// Bytes this handler's metrics occupy, its own struct included.
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of::<HandlerMetrics>()
             + self
@@ -223,10 +165,10 @@ impl HandlerMetrics {
     }
 
     /// One of the two summaries, to read.
-    pub(crate) fn summary(&self, service: Service) -> SummaryOf<'_> {
+    pub(crate) fn summary(&self, measure: Measure) -> SummaryOf<'_> {
         SummaryOf {
             metrics: self,
-            service,
+            measure,
         }
     }
 }
@@ -236,16 +178,16 @@ impl HandlerMetrics {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SummaryOf<'a> {
     metrics: &'a HandlerMetrics,
-    service: Service,
+    measure: Measure,
 }
 
 impl<'a> SummaryOf<'a> {
     fn cores(self) -> impl Iterator<Item = &'a Core> + Clone {
-        let service = self.service;
+        let measure = self.measure;
         self.metrics
             .shards
             .iter()
-            .map(move |part| part.core(service))
+            .map(move |part| part.core(measure))
     }
 
     pub(crate) fn prefetch_cores(self) {
@@ -281,7 +223,7 @@ mod tests {
 
     #[test]
     fn threads_beyond_the_pool_share_a_part_and_lose_nothing() {
-        let metrics = HandlerMetrics::new(Some(false));
+        let metrics = HandlerMetrics::new(Some(false), &Settings::default());
         // All alive at once before their first request, so the pool runs out: a few threads own
         // a part, the others share one.
         let threads = shard::MAX_OWNED + 8;
@@ -308,15 +250,15 @@ mod tests {
         metrics.collect_codes(&mut codes);
         assert_eq!(codes, vec![(Code::Status(200), total)]);
         assert_eq!(metrics.in_flight(), 0);
-        for service in Service::ALL {
+        for measure in Measure::ALL {
             let mut values = [f64::NAN; 3];
-            let reading = metrics.summary(service).prepare(now).read_into(&mut values);
-            assert_eq!(reading.count, total, "{service:?}");
-            assert_eq!(reading.window_count, total, "{service:?}");
+            let reading = metrics.summary(measure).prepare(now).read_into(&mut values);
+            assert_eq!(reading.count, total, "{measure:?}");
+            assert_eq!(reading.window_count, total, "{measure:?}");
         }
         let mut values = [f64::NAN; 3];
         let size = metrics
-            .summary(Service::Size)
+            .summary(Measure::Size)
             .prepare(now)
             .read_into(&mut values);
         assert_eq!(size.sum, 100.0 * total as f64);

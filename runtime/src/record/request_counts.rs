@@ -2,16 +2,16 @@
 //!
 //! Every request is counted twice, once when it starts and once, under its code, when it ends,
 //! so the number in flight is what started minus what ended: no counter goes down, and each
-//! count is kept per thread shard ([`crate::shard`]), written without locked instructions. A
+//! count is kept per thread shard ([`crate::primitives::shard`]), written without locked instructions. A
 //! shard keeps the few codes a handler answers with in a small table; the rare shard that sees
 //! more than [`ENTRIES`] distinct codes counts the others in a table of every code, shared by all
 //! threads.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use crate::lazy_box::LazyBox;
-use crate::outcome::Code;
-use crate::shard::Writer;
+use crate::primitives::lazy_box::LazyBox;
+use crate::primitives::shard::Writer;
+use crate::record::outcome::Code;
 
 /// Distinct codes a shard counts in its own table.
 const ENTRIES: usize = 8;
@@ -121,6 +121,7 @@ impl RequestCounts {
     }
 
     /// Heap memory of the shared table, once a code needed it.
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) fn heap_bytes(&self) -> usize {
         self.overflow
             .get()
@@ -165,7 +166,7 @@ fn label_order(code: Code) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard::{self, Owner, Shard, Shards, Sharer};
+    use crate::primitives::shard::{self, Owner, Shard, Shards, Sharer};
 
     /// Request counts with their shards, as a handler keeps them.
     #[derive(Default)]

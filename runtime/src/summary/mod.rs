@@ -12,7 +12,7 @@
 //! pattern: 40 sub-buckets per power of two, each narrow enough that the value it reports is
 //! within 0.95% of any value it holds.
 //!
-//! **Shards** ([`crate::shard`]). Each thread records into a part of the summary of its own: its
+//! **Shards** ([`crate::primitives::shard`]). Each thread records into a part of the summary of its own: its
 //! own totals and its own age buckets, which only it writes, with plain loads and stores. Threads
 //! beyond the shard pool share one more part, written with atomic read-modify-writes. A snapshot
 //! adds the parts up. One thread's part is a [`Core`]. A standalone [`Summary`] keeps its cores
@@ -68,7 +68,7 @@ use self::buckets::Bucket;
 use self::divisor::Divisor;
 use self::slot::{prefetch, Slot};
 use self::window::{Window, WindowTotals};
-use crate::shard::{self, Owner, Shard, Shards, Sharer, Writer};
+use crate::primitives::shard::{self, Owner, Shard, Shards, Sharer, Writer};
 
 /// What a [`Summary`] reports at one instant.
 #[derive(Clone, Debug)]

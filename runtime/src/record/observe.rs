@@ -6,9 +6,10 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::clock;
-use crate::handler::{HandlerMetrics, HandlerSite};
-use crate::outcome::{Classification, Code, Outcome};
+use crate::primitives::clock;
+use crate::record::handler::Handler;
+use crate::record::metrics::HandlerMetrics;
+use crate::record::outcome::{Classification, Code, Outcome};
 
 pin_project! {
     /// An instrumented handler's future: same output, timed and counted.
@@ -17,21 +18,21 @@ pin_project! {
     pub struct Observed<F> {
         #[pin]
         inner: F,
-        site: &'static HandlerSite,
+        handler: &'static Handler,
         request: Option<InFlight>,
     }
 }
 
 /// Wraps a handler body; called by the code the attribute generates.
 #[doc(hidden)]
-pub fn observe<F>(site: &'static HandlerSite, inner: F) -> Observed<F>
+pub fn observe<F>(handler: &'static Handler, inner: F) -> Observed<F>
 where
     F: Future,
     F::Output: Outcome,
 {
     Observed {
         inner,
-        site,
+        handler,
         request: None,
     }
 }
@@ -45,11 +46,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let site = *this.site;
+        let handler = *this.handler;
         // The request starts at the first poll: a future that is never polled never ran.
         let request = this
             .request
-            .get_or_insert_with(|| InFlight::start(site.metrics()));
+            .get_or_insert_with(|| InFlight::start(handler.metrics()));
         request.polling = true;
         let poll = this.inner.poll(cx);
         // Not reached when the body panics: the guard then drops with `polling` still set.

@@ -33,8 +33,7 @@ pub(crate) fn accepts_gzip(accept_encoding: Option<&HeaderValue>) -> bool {
 }
 
 #[cfg(test)]
-#[path = "negotiation_props.rs"]
-mod negotiation_props;
+mod props;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::atomic_float::AtomicF64;
+use crate::primitives::atomic_float::AtomicF64;
 
 /// Prometheus' conventional latency buckets, in seconds.
 pub(crate) const DEFAULT_BUCKETS: [f64; 11] = [
@@ -49,6 +49,7 @@ impl Histogram {
         self.sum.add(value);
     }
 
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Histogram>() + self.counts.len() * std::mem::size_of::<AtomicU64>()
     }

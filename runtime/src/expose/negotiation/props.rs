@@ -2,7 +2,7 @@
 //! answered without a panic, and gzip is chosen exactly when the scraper allows it, however the header is
 //! spelled (case, optional whitespace, other codings around it).
 //!
-//! Each property runs 256 cases; `PROPTEST_CASES=100000 cargo test -p routemeter negotiation_props` fuzzes
+//! Each property runs 256 cases; `PROPTEST_CASES=100000 cargo test -p routemeter negotiation::props` fuzzes
 //! harder.
 
 use http::HeaderValue;

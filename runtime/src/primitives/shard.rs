@@ -21,7 +21,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::lazy_box::LazyBox;
+use crate::primitives::lazy_box::LazyBox;
 
 /// Most shard numbers the pool ever holds.
 pub(crate) const MAX_OWNED: usize = 32;

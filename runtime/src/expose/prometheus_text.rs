@@ -2,25 +2,17 @@
 //! `prometheus` registry, merged and sorted by family name as Prometheus clients write them.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
-use crate::clock;
-use crate::config::settings;
-use crate::handler::{Service, SummaryOf};
-use crate::outcome::Code;
-use crate::registry::{Catalog, Entry};
+use crate::expose::catalog::{Catalog, RegisteredHandler};
+use crate::expose::scrapes::ScrapeStats;
+use crate::expose::text::{escape_label, header, push_all, push_code, push_float, push_integer};
+use crate::record::metrics::{Measure, SummaryOf};
+use crate::record::outcome::Code;
 use crate::summary::{Prepared, Reading};
 use crate::Error;
 
 /// The content type of the text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// What the `/metrics` handler reports about itself.
-pub(crate) struct ScrapeStats {
-    /// `(status, count)` for every status answered so far.
-    pub(crate) requests: Vec<(u16, u64)>,
-    pub(crate) in_flight: i64,
-}
 
 /// One metric family: its name, by which families are sorted, and where its samples come from.
 struct Family<'a> {
@@ -29,11 +21,11 @@ struct Family<'a> {
 }
 
 enum Source<'a> {
-    Summary(&'a Entry),
-    Requests(&'a [Entry]),
-    InFlight(&'a [Entry]),
-    Histogram(&'a [Entry]),
-    BuildInfo(&'a [Entry]),
+    Summary(&'a RegisteredHandler),
+    Requests(&'a [RegisteredHandler]),
+    InFlight(&'a [RegisteredHandler]),
+    Histogram(&'a [RegisteredHandler]),
+    BuildInfo(&'a [RegisteredHandler]),
     ScrapeRequests,
     ScrapeInFlight,
     /// A family from a `prometheus` registry, already encoded.
@@ -44,19 +36,12 @@ enum Source<'a> {
 ///
 /// A registry family whose name routemeter already writes is left out (two families of one name
 /// would make the whole scrape invalid); [`Error::Encode`] when a registry cannot be encoded.
+/// Summaries report `quantiles` of their windows as they stand at `now` on the process clock.
 pub(crate) fn render(
     catalog: &Catalog,
     registries: &[prometheus::Registry],
     scrapes: &ScrapeStats,
-) -> Result<String, Error> {
-    render_at(catalog, registries, scrapes, clock::nanos_now())
-}
-
-/// [`render`] with the summaries' windows read at `now` on the process clock.
-pub(crate) fn render_at(
-    catalog: &Catalog,
-    registries: &[prometheus::Registry],
-    scrapes: &ScrapeStats,
+    quantiles: &[f64],
     now: u64,
 ) -> Result<String, Error> {
     let mut families = Vec::with_capacity(catalog.entries().count() + 16);
@@ -75,7 +60,7 @@ pub(crate) fn render_at(
         add("requests_in_flight", Source::InFlight(entries));
         if entries
             .iter()
-            .any(|entry| entry.site.metrics().histogram.is_some())
+            .any(|entry| entry.handler.metrics().histogram.is_some())
         {
             add("request_duration_seconds", Source::Histogram(entries));
         }
@@ -119,11 +104,10 @@ pub(crate) fn render_at(
     }
 
     families.sort_by(|a, b| a.name.cmp(&b.name));
-    let quantiles = settings().summary.quantiles();
     let mut context = Context {
         now,
         scrapes,
-        services: Service::ALL.map(Service::label).map(|service| ServiceText {
+        measures: Measure::ALL.map(Measure::label).map(|service| MeasureText {
             quantiles: quantiles
                 .iter()
                 .map(|q| format!("{{service=\"{service}\",quantile=\"{q}\"}} "))
@@ -135,10 +119,10 @@ pub(crate) fn render_at(
         summaries: families
             .iter()
             .filter_map(|family| match family.source {
-                Source::Summary(entry) => Some(entry.site.metrics()),
+                Source::Summary(entry) => Some(entry.handler.metrics()),
                 _ => None,
             })
-            .flat_map(|metrics| Service::ALL.map(|service| metrics.summary(service)))
+            .flat_map(|metrics| Measure::ALL.map(|measure| metrics.summary(measure)))
             .collect(),
         read: 0,
         prepared: None,
@@ -158,7 +142,7 @@ struct Context<'a> {
     scrapes: &'a ScrapeStats,
     /// What follows a summary's name on each of its lines, for `service="duration"` then
     /// `service="size"`, written once per scrape.
-    services: [ServiceText; 2],
+    measures: [MeasureText; 2],
     /// Where each summary's quantiles are read into, one per configured quantile.
     values: Vec<f64>,
     /// Every summary, in the order they are written.
@@ -171,8 +155,8 @@ struct Context<'a> {
     codes: Vec<(Code, u64)>,
 }
 
-/// The text after a summary's name on its lines for one `service`.
-struct ServiceText {
+/// The text after a summary's name on its lines for one measure (`service` label).
+struct MeasureText {
     /// `{service="duration",quantile="0.5"} ` for each configured quantile.
     quantiles: Vec<String>,
     /// `_sum{service="duration"} `.
@@ -184,7 +168,7 @@ struct ServiceText {
 impl Context<'_> {
     /// Reads `summary`, the next one of [`Context::summaries`], into [`Context::values`], and
     /// starts loading what the following ones will need (see
-    /// [`prefetch_cores`](crate::summary::prefetch_cores)).
+    /// `summary::prefetch_cores`).
     fn read(&mut self, summary: SummaryOf<'_>) -> Reading {
         let current = match self.prepared.take() {
             Some((index, prepared)) if index == self.read => prepared,
@@ -219,7 +203,7 @@ impl Family<'_> {
                     "counter",
                 );
                 for entry in *entries {
-                    entry.site.metrics().collect_codes(&mut context.codes);
+                    entry.handler.metrics().collect_codes(&mut context.codes);
                     for &(code, count) in &context.codes {
                         push_all(out, &[name, "{", &entry.labels, ",code=\""]);
                         push_code(out, code);
@@ -233,7 +217,7 @@ impl Family<'_> {
                 header(out, name, "Requests being handled right now.", "gauge");
                 for entry in *entries {
                     push_all(out, &[name, "{", &entry.handler_label, "} "]);
-                    push_integer(out, entry.site.metrics().in_flight());
+                    push_integer(out, entry.handler.metrics().in_flight());
                     out.push('\n');
                 }
             }
@@ -241,7 +225,7 @@ impl Family<'_> {
             Source::BuildInfo(entries) => {
                 let version = entries
                     .iter()
-                    .find_map(|entry| entry.site.info().crate_version)
+                    .find_map(|entry| entry.handler.info().crate_version)
                     .unwrap_or("unknown");
                 header(
                     out,
@@ -288,8 +272,13 @@ impl Family<'_> {
 }
 
 /// The tutorial's summary: `service="duration"` in seconds and `service="size"` in bytes.
-fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &mut Context<'_>) {
-    let metrics = entry.site.metrics();
+fn write_summary(
+    out: &mut String,
+    name: &str,
+    entry: &RegisteredHandler,
+    context: &mut Context<'_>,
+) {
+    let metrics = entry.handler.metrics();
     push_all(
         out,
         &[
@@ -302,9 +291,9 @@ fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &mut Cont
             " summary\n",
         ],
     );
-    for (index, service) in Service::ALL.into_iter().enumerate() {
-        let reading = context.read(metrics.summary(service));
-        let Some(text) = context.services.get(index) else {
+    for (index, measure) in Measure::ALL.into_iter().enumerate() {
+        let reading = context.read(metrics.summary(measure));
+        let Some(text) = context.measures.get(index) else {
             continue;
         };
         for (labels, value) in text.quantiles.iter().zip(&context.values) {
@@ -321,7 +310,7 @@ fn write_summary(out: &mut String, name: &str, entry: &Entry, context: &mut Cont
     }
 }
 
-fn write_histogram(out: &mut String, name: &str, entries: &[Entry]) {
+fn write_histogram(out: &mut String, name: &str, entries: &[RegisteredHandler]) {
     header(
         out,
         name,
@@ -329,7 +318,7 @@ fn write_histogram(out: &mut String, name: &str, entries: &[Entry]) {
         "histogram",
     );
     for entry in entries {
-        let Some(histogram) = &entry.site.metrics().histogram else {
+        let Some(histogram) = &entry.handler.metrics().histogram else {
             continue;
         };
         let snapshot = histogram.snapshot();
@@ -349,109 +338,5 @@ fn write_histogram(out: &mut String, name: &str, entries: &[Entry]) {
         push_all(out, &["\n", name, "_count{", labels, "} "]);
         push_integer(out, total);
         out.push('\n');
-    }
-}
-
-fn push_all(out: &mut String, parts: &[&str]) {
-    for part in parts {
-        out.push_str(part);
-    }
-}
-
-/// Writes a `code` label value; a status, by far the most common, without the formatting
-/// machinery.
-fn push_code(out: &mut String, code: Code) {
-    match code {
-        Code::Status(status) => push_integer(out, status),
-        outcome => {
-            let _ = write!(out, "{}", outcome.label());
-        }
-    }
-}
-
-fn push_integer(out: &mut String, value: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(value));
-}
-
-fn header(text: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(text, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(text, "# TYPE {name} {kind}");
-}
-
-/// Writes a sample value as Prometheus parsers read it: `NaN`, `+Inf`, `-Inf`, a whole number as
-/// an integer, or else the shortest
-/// decimal that round-trips, with an exponent for very small or large magnitudes.
-pub(crate) fn push_float(text: &mut String, value: f64) {
-    if value.is_nan() {
-        text.push_str("NaN");
-    } else if value.is_infinite() {
-        text.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
-    } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
-        // Whole numbers below 2^53 convert exactly; `293`, not `293.0`.
-        push_integer(text, value as i64);
-    } else {
-        text.push_str(ryu::Buffer::new().format_finite(value));
-    }
-}
-
-/// Escapes a HELP text: backslash and line feed.
-pub(crate) fn escape_help(help: &str) -> String {
-    help.replace('\\', "\\\\").replace('\n', "\\n")
-}
-
-/// Escapes a label value: backslash, double quote and line feed.
-pub(crate) fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn float(value: f64) -> String {
-        let mut text = String::new();
-        push_float(&mut text, value);
-        text
-    }
-
-    #[test]
-    fn floats_are_written_as_prometheus_reads_them() {
-        assert_eq!(float(f64::NAN), "NaN");
-        assert_eq!(float(f64::INFINITY), "+Inf");
-        assert_eq!(float(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(float(0.0), "0");
-        assert_eq!(float(0.012), "0.012");
-        assert_eq!(float(293.0), "293");
-        assert_eq!(float(1.5e-7), "1.5e-7");
-        assert_eq!(float(2e22), "2e22");
-        for value in [0.1, 1.0 / 3.0, 12345.678, 4.9e-324, f64::MAX] {
-            assert_eq!(float(value).parse::<f64>().ok(), Some(value));
-        }
-    }
-
-    #[test]
-    fn code_labels_are_written_as_code_label_formats_them() {
-        for code in [
-            Code::Status(100),
-            Code::Status(200),
-            Code::Status(404),
-            Code::Status(999),
-            Code::Error,
-            Code::Cancelled,
-            Code::Panic,
-        ] {
-            let mut text = String::new();
-            push_code(&mut text, code);
-            assert_eq!(text, code.label().to_string());
-        }
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(escape_help("a\\b\nc\"d"), "a\\\\b\\nc\"d");
-        assert_eq!(escape_label("a\\b\nc\"d é"), "a\\\\b\\nc\\\"d é");
     }
 }

@@ -1,17 +1,11 @@
-//! Every instrumented handler in the program, found at start-up, named and checked for clashes.
+//! The catalog: every instrumented handler of the program, named and checked for clashes once, when
+//! `install` builds the exporter.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use crate::config::settings;
-use crate::exposition::{escape_help, escape_label};
-use crate::handler::HandlerSite;
+use crate::expose::text::{escape_help, escape_label};
+use crate::record::handler::Handler;
 use crate::Error;
-
-/// Each `#[instrumented]` handler adds its site here at link time.
-#[doc(hidden)]
-#[linkme::distributed_slice]
-pub static HANDLERS: [&'static HandlerSite];
 
 /// The families routemeter writes per namespace besides the handlers' summaries.
 pub(crate) const OWN_FAMILIES: [&str; 4] = [
@@ -21,10 +15,14 @@ pub(crate) const OWN_FAMILIES: [&str; 4] = [
     "requests_total",
 ];
 
-/// A handler with its resolved names and its label set, escaped once at start-up.
+/// An instrumented handler as `/metrics` reports it: its resolved names and its label set,
+/// escaped once at start-up. A read-only view, for tools that generate dashboards and rules
+/// (see [`Exporter::handlers`](crate::Exporter::handlers)).
 #[derive(Debug)]
-pub(crate) struct Entry {
-    pub(crate) site: &'static HandlerSite,
+pub struct RegisteredHandler {
+    pub(crate) handler: &'static Handler,
+    /// The namespace it reports under.
+    pub(crate) namespace: String,
     /// `<namespace>_<name>`.
     pub(crate) metric: String,
     /// `handler="...",method="...",route="..."`.
@@ -38,7 +36,7 @@ pub(crate) struct Entry {
 /// The handlers grouped by namespace, each group sorted by metric name.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
-    pub(crate) namespaces: BTreeMap<String, Vec<Entry>>,
+    pub(crate) namespaces: BTreeMap<String, Vec<RegisteredHandler>>,
     conflicts: Vec<Conflict>,
 }
 
@@ -76,29 +74,23 @@ impl Conflict {
     }
 }
 
-static CATALOG: OnceLock<Catalog> = OnceLock::new();
-
-/// The catalog of every handler linked into the program; its names depend on the settings, so it
-/// is built the first time it is needed, after which the settings are fixed.
-pub(crate) fn catalog() -> &'static Catalog {
-    CATALOG
-        .get_or_init(|| Catalog::build(HANDLERS.iter().copied(), settings().namespace.as_deref()))
-}
-
 impl Catalog {
+    /// Names `handlers`: each under its own namespace, else `namespace_override`, else its
+    /// crate's name. Handlers whose names clash are left out and remembered for [`Catalog::check`].
     pub(crate) fn build(
-        sites: impl Iterator<Item = &'static HandlerSite>,
+        handlers: impl Iterator<Item = &'static Handler>,
         namespace_override: Option<&str>,
     ) -> Catalog {
         let mut catalog = Catalog::default();
-        for site in sites {
-            let info = site.info();
+        for handler in handlers {
+            let info = handler.info();
             let namespace = info
                 .namespace
                 .or(namespace_override)
                 .unwrap_or_else(|| crate_name(info.module_path));
-            let entry = Entry {
-                site,
+            let entry = RegisteredHandler {
+                handler,
+                namespace: namespace.to_owned(),
                 metric: format!("{namespace}_{}", info.name),
                 labels: format!(
                     "handler=\"{}\",method=\"{}\",route=\"{}\"",
@@ -112,7 +104,7 @@ impl Catalog {
             if let Some(own) = clashes_with_own_family(namespace, &entry.metric) {
                 catalog.conflicts.push(Conflict::Reserved {
                     metric: own,
-                    handler: site.location(),
+                    handler: handler.location(),
                 });
                 continue;
             }
@@ -120,8 +112,8 @@ impl Catalog {
             if let Some(first) = group.iter().find(|other| other.metric == entry.metric) {
                 catalog.conflicts.push(Conflict::Duplicate {
                     metric: entry.metric.clone(),
-                    first: first.site.location(),
-                    second: site.location(),
+                    first: first.handler.location(),
+                    second: handler.location(),
                 });
                 continue;
             }
@@ -143,12 +135,45 @@ impl Catalog {
     /// Creates every handler's metrics now, so that all series exist before the first request.
     pub(crate) fn initialise(&self) {
         for entry in self.entries() {
-            entry.site.metrics();
+            entry.handler.metrics();
         }
     }
 
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+    /// Every handler, by namespace then metric name.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &RegisteredHandler> {
         self.namespaces.values().flatten()
+    }
+}
+
+impl RegisteredHandler {
+    /// The namespace its metrics report under.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The name given to the attribute, e.g. `GetAccount`: the `handler` label.
+    pub fn name(&self) -> &'static str {
+        self.handler.info().name
+    }
+
+    /// The summary's name, `<namespace>_<name>`.
+    pub fn metric(&self) -> &str {
+        &self.metric
+    }
+
+    /// The HTTP method of its route, upper case: the `method` label.
+    pub fn method(&self) -> &'static str {
+        self.handler.info().method
+    }
+
+    /// The path of its route with parameters written `{param}`: the `route` label.
+    pub fn route(&self) -> &'static str {
+        self.handler.info().path
+    }
+
+    /// Whether it records into `<namespace>_request_duration_seconds`.
+    pub fn has_histogram(&self) -> bool {
+        self.handler.metrics().histogram.is_some()
     }
 }
 
@@ -179,24 +204,13 @@ fn clashes_with_own_family(namespace: &str, metric: &str) -> Option<String> {
     })
 }
 
-/// Whether `name` can stand in a metric name after `<namespace>_`: `[A-Za-z_][A-Za-z0-9_]*`.
-pub(crate) fn is_valid_fragment(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(first) if first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::SiteInfo;
+    use crate::record::handler::HandlerInfo;
 
-    fn site(
-        name: &'static str,
-        namespace: Option<&'static str>,
-        line: u32,
-    ) -> &'static HandlerSite {
-        Box::leak(Box::new(HandlerSite::new(SiteInfo {
+    fn handler(name: &'static str, namespace: Option<&'static str>, line: u32) -> &'static Handler {
+        Box::leak(Box::new(Handler::new(HandlerInfo {
             name,
             method: "GET",
             path: "/x/{id}",
@@ -211,7 +225,10 @@ mod tests {
 
     #[test]
     fn names_default_to_the_crate_and_sort() {
-        let catalog = Catalog::build([site("B", None, 1), site("A", None, 2)].into_iter(), None);
+        let catalog = Catalog::build(
+            [handler("B", None, 1), handler("A", None, 2)].into_iter(),
+            None,
+        );
         let names: Vec<_> = catalog.entries().map(|e| e.metric.as_str()).collect();
         assert_eq!(names, ["shop_A", "shop_B"]);
         assert!(catalog.check().is_ok());
@@ -220,7 +237,7 @@ mod tests {
     #[test]
     fn handler_namespace_beats_the_process_override() {
         let catalog = Catalog::build(
-            [site("A", Some("mine"), 1), site("B", None, 2)].into_iter(),
+            [handler("A", Some("mine"), 1), handler("B", None, 2)].into_iter(),
             Some("global"),
         );
         let names: Vec<_> = catalog.entries().map(|e| e.metric.as_str()).collect();
@@ -229,7 +246,10 @@ mod tests {
 
     #[test]
     fn duplicates_are_an_error_naming_both_places() {
-        let catalog = Catalog::build([site("A", None, 1), site("A", None, 9)].into_iter(), None);
+        let catalog = Catalog::build(
+            [handler("A", None, 1), handler("A", None, 9)].into_iter(),
+            None,
+        );
         let message = catalog
             .check()
             .err()
@@ -249,22 +269,13 @@ mod tests {
             "request_duration_seconds",
             "request_duration_seconds_bucket",
         ] {
-            let catalog = Catalog::build([site(name, None, 3)].into_iter(), None);
+            let catalog = Catalog::build([handler(name, None, 3)].into_iter(), None);
             assert!(
                 matches!(catalog.check(), Err(Error::ReservedName { .. })),
                 "{name} should clash"
             );
         }
-        let catalog = Catalog::build([site("requests_totals", None, 3)].into_iter(), None);
+        let catalog = Catalog::build([handler("requests_totals", None, 3)].into_iter(), None);
         assert!(catalog.check().is_ok());
-    }
-
-    #[test]
-    fn fragments() {
-        assert!(is_valid_fragment("GetAccount"));
-        assert!(is_valid_fragment("_x9"));
-        assert!(!is_valid_fragment("9x"));
-        assert!(!is_valid_fragment("a-b"));
-        assert!(!is_valid_fragment(""));
     }
 }

@@ -1,40 +1,15 @@
-//! Process-wide configuration, fixed once by [`Config::install`].
+//! The top of the house: [`Config`] and [`install`], the one place that knows every layer. It
+//! validates the configuration, fixes the settings the request path builds handlers' metrics
+//! from, builds the catalog of handlers and hands both to the [`Exporter`].
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::exporter::Exporter;
-use crate::histogram::DEFAULT_BUCKETS;
-use crate::registry::{self, is_valid_fragment};
-use crate::summary::SummaryOptions;
+use crate::expose::catalog::Catalog;
+use crate::expose::exporter::Exporter;
+use crate::record::handler::{is_valid_name, HANDLERS};
+use crate::record::settings::{self, Settings};
 use crate::Error;
-
-/// The settings every handler's metrics are built from.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Settings {
-    pub(crate) namespace: Option<String>,
-    pub(crate) summary: SummaryOptions,
-    pub(crate) histogram: bool,
-    pub(crate) buckets: Arc<[f64]>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            namespace: None,
-            summary: SummaryOptions::default(),
-            histogram: false,
-            buckets: Arc::from(DEFAULT_BUCKETS),
-        }
-    }
-}
-
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
-/// The settings in force; the defaults if nothing was installed before the first use.
-pub(crate) fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(Settings::default)
-}
 
 /// Configures routemeter for this process and returns the [`Exporter`] that serves `/metrics`.
 ///
@@ -117,10 +92,18 @@ impl Config {
     /// Validates the configuration, fixes it for the process, registers every instrumented handler
     /// (so its series exist at zero) and returns the exporter.
     ///
+    /// Call it once at start-up, before the first request. A request recorded before it fixes
+    /// the default configuration for the process: a later `install` of the defaults adopts those
+    /// requests (its exporter reports them), and a later `install` of anything else fails with
+    /// [`Error::RecordedBeforeInstall`], naming the handler, rather than serve metrics shaped
+    /// otherwise than configured.
+    ///
     /// # Errors
     /// - [`Error::InvalidConfig`] for an out-of-range setting;
     /// - [`Error::AlreadyInstalled`] when a different configuration is already in force (installing
-    ///   the same one again is fine);
+    ///   the same one again is fine, and gives an exporter of its own);
+    /// - [`Error::RecordedBeforeInstall`] when a request was recorded before `install` and this
+    ///   configuration is not the default one;
     /// - [`Error::DuplicateHandler`] / [`Error::ReservedName`] when two handlers, or a handler and
     ///   routemeter's own metrics, would report under one name.
     pub fn install(self) -> Result<Exporter, Error> {
@@ -132,7 +115,7 @@ impl Config {
             without_default_registry,
         } = self;
         if let Some(namespace) = &settings.namespace {
-            if !is_valid_fragment(namespace) {
+            if !is_valid_name(namespace) {
                 return Err(Error::InvalidConfig(format!(
                     "namespace `{namespace}` is not a valid metric name part: \
                      use letters, digits and `_`, not starting with a digit"
@@ -146,16 +129,14 @@ impl Config {
         if let Some(quantiles) = quantiles {
             settings.summary = settings.summary.with_quantiles(quantiles)?;
         }
-        let in_force = SETTINGS.get_or_init(|| settings.clone());
-        if *in_force != settings {
-            return Err(Error::AlreadyInstalled);
-        }
-        registry::catalog().check()?;
-        registry::catalog().initialise();
+        let settings = settings::fix(settings)?;
+        let catalog = Catalog::build(HANDLERS.iter().copied(), settings.namespace.as_deref());
+        catalog.check()?;
+        catalog.initialise();
         if !without_default_registry {
             registries.insert(0, prometheus::default_registry().clone());
         }
-        Ok(Exporter::new(registries))
+        Ok(Exporter::new(catalog, registries, settings))
     }
 }
 

@@ -13,7 +13,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::exporter::Exporter;
+use crate::expose::exporter::Exporter;
 use crate::Error;
 
 /// How long connections may take to finish once shutdown has begun.

@@ -2,7 +2,7 @@
 //! random. A proc macro that panics is an internal compiler error in the user's build, so nothing may panic; every
 //! rejection must say why; and a valid route comes back normalised, the same however it was spelled.
 //!
-//! Each property runs 256 cases; `PROPTEST_CASES=100000 cargo test -p routemeter-macros route_props` fuzzes
+//! Each property runs 256 cases; `PROPTEST_CASES=100000 cargo test -p routemeter-macros route::props` fuzzes
 //! harder.
 
 use std::str::FromStr;
@@ -155,7 +155,17 @@ fn literal(text: &str) -> String {
     format!("{text:?}")
 }
 
+/// Text that is an identifier often, and anything else sometimes.
+fn name_like() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "[A-Za-z0-9_ é-]{0,6}"]
+}
+
 proptest! {
+    #[test]
+    fn the_runtime_applies_the_same_identifier_rule(name in name_like()) {
+        prop_assert_eq!(is_identifier(&name), routemeter::__private::is_valid_name(&name));
+    }
+
     #[test]
     fn any_route_text_parses_or_says_why(text in route_like()) {
         match Route::parse(&text) {
@@ -293,7 +303,7 @@ proptest! {
         let expanded = crate::expand::instrumented(attr_tokens, item_tokens).to_string();
         // Never silently wrong: instrumented, a compile error, or (a body the compiler will reject) unchanged.
         prop_assert!(
-            expanded.contains("__ROUTEMETER_SITE") || expanded.contains("compile_error") || expanded == unchanged,
+            expanded.contains("__ROUTEMETER_HANDLER") || expanded.contains("compile_error") || expanded == unchanged,
             "{} on {}: {}",
             attr,
             item,

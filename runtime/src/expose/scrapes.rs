@@ -1,0 +1,47 @@
+//! The scrape handler's own counts: answers to `/metrics` by status, and scrapes in flight.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// The statuses the scrape handler answers with.
+const STATUSES: [u16; 3] = [200, 405, 500];
+
+/// How often an exporter answered each status, and how many scrapes it is serving now.
+#[derive(Debug, Default)]
+pub(crate) struct ScrapeCounts {
+    answered: [AtomicU64; 3],
+    in_flight: AtomicI64,
+}
+
+/// The scrape counts as one render reads them.
+pub(crate) struct ScrapeStats {
+    /// `(status, count)` for every status answered so far.
+    pub(crate) requests: Vec<(u16, u64)>,
+    pub(crate) in_flight: i64,
+}
+
+impl ScrapeCounts {
+    /// Counts a scrape that starts.
+    pub(crate) fn start(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a scrape answered with `status`.
+    pub(crate) fn finish(&self, status: u16) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(slot) = STATUSES.iter().position(|known| *known == status) {
+            self.answered[slot].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn read(&self) -> ScrapeStats {
+        ScrapeStats {
+            requests: STATUSES
+                .iter()
+                .zip(&self.answered)
+                .map(|(status, count)| (*status, count.load(Ordering::Relaxed)))
+                .filter(|(_, count)| *count > 0)
+                .collect(),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Text helpers every text format shares: escaping, and writing numbers and labels without the
+//! formatting machinery. A leaf: it knows nothing of handlers or formats.
+
+use std::fmt::Write as _;
+
+use crate::record::outcome::Code;
+
+/// Appends every part in turn.
+pub(crate) fn push_all(out: &mut String, parts: &[&str]) {
+    for part in parts {
+        out.push_str(part);
+    }
+}
+
+/// Writes a `code` label value; a status, by far the most common, without the formatting
+/// machinery.
+pub(crate) fn push_code(out: &mut String, code: Code) {
+    match code {
+        Code::Status(status) => push_integer(out, status),
+        outcome => {
+            let _ = write!(out, "{}", outcome.label());
+        }
+    }
+}
+
+/// Writes an integer sample value or label.
+pub(crate) fn push_integer(out: &mut String, value: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(value));
+}
+
+/// Writes a family's `# HELP` and `# TYPE` lines.
+pub(crate) fn header(text: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(text, "# HELP {name} {}", escape_help(help));
+    let _ = writeln!(text, "# TYPE {name} {kind}");
+}
+
+/// Writes a sample value as Prometheus parsers read it: `NaN`, `+Inf`, `-Inf`, a whole number as
+/// an integer, or else the shortest decimal that round-trips, with an exponent for very small or large magnitudes.
+pub(crate) fn push_float(text: &mut String, value: f64) {
+    if value.is_nan() {
+        text.push_str("NaN");
+    } else if value.is_infinite() {
+        text.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+        // Whole numbers below 2^53 convert exactly; `293`, not `293.0`.
+        push_integer(text, value as i64);
+    } else {
+        text.push_str(ryu::Buffer::new().format_finite(value));
+    }
+}
+
+/// Escapes a HELP text: backslash and line feed.
+pub(crate) fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// Escapes a label value: backslash, double quote and line feed.
+pub(crate) fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(value: f64) -> String {
+        let mut text = String::new();
+        push_float(&mut text, value);
+        text
+    }
+
+    #[test]
+    fn floats_are_written_as_prometheus_reads_them() {
+        assert_eq!(float(f64::NAN), "NaN");
+        assert_eq!(float(f64::INFINITY), "+Inf");
+        assert_eq!(float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(float(0.0), "0");
+        assert_eq!(float(0.012), "0.012");
+        assert_eq!(float(293.0), "293");
+        assert_eq!(float(1.5e-7), "1.5e-7");
+        assert_eq!(float(2e22), "2e22");
+        for value in [0.1, 1.0 / 3.0, 12345.678, 4.9e-324, f64::MAX] {
+            assert_eq!(float(value).parse::<f64>().ok(), Some(value));
+        }
+    }
+
+    #[test]
+    fn code_labels_are_written_as_code_label_formats_them() {
+        for code in [
+            Code::Status(100),
+            Code::Status(200),
+            Code::Status(404),
+            Code::Status(999),
+            Code::Error,
+            Code::Cancelled,
+            Code::Panic,
+        ] {
+            let mut text = String::new();
+            push_code(&mut text, code);
+            assert_eq!(text, code.label().to_string());
+        }
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_help("a\\b\nc\"d"), "a\\\\b\\nc\"d");
+        assert_eq!(escape_label("a\\b\nc\"d é"), "a\\\\b\\nc\\\"d é");
+    }
+}

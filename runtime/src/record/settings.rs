@@ -1,0 +1,81 @@
+//! The settings every handler's metrics are built from: fixed once per process, by `install` or
+//! else by the first request recorded.
+//!
+//! This is the one process-wide state of the crate (besides the clock and the shard pool below
+//! it). It has to be global: the code the attribute emits reaches its handler's metrics with no
+//! argument to pass settings through, and those metrics are built the first time they are
+//! needed. Everything else, the catalog of handlers and the scrape counts, belongs to the
+//! [`Exporter`](crate::Exporter) that `install` returns.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::record::histogram::DEFAULT_BUCKETS;
+use crate::summary::SummaryOptions;
+use crate::Error;
+
+/// What a `Config` fixes for the process.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Settings {
+    /// The process-wide namespace override.
+    pub(crate) namespace: Option<String>,
+    /// The shape of every handler's two summaries.
+    pub(crate) summary: SummaryOptions,
+    /// Whether handlers that do not say keep the aggregatable histogram.
+    pub(crate) histogram: bool,
+    /// The histogram's upper bounds in seconds.
+    pub(crate) buckets: Arc<[f64]>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            namespace: None,
+            summary: SummaryOptions::default(),
+            histogram: false,
+            buckets: Arc::from(DEFAULT_BUCKETS),
+        }
+    }
+}
+
+/// The settings in force and what fixed them.
+struct Fixed {
+    settings: Settings,
+    /// The handler whose request fixed the defaults before any `install`, if one did.
+    by_request: Option<String>,
+}
+
+static FIXED: OnceLock<Fixed> = OnceLock::new();
+
+/// The settings in force. A request recorded before `install` fixes the defaults; `handler`
+/// describes its handler, for the error a later `install` may meet.
+pub(crate) fn in_force(handler: impl FnOnce() -> String) -> &'static Settings {
+    &FIXED
+        .get_or_init(|| Fixed {
+            settings: Settings::default(),
+            by_request: Some(handler()),
+        })
+        .settings
+}
+
+/// Fixes `settings` for the process; fine again with equal settings, which includes installing
+/// the defaults after requests fixed them.
+///
+/// # Errors
+/// [`Error::AlreadyInstalled`] when an earlier `install` fixed other settings;
+/// [`Error::RecordedBeforeInstall`] when a request recorded before `install` fixed the defaults
+/// and `settings` differ from them.
+pub(crate) fn fix(settings: Settings) -> Result<&'static Settings, Error> {
+    let fixed = FIXED.get_or_init(|| Fixed {
+        settings: settings.clone(),
+        by_request: None,
+    });
+    if fixed.settings == settings {
+        return Ok(&fixed.settings);
+    }
+    Err(match &fixed.by_request {
+        None => Error::AlreadyInstalled,
+        Some(handler) => Error::RecordedBeforeInstall {
+            handler: handler.clone(),
+        },
+    })
+}
