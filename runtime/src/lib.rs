@@ -90,7 +90,7 @@
 //!   / avg_over_time(accountservice_GetAccount_count{service="duration"}[1m]) * 1000
 //! # resident memory in MB per instance (query 4, for a Rust service)
 //! process_resident_memory_bytes{task="accountservice"} / 1000000
-//! # request rate and error ratio per route
+//! # request rate and error ratio per route (a failed request: FAILED_CODES)
 //! sum by (handler) (rate(accountservice_requests_total[1m]))
 //! sum by (handler) (rate(accountservice_requests_total{code=~"5..|error|panic"}[5m]))
 //!   / sum by (handler) (rate(accountservice_requests_total[5m]))
@@ -101,6 +101,11 @@
 //! ```
 //!
 //! # Serving `/metrics`
+//!
+//! Call [`install`] (or [`Config::install`]) once at start-up, before serving requests; a request
+//! recorded earlier fixes the default configuration (see [`Config::install`]). Dashboards and
+//! alerting rules for these metrics come from the `routemeter-ops` crate, which a service does not
+//! need to link.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
