@@ -123,7 +123,8 @@
 #[allow(unused_extern_crates)]
 extern crate self as routemeter;
 
-// The layers, bottom up; each names only those above it in this list (see ARCHITECTURE.md).
+// The layers, bottom up: error and primitives, summary, record (the request path), expose (the
+// scrape path), install. Each names only the layers below it (see ARCHITECTURE.md).
 mod error;
 mod expose;
 mod install;

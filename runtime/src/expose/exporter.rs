@@ -1,4 +1,4 @@
-//! The `/metrics` answer: rendering, compression, and the scrape handler's own metrics.
+//! The exporter: what answers `/metrics`, from the catalog and the settings `install` hands it.
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
@@ -19,7 +19,8 @@ use crate::record::settings::Settings;
 use crate::Error;
 
 /// Serves every instrumented handler's metrics, and those of the configured `prometheus`
-/// registries, in the Prometheus text format. Cheap to clone; get one from [`Config::install`](crate::Config::install).
+/// registries, in the Prometheus text format. Cheap to clone; get one from
+/// [`Config::install`](crate::Config::install).
 ///
 /// Use it in any router with [`Exporter::respond`], as a hyper service (it implements
 /// `hyper::service::Service`), or on an address of its own with [`Exporter::serve`].
