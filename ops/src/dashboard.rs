@@ -66,7 +66,7 @@ fn panels(exporter: &Exporter) -> Vec<Panel> {
             )],
         });
         panels.push(Panel {
-            title: format!("{namespace}: error ratio (5xx, error, panic)"),
+            title: format!("{namespace}: error ratio (5xx, error, panic, body_error)"),
             unit: "percentunit",
             // `or ... * 0` keeps a line at zero for routes that have had no errors yet.
             queries: vec![(

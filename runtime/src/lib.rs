@@ -92,7 +92,7 @@
 //! process_resident_memory_bytes{task="accountservice"} / 1000000
 //! # request rate and error ratio per route (a failed request: FAILED_CODES)
 //! sum by (handler) (rate(accountservice_requests_total[1m]))
-//! sum by (handler) (rate(accountservice_requests_total{code=~"5..|error|panic"}[5m]))
+//! sum by (handler) (rate(accountservice_requests_total{code=~"5..|error|panic|body_error"}[5m]))
 //!   / sum by (handler) (rate(accountservice_requests_total[5m]))
 //! # requests being served now
 //! accountservice_requests_in_flight
@@ -153,6 +153,8 @@ pub use expose::catalog::RegisteredHandler;
 pub use expose::exporter::Exporter;
 pub use expose::prometheus_text::TEXT_CONTENT_TYPE;
 pub use install::{install, Config};
+pub use record::metered::{Metered, MeteredFuture};
+pub use record::metered_body::MeteredBody;
 pub use record::outcome::FAILED_CODES;
 pub use summary::{Snapshot, Summary, SummaryOptions};
 

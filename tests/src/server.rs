@@ -3,7 +3,8 @@
 //! The cancellation, panic and exposition tests define instrumented handlers of their own and serve them the way a
 //! real service does: one task per connection, HTTP/1.1 or HTTP/2 (hyper-util's `auto` builder). The server
 //! counts the connection tasks that ended in a panic, so a test can tell that a handler's panic killed its own
-//! connection and nothing else.
+//! connection and nothing else. [`TestServer::start_metered`] serves through `routemeter::Metered`, which
+//! measures responses to the end of their body.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
+use http_body::Body;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -50,10 +52,33 @@ impl TestServer {
     ///
     /// # Errors
     /// When the listener cannot be bound.
-    pub async fn start<H, F>(handler: H) -> TestResult<TestServer>
+    pub async fn start<H, F, B>(handler: H) -> TestResult<TestServer>
     where
         H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
-        F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+        F: Future<Output = Response<B>> + Send + 'static,
+        B: ServedBody,
+    {
+        TestServer::spawn(handler, false).await
+    }
+
+    /// As [`start`](TestServer::start), with the service wrapped in `routemeter::Metered`.
+    ///
+    /// # Errors
+    /// When the listener cannot be bound.
+    pub async fn start_metered<H, F, B>(handler: H) -> TestResult<TestServer>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<B>> + Send + 'static,
+        B: ServedBody,
+    {
+        TestServer::spawn(handler, true).await
+    }
+
+    async fn spawn<H, F, B>(handler: H, metered: bool) -> TestResult<TestServer>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<B>> + Send + 'static,
+        B: ServedBody,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -62,6 +87,7 @@ impl TestServer {
         let task = tokio::spawn(accept(
             listener,
             Arc::new(handler),
+            metered,
             panicked.clone(),
             stopped,
         ));
@@ -116,14 +142,27 @@ impl Drop for TestServer {
     }
 }
 
-async fn accept<H, F>(
+/// A response body the test server can send.
+pub trait ServedBody:
+    Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static
+{
+}
+
+impl<B> ServedBody for B where
+    B: Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static
+{
+}
+
+async fn accept<H, F, B>(
     listener: TcpListener,
     handler: Arc<H>,
+    metered: bool,
     panicked: Arc<AtomicUsize>,
     mut stopped: oneshot::Receiver<()>,
 ) where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: ServedBody,
 {
     let builder = auto::Builder::new(TokioExecutor::new());
     let mut connections = JoinSet::new();
@@ -139,13 +178,17 @@ async fn accept<H, F>(
                     let answer = handler(request);
                     async move { Ok::<_, Infallible>(answer.await) }
                 });
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                connections.spawn(async move {
-                    // A client hanging up is an ordinary end of a connection here.
-                    let _ = connection.await;
-                });
+                let io = TokioIo::new(stream);
+                // A client hanging up is an ordinary end of a connection here.
+                if metered {
+                    let connection = builder
+                        .serve_connection(io, routemeter::Metered::new(service))
+                        .into_owned();
+                    connections.spawn(async move { drop(connection.await) });
+                } else {
+                    let connection = builder.serve_connection(io, service).into_owned();
+                    connections.spawn(async move { drop(connection.await) });
+                }
             }
             Some(ended) = connections.join_next() => {
                 if ended.is_err_and(|err| err.is_panic()) {

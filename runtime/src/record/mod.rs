@@ -1,10 +1,16 @@
 //! The request path: what the attribute emits for a handler ([`handler`]), the future that
-//! wraps its body ([`observe`]), how a request ended ([`outcome`]), and what a handler records
-//! ([`metrics`]: two summaries, [`request_counts`] and an optional [`histogram`]), built from the
-//! [`settings`] fixed for the process.
+//! wraps its body ([`observe`]) and the request it starts ([`in_flight`]), how a request ended
+//! ([`outcome`]), and what a handler records ([`metrics`]: two summaries, [`request_counts`] and
+//! an optional [`histogram`]), built from the [`settings`] fixed for the process. A [`metered`]
+//! service takes finished requests over ([`handoff`]) and records them at the end of their
+//! response body ([`metered_body`]).
 
 pub(crate) mod handler;
+pub(crate) mod handoff;
 pub(crate) mod histogram;
+pub(crate) mod in_flight;
+pub(crate) mod metered;
+pub(crate) mod metered_body;
 pub(crate) mod metrics;
 pub(crate) mod observe;
 pub(crate) mod outcome;

@@ -6,10 +6,10 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::primitives::clock;
 use crate::record::handler::Handler;
-use crate::record::metrics::HandlerMetrics;
-use crate::record::outcome::{Classification, Code, Outcome};
+use crate::record::handoff;
+use crate::record::in_flight::InFlight;
+use crate::record::outcome::{Code, Outcome};
 
 pin_project! {
     /// An instrumented handler's future: same output, timed and counted.
@@ -57,55 +57,17 @@ where
         request.polling = false;
         if let Poll::Ready(output) = &poll {
             if let Some(request) = this.request.take() {
-                request.finish(output.classify());
+                let outcome = output.classify();
+                // A response goes on to a body meter when one waits for it; an error is final.
+                let unclaimed = match outcome.code {
+                    Code::Error => Some(request),
+                    _ => handoff::offer(request, outcome),
+                };
+                if let Some(request) = unclaimed {
+                    request.finish(outcome);
+                }
             }
         }
         poll
-    }
-}
-
-/// A started request. Dropping it records the request as cancelled (dropped while pending) or
-/// panicked (unwound from a panic inside `poll`); [`InFlight::finish`] records a completed one.
-struct InFlight {
-    metrics: &'static HandlerMetrics,
-    /// The process clock when the request started.
-    started: u64,
-    polling: bool,
-}
-
-impl InFlight {
-    fn start(metrics: &'static HandlerMetrics) -> InFlight {
-        metrics.start();
-        InFlight {
-            metrics,
-            started: clock::nanos_now(),
-            polling: false,
-        }
-    }
-
-    /// Records the request, completed with `outcome`.
-    fn finish(self, outcome: Classification) {
-        self.record(outcome);
-        // Recorded: the drop would record it again. Only references and numbers are forgotten.
-        std::mem::forget(self);
-    }
-
-    fn record(&self, outcome: Classification) {
-        let ended = clock::nanos_now();
-        self.metrics
-            .record(ended.saturating_sub(self.started), ended, outcome);
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.record(Classification {
-            code: if self.polling {
-                Code::Panic
-            } else {
-                Code::Cancelled
-            },
-            size: None,
-        });
     }
 }

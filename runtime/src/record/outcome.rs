@@ -14,40 +14,53 @@ pub enum Code {
     Cancelled,
     /// The handler panicked.
     Panic,
+    /// The response body was dropped before its end: the client went away mid-body (seen only
+    /// with a [`Metered`](crate::Metered) service).
+    Aborted,
+    /// The response body failed with an error before its end (seen only with a
+    /// [`Metered`](crate::Metered) service).
+    BodyError,
 }
 
 /// The `code` values of a failed request, as a PromQL regular expression: a 5xx status, a
-/// handler that returned `Err`, or one that panicked. Cancelled requests are the client's doing
-/// and do not count. The crate docs' queries, and generated rules and dashboards, all use it:
-/// `rate(<namespace>_requests_total{code=~"5..|error|panic"}[5m])`.
-pub const FAILED_CODES: &str = "5..|error|panic";
+/// handler that returned `Err` or panicked, or a response body that failed. Cancelled requests
+/// and aborted bodies are the client's doing and do not count. The crate docs' queries, and
+/// generated rules and dashboards, all use it:
+/// `rate(<namespace>_requests_total{code=~"5..|error|panic|body_error"}[5m])`.
+pub const FAILED_CODES: &str = "5..|error|panic|body_error";
 
 impl Code {
-    /// The number of distinct codes a handler can count: statuses 100..=999 and the three outcomes.
-    pub(crate) const SLOTS: usize = 900 + 3;
+    /// The number of distinct codes a handler can count: statuses 100..=999 and five outcomes.
+    pub(crate) const SLOTS: usize = 900 + 5;
 
-    /// A dense index for the per-handler counter array.
+    /// A dense index for the per-handler counter array, in the order labels are written:
+    /// statuses, then the outcomes by name.
     pub(crate) fn slot(self) -> usize {
         match self {
             Code::Status(status) => usize::from(status.clamp(100, 999) - 100),
-            Code::Error => 900,
-            Code::Cancelled => 901,
-            Code::Panic => 902,
+            Code::Aborted => 900,
+            Code::BodyError => 901,
+            Code::Cancelled => 902,
+            Code::Error => 903,
+            Code::Panic => 904,
         }
     }
 
     /// The inverse of [`Code::slot`].
     pub(crate) fn from_slot(slot: usize) -> Code {
         match slot {
-            900 => Code::Error,
-            901 => Code::Cancelled,
-            902 => Code::Panic,
+            900 => Code::Aborted,
+            901 => Code::BodyError,
+            902 => Code::Cancelled,
+            903 => Code::Error,
+            904 => Code::Panic,
             // Slots below 900 come from `slot`, so the status fits in u16.
             status => Code::Status(u16::try_from(status + 100).unwrap_or(999)),
         }
     }
 
-    /// The `code` label value: three digits, or `error` / `cancelled` / `panic`.
+    /// The `code` label value: three digits, or `aborted` / `body_error` / `cancelled` /
+    /// `error` / `panic`.
     pub(crate) fn label(self) -> CodeLabel {
         CodeLabel(self)
     }
@@ -63,6 +76,8 @@ impl std::fmt::Display for CodeLabel {
             Code::Error => f.write_str("error"),
             Code::Cancelled => f.write_str("cancelled"),
             Code::Panic => f.write_str("panic"),
+            Code::Aborted => f.write_str("aborted"),
+            Code::BodyError => f.write_str("body_error"),
         }
     }
 }
@@ -112,7 +127,9 @@ impl<B: Body, E> Outcome for Result<Response<B>, E> {
     }
 }
 
-fn response_size<B: Body>(response: &Response<B>) -> Option<u64> {
+/// The response's size as known before its body is sent: a valid `Content-Length`, else the
+/// body's exact size hint.
+pub(crate) fn response_size<B: Body>(response: &Response<B>) -> Option<u64> {
     // A response has a handful of headers: comparing their names, a byte each for standard
     // ones, is cheaper than hashing the name to look it up.
     let header = response
@@ -153,10 +170,10 @@ mod tests {
 
     #[test]
     fn failed_codes_are_the_ones_the_docs_query() {
-        let docs = include_str!("../lib.rs");
+        let docs = [include_str!("../lib.rs"), include_str!("../../../README.md")];
         let matchers: Vec<&str> = docs
-            .split("code=~\"")
-            .skip(1)
+            .iter()
+            .flat_map(|doc| doc.split("code=~\"").skip(1))
             .filter_map(|rest| rest.split('"').next())
             .collect();
         assert!(!matchers.is_empty());

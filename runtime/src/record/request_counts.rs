@@ -87,7 +87,7 @@ impl RequestCounts {
                 }
             }
         }
-        into.sort_unstable_by_key(|(code, _)| label_order(*code));
+        into.sort_unstable_by_key(|(code, _)| code.slot());
         into.dedup_by(|(code, count), (kept_code, kept)| {
             let same = code == kept_code;
             if same {
@@ -151,15 +151,6 @@ impl Tally {
             }
         }
         false
-    }
-}
-
-/// Where `code` goes in the label order: statuses, then `cancelled`, `error`, `panic`.
-fn label_order(code: Code) -> usize {
-    match code {
-        Code::Cancelled => Code::Error.slot(),
-        Code::Error => Code::Cancelled.slot(),
-        other => other.slot(),
     }
 }
 

@@ -1,0 +1,54 @@
+//! A request that has started and not yet been recorded: the clock reading and the handler's
+//! metrics, with a drop guard that records a request abandoned on the way.
+
+use crate::primitives::clock;
+use crate::record::metrics::HandlerMetrics;
+use crate::record::outcome::{Classification, Code};
+
+/// A started request. Dropping it records the request as cancelled (dropped while pending) or
+/// panicked (unwound from a panic inside `poll`); [`InFlight::finish`] records a completed one.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    metrics: &'static HandlerMetrics,
+    /// The process clock when the request started.
+    started: u64,
+    /// Set while the handler's future is being polled, so that a drop then is a panic.
+    pub(crate) polling: bool,
+}
+
+impl InFlight {
+    pub(crate) fn start(metrics: &'static HandlerMetrics) -> InFlight {
+        metrics.start();
+        InFlight {
+            metrics,
+            started: clock::nanos_now(),
+            polling: false,
+        }
+    }
+
+    /// Records the request, completed with `outcome`.
+    pub(crate) fn finish(self, outcome: Classification) {
+        self.record(outcome);
+        // Recorded: the drop would record it again. Only references and numbers are forgotten.
+        std::mem::forget(self);
+    }
+
+    fn record(&self, outcome: Classification) {
+        let ended = clock::nanos_now();
+        self.metrics
+            .record(ended.saturating_sub(self.started), ended, outcome);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.record(Classification {
+            code: if self.polling {
+                Code::Panic
+            } else {
+                Code::Cancelled
+            },
+            size: None,
+        });
+    }
+}

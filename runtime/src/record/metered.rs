@@ -1,0 +1,149 @@
+//! A service wrapper that measures each response to the end of its body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use pin_project_lite::pin_project;
+
+use crate::record::handoff::{self, HandedOver};
+use crate::record::metered_body::MeteredBody;
+use crate::record::outcome::{response_size, Classification, Code};
+
+/// Wraps a hyper service so that its instrumented handlers are measured to the end of the
+/// response body rather than to the headers.
+///
+/// ```no_run
+/// # use std::convert::Infallible;
+/// # use bytes::Bytes;
+/// # use http_body_util::Full;
+/// # use hyper::{body::Incoming, Request, Response};
+/// # async fn handle(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> { todo!() }
+/// # fn run(io: hyper_util::rt::TokioIo<tokio::net::TcpStream>) {
+/// let service = routemeter::Metered::new(hyper::service::service_fn(handle));
+/// let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+/// # let _ = connection; }
+/// ```
+///
+/// With it, for every request an instrumented handler answers (in the task that polls this
+/// service, as `service_fn` and routers do):
+/// - `service="duration"` runs until the last frame of the body has been handed to the
+///   connection, or until the body is dropped;
+/// - `service="size"` is the bytes of data actually sent;
+/// - the request is counted when the body ends: `code` is the response's status, `aborted` when
+///   the body was dropped before its end (the client went away), `body_error` when the body
+///   failed; `requests_in_flight` includes responses still sending their body.
+///
+/// Without it, a handler is recorded when it returns its response: the duration runs to the
+/// headers and the size is `Content-Length` or the body's exact size hint. Responses that carry
+/// no body (to `HEAD`, `1xx`, `204`, `304`) are recorded that way in both cases.
+#[derive(Clone, Debug)]
+pub struct Metered<S> {
+    inner: S,
+}
+
+impl<S> Metered<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Metered<S> {
+        Metered { inner }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, B, RB> hyper::service::Service<Request<B>> for Metered<S>
+where
+    S: hyper::service::Service<Request<B>, Response = Response<RB>>,
+    RB: Body,
+{
+    type Response = Response<MeteredBody<RB>>;
+    type Error = S::Error;
+    type Future = MeteredFuture<S::Future>;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        MeteredFuture {
+            head: request.method() == Method::HEAD,
+            inner: self.inner.call(request),
+            handed: None,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a [`Metered`] service's response.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct MeteredFuture<F> {
+        #[pin]
+        inner: F,
+        // A `HEAD` request: its response carries no body.
+        head: bool,
+        // The request an instrumented handler handed over, waiting for the response.
+        handed: Option<HandedOver>,
+    }
+}
+
+impl<F, RB, E> Future for MeteredFuture<F>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+    RB: Body,
+{
+    type Output = Result<Response<MeteredBody<RB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        let (poll, handed) = handoff::collecting(|| inner.poll(cx));
+        if let Some(handed) = handed {
+            // Two handlers finished for one response: the later one answered it.
+            if let Some((earlier, outcome)) = this.handed.replace(handed) {
+                earlier.finish(outcome);
+            }
+        }
+        let Poll::Ready(result) = poll else {
+            return Poll::Pending;
+        };
+        let handed = this.handed.take();
+        Poll::Ready(match result {
+            Ok(response) => Ok(meter(response, handed, *this.head)),
+            Err(err) => {
+                if let Some((request, _)) = handed {
+                    request.finish(Classification {
+                        code: Code::Error,
+                        size: None,
+                    });
+                }
+                Err(err)
+            }
+        })
+    }
+}
+
+/// Puts the handed-over request, if any, on the response's body.
+fn meter<RB: Body>(
+    response: Response<RB>,
+    handed: Option<HandedOver>,
+    head: bool,
+) -> Response<MeteredBody<RB>> {
+    let Some((request, outcome)) = handed else {
+        return response.map(MeteredBody::unmetered);
+    };
+    let status = response.status();
+    let bodiless = head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    if bodiless {
+        request.finish(Classification {
+            code: Code::Status(status.as_u16()),
+            size: outcome.size,
+        });
+        return response.map(MeteredBody::unmetered);
+    }
+    let length = response_size(&response);
+    response.map(|body| MeteredBody::new(body, request, status.as_u16(), length))
+}

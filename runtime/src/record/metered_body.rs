@@ -1,0 +1,120 @@
+//! A response body that records its request when its last frame has gone out, or when it is
+//! dropped before then.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use crate::record::in_flight::InFlight;
+use crate::record::outcome::{Classification, Code};
+
+pin_project! {
+    /// The body of a response from a [`Metered`](crate::Metered) service: the same frames, with
+    /// the request recorded at the body's end. The duration then runs to the last frame, the
+    /// size is the bytes of data frames sent, and a body dropped before its end counts as
+    /// `aborted` (or `body_error` when it failed).
+    #[derive(Debug)]
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        end: Option<BodyEnd>,
+    }
+}
+
+/// A request waiting for its body's end.
+#[derive(Debug)]
+struct BodyEnd {
+    request: Option<InFlight>,
+    /// The response's status, recorded when the body ends.
+    status: u16,
+    /// Bytes of data sent so far.
+    sent: u64,
+    /// The body's length when it is known in advance (`Content-Length` or an exact size hint):
+    /// a body that has sent that much has ended, even if it is never polled again.
+    length: Option<u64>,
+}
+
+impl BodyEnd {
+    fn finish(&mut self, code: Code) {
+        if let Some(request) = self.request.take() {
+            request.finish(Classification {
+                code,
+                size: Some(self.sent),
+            });
+        }
+    }
+}
+
+impl Drop for BodyEnd {
+    fn drop(&mut self) {
+        self.finish(Code::Aborted);
+    }
+}
+
+impl<B> MeteredBody<B> {
+    /// A body that records nothing: the response of a route no instrumented handler answered.
+    pub(crate) fn unmetered(inner: B) -> MeteredBody<B> {
+        MeteredBody { inner, end: None }
+    }
+
+    /// A body that records `request`, answered with `status`, at its end.
+    pub(crate) fn new(inner: B, request: InFlight, status: u16, length: Option<u64>) -> Self {
+        let mut end = BodyEnd {
+            request: Some(request),
+            status,
+            sent: 0,
+            length,
+        };
+        // An empty body of known length is over before it starts.
+        if length == Some(0) {
+            end.finish(Code::Status(status));
+        }
+        MeteredBody {
+            inner,
+            end: Some(end),
+        }
+    }
+}
+
+impl<B: Body> Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let poll = this.inner.as_mut().poll_frame(cx);
+        let Some(end) = this.end.as_mut().filter(|end| end.request.is_some()) else {
+            return poll;
+        };
+        match &poll {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    end.sent += data.remaining() as u64;
+                }
+                // Bodies of known length may never be polled past their last frame.
+                let complete = end.length.is_some_and(|length| end.sent >= length);
+                if complete || this.inner.is_end_stream() {
+                    end.finish(Code::Status(end.status));
+                }
+            }
+            Poll::Ready(Some(Err(_))) => end.finish(Code::BodyError),
+            Poll::Ready(None) => end.finish(Code::Status(end.status)),
+            Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

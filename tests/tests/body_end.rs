@@ -1,0 +1,380 @@
+//! Responses measured to the end of their body, through `routemeter::Metered`, over HTTP/1.1 and HTTP/2: a paced
+//! stream is timed to its last frame with the exact bytes sent; a client that goes away mid-body is counted
+//! `aborted`; a body that fails is `body_error`; a body of exact length that is never polled past its last frame
+//! still ends; the in-flight gauge covers the body and returns to zero.
+//!
+//! A real hyper server on 127.0.0.1 serves handlers instrumented in this file (namespace `body_end`), each used by
+//! one test only, so every count compared before and after a request is exact.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use routemeter::Exporter;
+use routemeter_tests::exposition::Exposition;
+use routemeter_tests::process::eventually;
+use routemeter_tests::series::HandlerSeries;
+use routemeter_tests::server::TestServer;
+use routemeter_tests::TestResult;
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+
+/// Bytes in every frame of a paced body.
+const FRAME: usize = 1000;
+
+/// How long a test waits for something that should happen at once.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+const PACED: HandlerSeries = HandlerSeries::new("body_end", "Paced", "GET", "/paced");
+const ABANDONED: HandlerSeries = HandlerSeries::new("body_end", "Abandoned", "GET", "/abandoned");
+const FAILING: HandlerSeries = HandlerSeries::new("body_end", "Failing", "GET", "/failing");
+const EXACT: HandlerSeries = HandlerSeries::new("body_end", "Exact", "GET", "/exact");
+
+/// A body of `frames` frames of [`FRAME`] bytes, each after a pause of `pace`; with `fail_at`, an error instead
+/// of that frame.
+struct Paced {
+    left: usize,
+    sent: usize,
+    pace: Duration,
+    fail_at: Option<usize>,
+    pause: Option<Pin<Box<Sleep>>>,
+}
+
+impl Paced {
+    fn new(frames: usize, pace: Duration, fail_at: Option<usize>) -> Paced {
+        Paced {
+            left: frames,
+            sent: 0,
+            pace,
+            fail_at,
+            pause: None,
+        }
+    }
+}
+
+impl Body for Paced {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        let pace = self.pace;
+        let pause = self
+            .pause
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(pace)));
+        if pause.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.pause = None;
+        if self.fail_at == Some(self.sent) {
+            self.left = 0;
+            return Poll::Ready(Some(Err(std::io::Error::other("upstream failed"))));
+        }
+        self.left -= 1;
+        self.sent += 1;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; FRAME])))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+}
+
+/// One frame of a length announced in advance, after which it never says it has ended: a server that trusts the
+/// length stops polling it, and the meter must see the end anyway.
+struct ExactThenSilent {
+    data: Option<Bytes>,
+    length: u64,
+}
+
+impl Body for ExactThenSilent {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.data.take() {
+            Some(data) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            None => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.length)
+    }
+}
+
+type Answer = Response<http_body_util::Either<Paced, ExactThenSilent>>;
+
+#[routemeter::instrumented(name = "Paced", route = "GET /paced")]
+async fn paced(frames: usize, pace: Duration) -> Answer {
+    Response::new(http_body_util::Either::Left(Paced::new(frames, pace, None)))
+}
+
+#[routemeter::instrumented(name = "Abandoned", route = "GET /abandoned")]
+async fn abandoned(frames: usize, pace: Duration) -> Answer {
+    Response::new(http_body_util::Either::Left(Paced::new(frames, pace, None)))
+}
+
+#[routemeter::instrumented(name = "Failing", route = "GET /failing")]
+async fn failing(fail_at: usize) -> Answer {
+    let body = Paced::new(10, Duration::from_millis(1), Some(fail_at));
+    Response::new(http_body_util::Either::Left(body))
+}
+
+#[routemeter::instrumented(name = "Exact", route = "GET /exact")]
+async fn exact(length: usize) -> Answer {
+    Response::new(http_body_util::Either::Right(ExactThenSilent {
+        data: Some(Bytes::from(vec![b'y'; length])),
+        length: length as u64,
+    }))
+}
+
+/// Routes by path; the query says how many frames, how fast, where to fail.
+async fn route(request: Request<Incoming>) -> Answer {
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let number = |key: &str, default: usize| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| *name == key)
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(default)
+    };
+    let pace = Duration::from_millis(number("pace_ms", 0) as u64);
+    match request.uri().path() {
+        "/paced" => paced(number("frames", 1), pace).await,
+        "/abandoned" => abandoned(number("frames", 1), pace).await,
+        "/failing" => failing(number("fail_at", 0)).await,
+        _ => exact(number("length", 0)).await,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+const PROTOCOLS: [Protocol; 2] = [Protocol::Http1, Protocol::Http2];
+
+/// A response being received on a connection of its own; dropping it closes the connection.
+struct Receiving {
+    body: Incoming,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+/// Sends `GET path` on a new connection speaking `protocol`, and returns once the headers are in.
+async fn get(server: &TestServer, protocol: Protocol, path: &str) -> TestResult<Receiving> {
+    let io = TokioIo::new(TcpStream::connect(server.addr()).await?);
+    let request = Request::get(path)
+        .header("host", server.addr().to_string())
+        .body(Empty::<Bytes>::new())?;
+    let (response, connection) = match protocol {
+        Protocol::Http1 => {
+            let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
+            let connection = tokio::spawn(async move { drop(connection.await) });
+            (sender.send_request(request).await?, connection)
+        }
+        Protocol::Http2 => {
+            let (mut sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
+            let connection = tokio::spawn(async move { drop(connection.await) });
+            (sender.send_request(request).await?, connection)
+        }
+    };
+    Ok(Receiving {
+        body: response.into_body(),
+        connection,
+    })
+}
+
+/// Reads `frames` data frames, or the whole body when `None`; returns the bytes read.
+async fn read(receiving: &mut Receiving, frames: Option<usize>) -> TestResult<usize> {
+    let mut bytes = 0;
+    let mut read = 0;
+    while frames.is_none_or(|frames| read < frames) {
+        match receiving.body.frame().await {
+            Some(frame) => {
+                if let Ok(data) = frame?.into_data() {
+                    bytes += data.len();
+                    read += 1;
+                }
+            }
+            None => break,
+        }
+    }
+    Ok(bytes)
+}
+
+fn metrics(exporter: &Exporter) -> TestResult<Exposition> {
+    Ok(Exposition::parse(&exporter.render()?)?)
+}
+
+/// Waits until `handler` has one more request ended with `code` than `before` shows, its size observed, and none
+/// in flight. (A scrape reads the summaries before the counts, so it may see a count before its size.)
+async fn ended(
+    exporter: &Exporter,
+    handler: HandlerSeries,
+    before: &Exposition,
+    code: &str,
+) -> TestResult<Exposition> {
+    let wanted = handler.requests(before, code) + 1.0;
+    let sized = handler.count(before, "size") + 1.0;
+    eventually(
+        &format!("{} to end with {code}", handler.name),
+        PATIENCE,
+        || async {
+            let now = metrics(exporter).ok()?;
+            (handler.requests(&now, code) == wanted
+                && handler.count(&now, "size") == sized
+                && handler.in_flight(&now) == Some(0.0))
+            .then_some(now)
+        },
+    )
+    .await
+}
+
+async fn server() -> TestResult<(Exporter, TestServer)> {
+    let exporter = routemeter::install()?;
+    Ok((exporter, TestServer::start_metered(route).await?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_body_is_timed_to_its_last_frame_with_the_bytes_sent() -> TestResult {
+    let (exporter, server) = server().await?;
+    let frames = 5;
+    let pace = Duration::from_millis(40);
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let started = Instant::now();
+        let mut receiving = get(&server, protocol, "/paced?frames=5&pace_ms=40").await?;
+        // The headers are in, the body is not: the request is still in flight.
+        assert_eq!(
+            PACED.in_flight(&metrics(&exporter)?),
+            Some(1.0),
+            "{protocol:?}"
+        );
+        assert_eq!(read(&mut receiving, None).await?, frames * FRAME);
+        let took = started.elapsed();
+        let after = ended(&exporter, PACED, &before, "200").await?;
+        let duration = PACED.sum(&after, "duration") - PACED.sum(&before, "duration");
+        assert!(
+            duration >= (pace * frames as u32).as_secs_f64(),
+            "{protocol:?}: {duration} s recorded for {frames} frames {pace:?} apart"
+        );
+        assert!(
+            duration <= took.as_secs_f64(),
+            "{protocol:?}: {duration} s > {took:?}"
+        );
+        let size = PACED.sum(&after, "size") - PACED.sum(&before, "size");
+        assert_eq!(size, (frames * FRAME) as f64, "{protocol:?}");
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_body_is_counted_aborted() -> TestResult {
+    let (exporter, server) = server().await?;
+    let frames = 200;
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = get(&server, protocol, "/abandoned?frames=200&pace_ms=20").await?;
+        assert_eq!(read(&mut receiving, Some(3)).await?, 3 * FRAME);
+        drop(receiving);
+        let after = ended(&exporter, ABANDONED, &before, "aborted").await?;
+        assert_eq!(
+            ABANDONED.requests(&after, "200"),
+            ABANDONED.requests(&before, "200")
+        );
+        let size = ABANDONED.sum(&after, "size") - ABANDONED.sum(&before, "size");
+        assert!(
+            size >= (3 * FRAME) as f64 && size < (frames * FRAME) as f64,
+            "{protocol:?}: {size} bytes recorded after 3 of {frames} frames were read"
+        );
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_fails_is_counted_body_error() -> TestResult {
+    let (exporter, server) = server().await?;
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = get(&server, protocol, "/failing?fail_at=2").await?;
+        // The client sees the body break off; what it gets of it does not matter here.
+        let _ = read(&mut receiving, None).await;
+        let after = ended(&exporter, FAILING, &before, "body_error").await?;
+        let size = FAILING.sum(&after, "size") - FAILING.sum(&before, "size");
+        assert_eq!(size, (2 * FRAME) as f64, "{protocol:?}");
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_exact_length_ends_without_a_final_poll() -> TestResult {
+    let (exporter, server) = server().await?;
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = get(&server, protocol, "/exact?length=4321").await?;
+        assert_eq!(read(&mut receiving, Some(1)).await?, 4321);
+        // The server never polls the body again; the request must still end as a 200 of 4321 bytes, while the
+        // connection is still open.
+        let after = ended(&exporter, EXACT, &before, "200").await?;
+        let size = EXACT.sum(&after, "size") - EXACT.sum(&before, "size");
+        assert_eq!(size, 4321.0, "{protocol:?}");
+        assert_eq!(EXACT.requests(&after, "aborted"), 0.0, "{protocol:?}");
+        drop(receiving);
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_bodies_are_counted_as_without_the_meter() -> TestResult {
+    let exporter = routemeter::install()?;
+    let series = HandlerSeries::new("body_end", "Whole", "GET", "/whole");
+    let plain = TestServer::start(|_| whole()).await?;
+    let metered = TestServer::start_metered(|_| whole()).await?;
+    for server in [&plain, &metered] {
+        let before = metrics(&exporter)?;
+        let reply = server.client().get("/whole").await?;
+        assert_eq!(reply.text(), "whole");
+        let after = ended(&exporter, series, &before, "200").await?;
+        assert_eq!(
+            series.sum(&after, "size") - series.sum(&before, "size"),
+            5.0
+        );
+    }
+    plain.stop().await?;
+    metered.stop().await
+}
+
+#[routemeter::instrumented(name = "Whole", route = "GET /whole")]
+async fn whole() -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::from_static(b"whole")))
+}
