@@ -2,6 +2,7 @@
 
 use http::header::ALLOW;
 use http::{Request, Response, StatusCode};
+use http_body_util::Either;
 use hyper::body::Incoming;
 
 use crate::app::App;
@@ -61,10 +62,14 @@ async fn call(
             instrumented::update_account(app, served_by, req).await
         }
         Endpoint::UpdateAccount => handlers::update_account(app, served_by, req).await,
+        Endpoint::ExportAccounts if monitored => {
+            instrumented::export_accounts(app, served_by, req.uri().query()).await
+        }
+        Endpoint::ExportAccounts => handlers::export_accounts(app, served_by, req.uri().query()),
         Endpoint::GraphQl if monitored => instrumented::graphql(app, served_by, req).await,
         Endpoint::GraphQl => handlers::graphql(app, served_by, req).await,
         Endpoint::HealthCheck => handlers::health(app),
         Endpoint::Testability => handlers::testability(app, param),
-        Endpoint::Metrics => app.exporter.respond(&req),
+        Endpoint::Metrics => app.exporter.respond(&req).map(Either::Left),
     }
 }

@@ -4,8 +4,10 @@
 //! the `instrumented` module; with `--instrumentation off` the router calls these functions directly, so both modes
 //! run the very same code and a benchmark of the two measures the monitoring alone.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::header::{HeaderValue, LOCATION};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -13,6 +15,7 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::body;
+use crate::export::{self, AccountLines};
 use crate::graphql::ServedBy;
 use crate::model::{Created, HealthStatus};
 use crate::reply::{self, Body};
@@ -173,6 +176,28 @@ pub(crate) fn testability(app: &App, state: &str) -> Response<Body> {
             status: word.to_owned(),
         },
     )
+}
+
+/// `GET /accounts/export`: every account as newline-delimited JSON, one frame per account, `?pace_ms=N` apart.
+pub(crate) fn export_accounts(app: &App, served_by: &str, query: Option<&str>) -> Response<Body> {
+    let pace = match export::pace(query) {
+        Ok(pace) => pace,
+        Err(message) => return reply::text(StatusCode::BAD_REQUEST, message),
+    };
+    let mut lines = VecDeque::new();
+    for record in app.store.all() {
+        match serde_json::to_vec(&record.to_account(served_by)) {
+            Ok(mut line) => {
+                line.push(b'\n');
+                lines.push_back(Bytes::from(line));
+            }
+            Err(err) => {
+                let message = format!("could not encode account {} as JSON: {err}", record.id);
+                return reply::text(StatusCode::INTERNAL_SERVER_ERROR, message);
+            }
+        }
+    }
+    reply::ndjson(AccountLines::new(lines, pace))
 }
 
 fn not_found(account_id: &str) -> Response<Body> {

@@ -16,7 +16,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Body as _;
 use prometheus::{exponential_buckets, Registry, TextEncoder};
 use prometheus::{
@@ -136,7 +136,7 @@ impl Handwritten {
                 format!("could not encode the metrics: {err}"),
             );
         }
-        let mut response = Response::new(Full::new(Bytes::from(text)));
+        let mut response = Response::new(Either::Left(Full::new(Bytes::from(text))));
         response.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static(prometheus::TEXT_FORMAT),

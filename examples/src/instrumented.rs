@@ -35,6 +35,17 @@ pub(crate) async fn update_account(
     handlers::update_account(app, served_by, req).await
 }
 
+/// `GET /accounts/export`, reported as `accountservice_ExportAccounts`: measured to the body's last line when the
+/// server meters bodies (it does), else to the headers.
+#[routemeter::instrumented(name = "ExportAccounts", route = "GET /accounts/export")]
+pub(crate) async fn export_accounts(
+    app: &App,
+    served_by: &str,
+    query: Option<&str>,
+) -> Response<Body> {
+    handlers::export_accounts(app, served_by, query)
+}
+
 /// `POST /graphql`, reported as `accountservice_GraphQL`.
 #[routemeter::instrumented(name = "GraphQL", route = "POST /graphql")]
 pub(crate) async fn graphql(app: &App, served_by: &str, req: Request<Incoming>) -> Response<Body> {

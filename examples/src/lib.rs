@@ -65,6 +65,7 @@ mod body;
 pub mod cli;
 mod clock;
 mod dispatch;
+mod export;
 pub mod graphql;
 mod handlers;
 mod handwritten;

@@ -7,11 +7,13 @@
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use serde::Serialize;
 
-/// The body type of every response of the service.
-pub type Body = Full<Bytes>;
+use crate::export::AccountLines;
+
+/// The body type of every response of the service: whole, or the accounts' export streamed line by line.
+pub type Body = Either<Full<Bytes>, AccountLines>;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -19,7 +21,7 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 /// A response with `status`, `body` and `content_type`, its `Content-Length` set.
 fn with_body(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Response<Body> {
     let length = HeaderValue::from(body.len());
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(Either::Left(Full::new(body)));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, content_type);
     response.headers_mut().insert(CONTENT_LENGTH, length);
@@ -36,6 +38,16 @@ pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Resp
             format!("could not encode the answer as JSON: {err}"),
         ),
     }
+}
+
+/// A streamed body of newline-delimited JSON (`Content-Type: application/x-ndjson`).
+pub(crate) fn ndjson(lines: AccountLines) -> Response<Body> {
+    let mut response = Response::new(Either::Right(lines));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    response
 }
 
 /// A short human-readable message (`text/plain`), followed by a newline so it reads well in a terminal.

@@ -16,6 +16,8 @@ pub enum Endpoint {
     StoreAccount,
     /// `PUT /accounts`, monitored as `UpdateAccount`.
     UpdateAccount,
+    /// `GET /accounts/export`, monitored as `ExportAccounts`: every account, streamed as NDJSON.
+    ExportAccounts,
     /// `POST /graphql`, monitored as `GraphQL`.
     GraphQl,
     /// `GET /health`, not monitored.
@@ -27,10 +29,11 @@ pub enum Endpoint {
 }
 
 /// The tutorial's route table: method, path template, endpoint.
-pub const ROUTES: [(Method, &str, Endpoint); 7] = [
+pub const ROUTES: [(Method, &str, Endpoint); 8] = [
     (Method::POST, "/accounts", Endpoint::StoreAccount),
     (Method::PUT, "/accounts", Endpoint::UpdateAccount),
     (Method::GET, "/accounts/{accountId}", Endpoint::GetAccount),
+    (Method::GET, "/accounts/export", Endpoint::ExportAccounts),
     (Method::POST, "/graphql", Endpoint::GraphQl),
     (Method::GET, "/health", Endpoint::HealthCheck),
     (

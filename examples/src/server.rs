@@ -78,9 +78,10 @@ pub async fn serve(
             let served_by = served_by.clone();
             async move { Ok::<_, Infallible>(dispatch::handle(&app, &served_by, req).await) }
         });
+        // Metered measures the monitored routes to the end of their body, which matters for the streamed export.
         let connection = graceful.watch(
             builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(stream), routemeter::Metered::new(service))
                 .into_owned(),
         );
         tokio::spawn(async move {

@@ -178,6 +178,11 @@ impl Store {
         self.read().is_empty()
     }
 
+    /// Every account, by id.
+    pub fn all(&self) -> Vec<Record> {
+        self.read().values().cloned().collect()
+    }
+
     /// The account with this numeric id.
     pub fn get(&self, id: u64) -> Option<Record> {
         self.read().get(&id).cloned()

@@ -12,7 +12,7 @@ pub struct AlertThresholds {
     /// Alert when a handler's p99 latency stays above this many seconds for 5 minutes.
     pub p99_seconds: f64,
     /// Alert when this share of a handler's requests (0..1) fails ([`FAILED_CODES`]: 5xx,
-    /// `error`, `panic`) for 5 minutes.
+    /// `error`, `panic`, `body_error`) for 5 minutes.
     pub error_ratio: f64,
 }
 

@@ -3,7 +3,9 @@
 //! - [`service`]: the accountservice example running in-process on an ephemeral port;
 //! - [`client`]: a small HTTP client returning whole responses;
 //! - [`raw`]: raw TCP exchanges for malformed or slow requests;
-//! - [`server`]: a hyper server for a test's own handlers (cancellation, panics, exposition under load);
+//! - [`server`]: a hyper server for a test's own handlers (cancellation, panics, exposition under load), metered
+//!   or not;
+//! - [`streaming`]: a response read frame by frame over HTTP/1.1 or HTTP/2, and dropped mid-body at will;
 //! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
 //! - [`series`]: one instrumented handler's series read out of a parsed exposition;
 //! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
@@ -17,6 +19,7 @@ pub mod raw;
 pub mod series;
 pub mod server;
 pub mod service;
+pub mod streaming;
 
 /// The result type of helpers and tests: any error, with a message, instead of a panic.
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

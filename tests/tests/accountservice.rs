@@ -18,9 +18,10 @@ use routemeter_tests::service::{first_scrape, TestService};
 use routemeter_tests::TestResult;
 use serde_json::json;
 
-/// The four monitored routes: name and HELP text.
-const MONITORED: [(&str, &str); 4] = [
+/// The monitored routes: name and HELP text (the tutorial's four, and the streamed export).
+const MONITORED: [(&str, &str); 5] = [
     ("GetAccount", "GET /accounts/{accountId}"),
+    ("ExportAccounts", "GET /accounts/export"),
     ("StoreAccount", "POST /accounts"),
     ("UpdateAccount", "PUT /accounts"),
     ("GraphQL", "POST /graphql"),

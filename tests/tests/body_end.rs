@@ -15,16 +15,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use routemeter::Exporter;
 use routemeter_tests::exposition::Exposition;
 use routemeter_tests::process::eventually;
 use routemeter_tests::series::HandlerSeries;
 use routemeter_tests::server::TestServer;
+use routemeter_tests::streaming::{get, read, PROTOCOLS};
 use routemeter_tests::TestResult;
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 /// Bytes in every frame of a paced body.
@@ -169,69 +168,6 @@ async fn route(request: Request<Incoming>) -> Answer {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Protocol {
-    Http1,
-    Http2,
-}
-
-const PROTOCOLS: [Protocol; 2] = [Protocol::Http1, Protocol::Http2];
-
-/// A response being received on a connection of its own; dropping it closes the connection.
-struct Receiving {
-    body: Incoming,
-    connection: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiving {
-    fn drop(&mut self) {
-        self.connection.abort();
-    }
-}
-
-/// Sends `GET path` on a new connection speaking `protocol`, and returns once the headers are in.
-async fn get(server: &TestServer, protocol: Protocol, path: &str) -> TestResult<Receiving> {
-    let io = TokioIo::new(TcpStream::connect(server.addr()).await?);
-    let request = Request::get(path)
-        .header("host", server.addr().to_string())
-        .body(Empty::<Bytes>::new())?;
-    let (response, connection) = match protocol {
-        Protocol::Http1 => {
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await?;
-            let connection = tokio::spawn(async move { drop(connection.await) });
-            (sender.send_request(request).await?, connection)
-        }
-        Protocol::Http2 => {
-            let (mut sender, connection) =
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
-            let connection = tokio::spawn(async move { drop(connection.await) });
-            (sender.send_request(request).await?, connection)
-        }
-    };
-    Ok(Receiving {
-        body: response.into_body(),
-        connection,
-    })
-}
-
-/// Reads `frames` data frames, or the whole body when `None`; returns the bytes read.
-async fn read(receiving: &mut Receiving, frames: Option<usize>) -> TestResult<usize> {
-    let mut bytes = 0;
-    let mut read = 0;
-    while frames.is_none_or(|frames| read < frames) {
-        match receiving.body.frame().await {
-            Some(frame) => {
-                if let Ok(data) = frame?.into_data() {
-                    bytes += data.len();
-                    read += 1;
-                }
-            }
-            None => break,
-        }
-    }
-    Ok(bytes)
-}
-
 fn metrics(exporter: &Exporter) -> TestResult<Exposition> {
     Ok(Exposition::parse(&exporter.render()?)?)
 }
@@ -273,7 +209,7 @@ async fn a_paced_body_is_timed_to_its_last_frame_with_the_bytes_sent() -> TestRe
     for protocol in PROTOCOLS {
         let before = metrics(&exporter)?;
         let started = Instant::now();
-        let mut receiving = get(&server, protocol, "/paced?frames=5&pace_ms=40").await?;
+        let mut receiving = get(server.addr(), protocol, "/paced?frames=5&pace_ms=40").await?;
         // The headers are in, the body is not: the request is still in flight.
         assert_eq!(
             PACED.in_flight(&metrics(&exporter)?),
@@ -304,7 +240,8 @@ async fn a_client_that_leaves_mid_body_is_counted_aborted() -> TestResult {
     let frames = 200;
     for protocol in PROTOCOLS {
         let before = metrics(&exporter)?;
-        let mut receiving = get(&server, protocol, "/abandoned?frames=200&pace_ms=20").await?;
+        let mut receiving =
+            get(server.addr(), protocol, "/abandoned?frames=200&pace_ms=20").await?;
         assert_eq!(read(&mut receiving, Some(3)).await?, 3 * FRAME);
         drop(receiving);
         let after = ended(&exporter, ABANDONED, &before, "aborted").await?;
@@ -326,7 +263,7 @@ async fn a_body_that_fails_is_counted_body_error() -> TestResult {
     let (exporter, server) = server().await?;
     for protocol in PROTOCOLS {
         let before = metrics(&exporter)?;
-        let mut receiving = get(&server, protocol, "/failing?fail_at=2").await?;
+        let mut receiving = get(server.addr(), protocol, "/failing?fail_at=2").await?;
         // The client sees the body break off; what it gets of it does not matter here.
         let _ = read(&mut receiving, None).await;
         let after = ended(&exporter, FAILING, &before, "body_error").await?;
@@ -341,7 +278,7 @@ async fn a_body_of_exact_length_ends_without_a_final_poll() -> TestResult {
     let (exporter, server) = server().await?;
     for protocol in PROTOCOLS {
         let before = metrics(&exporter)?;
-        let mut receiving = get(&server, protocol, "/exact?length=4321").await?;
+        let mut receiving = get(server.addr(), protocol, "/exact?length=4321").await?;
         assert_eq!(read(&mut receiving, Some(1)).await?, 4321);
         // The server never polls the body again; the request must still end as a 200 of 4321 bytes, while the
         // connection is still open.

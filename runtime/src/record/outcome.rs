@@ -170,7 +170,10 @@ mod tests {
 
     #[test]
     fn failed_codes_are_the_ones_the_docs_query() {
-        let docs = [include_str!("../lib.rs"), include_str!("../../../README.md")];
+        let docs = [
+            include_str!("../lib.rs"),
+            include_str!("../../../README.md"),
+        ];
         let matchers: Vec<&str> = docs
             .iter()
             .flat_map(|doc| doc.split("code=~\"").skip(1))
