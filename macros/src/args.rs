@@ -1,4 +1,5 @@
-//! The attribute's arguments: `name`, `route`, `namespace`, `crate` and `histogram`.
+//! The attribute's arguments: `name`, `route`, `namespace`, `crate`, `histogram`, `stream`,
+//! `time_to_headers` and `request_size`.
 //!
 //! Parsing keeps going after a mistake in one argument's value, so that every mistake in the
 //! attribute is reported in one build; only a token that cannot start an argument stops it.
@@ -18,6 +19,9 @@ mod kw {
     syn::custom_keyword!(route);
     syn::custom_keyword!(namespace);
     syn::custom_keyword!(histogram);
+    syn::custom_keyword!(stream);
+    syn::custom_keyword!(time_to_headers);
+    syn::custom_keyword!(request_size);
 }
 
 /// The full attribute, shown when a required argument is missing.
@@ -36,6 +40,13 @@ pub(crate) struct Args {
     pub(crate) krate: Option<Path>,
     /// Whether this handler also records a histogram; `None` leaves it to the process-wide setting.
     pub(crate) histogram: Option<bool>,
+    /// Whether the route is long-lived (server-sent events, long polling, upgrades).
+    pub(crate) stream: bool,
+    /// Whether the time to the response headers has a series of its own; `None` leaves it to the
+    /// process-wide setting.
+    pub(crate) time_to_headers: Option<bool>,
+    /// Whether the request body's size is recorded; `None` leaves it to the process-wide setting.
+    pub(crate) request_size: Option<bool>,
 }
 
 /// The argument keys, so that messages and examples are written once per key.
@@ -46,16 +57,22 @@ enum Key {
     Namespace,
     Crate,
     Histogram,
+    Stream,
+    TimeToHeaders,
+    RequestSize,
 }
 
 impl Key {
     /// Every key, in the order messages list them.
-    const ALL: [Key; 5] = [
+    const ALL: [Key; 8] = [
         Key::Name,
         Key::Route,
         Key::Namespace,
         Key::Crate,
         Key::Histogram,
+        Key::Stream,
+        Key::TimeToHeaders,
+        Key::RequestSize,
     ];
 
     fn as_str(self) -> &'static str {
@@ -65,6 +82,9 @@ impl Key {
             Key::Namespace => "namespace",
             Key::Crate => "crate",
             Key::Histogram => "histogram",
+            Key::Stream => "stream",
+            Key::TimeToHeaders => "time_to_headers",
+            Key::RequestSize => "request_size",
         }
     }
 
@@ -76,6 +96,9 @@ impl Key {
             Key::Namespace => "namespace = \"accountservice\"",
             Key::Crate => "crate = \"::routemeter\"",
             Key::Histogram => "histogram = true",
+            Key::Stream => "stream = true",
+            Key::TimeToHeaders => "time_to_headers = true",
+            Key::RequestSize => "request_size = true",
         }
     }
 
@@ -137,6 +160,9 @@ struct Found {
     namespace: Slot<String>,
     krate: Slot<Path>,
     histogram: Slot<bool>,
+    stream: Slot<bool>,
+    time_to_headers: Slot<bool>,
+    request_size: Slot<bool>,
 }
 
 impl Parse for Args {
@@ -177,6 +203,9 @@ impl Parse for Args {
                 namespace: found.namespace.value,
                 krate: found.krate.value,
                 histogram: found.histogram.value,
+                stream: found.stream.value.unwrap_or(false),
+                time_to_headers: found.time_to_headers.value,
+                request_size: found.request_size.value,
             }),
             _ => None,
         };
@@ -235,8 +264,28 @@ fn parse_argument(
         found.krate.set(Key::Crate, key.span, value, errors);
     } else if lookahead.peek(kw::histogram) {
         let key = input.parse::<kw::histogram>()?;
-        let value = value_tokens(input, Key::Histogram, key.span).and_then(boolean);
+        let value = value_tokens(input, Key::Histogram, key.span)
+            .and_then(|tokens| boolean(tokens, Key::Histogram));
         found.histogram.set(Key::Histogram, key.span, value, errors);
+    } else if lookahead.peek(kw::stream) {
+        let key = input.parse::<kw::stream>()?;
+        let value = value_tokens(input, Key::Stream, key.span)
+            .and_then(|tokens| boolean(tokens, Key::Stream));
+        found.stream.set(Key::Stream, key.span, value, errors);
+    } else if lookahead.peek(kw::time_to_headers) {
+        let key = input.parse::<kw::time_to_headers>()?;
+        let value = value_tokens(input, Key::TimeToHeaders, key.span)
+            .and_then(|tokens| boolean(tokens, Key::TimeToHeaders));
+        found
+            .time_to_headers
+            .set(Key::TimeToHeaders, key.span, value, errors);
+    } else if lookahead.peek(kw::request_size) {
+        let key = input.parse::<kw::request_size>()?;
+        let value = value_tokens(input, Key::RequestSize, key.span)
+            .and_then(|tokens| boolean(tokens, Key::RequestSize));
+        found
+            .request_size
+            .set(Key::RequestSize, key.span, value, errors);
     } else if input.peek(Ident::peek_any) {
         let key = input.call(Ident::parse_any)?;
         // The value of an unknown key is skipped; its own mistakes would only add noise.
@@ -294,19 +343,19 @@ fn string(tokens: TokenStream, key: Key) -> syn::Result<LitStr> {
     single(tokens, key, "a string literal")
 }
 
-fn boolean(tokens: TokenStream) -> syn::Result<bool> {
+fn boolean(tokens: TokenStream, key: Key) -> syn::Result<bool> {
     if let Ok(lit) = syn::parse2::<LitStr>(tokens.clone()) {
         if matches!(lit.value().as_str(), "true" | "false") {
             return Err(syn::Error::new(
                 lit.span(),
                 format!(
-                    "`histogram` takes a bool, not a string; write `histogram = {}`",
+                    "`{key}` takes a bool, not a string; write `{key} = {}`",
                     lit.value()
                 ),
             ));
         }
     }
-    single::<LitBool>(tokens, Key::Histogram, "`true` or `false`").map(|lit| lit.value)
+    single::<LitBool>(tokens, key, "`true` or `false`").map(|lit| lit.value)
 }
 
 /// A metric name fragment: it is pasted into `<namespace>_<name>`, so it must be a valid one.
@@ -448,7 +497,8 @@ mod tests {
         assert_eq!(
             messages(r#"name = "A", route = "GET /", level = "info""#),
             ["unknown argument `level`; expected one of: \
-              `name`, `route`, `namespace`, `crate`, `histogram`"]
+              `name`, `route`, `namespace`, `crate`, `histogram`, `stream`, `time_to_headers`, \
+              `request_size`"]
         );
         assert!(messages(r#"Name = "A", route = "GET /""#)[0].ends_with("did you mean `name`?"));
         assert!(
@@ -558,7 +608,8 @@ mod tests {
     fn stops_at_a_token_that_cannot_start_an_argument() {
         assert_eq!(
             messages(r#""GetAccount", route = "GET /""#),
-            ["expected one of: `name`, `route`, `namespace`, `crate`, `histogram`"]
+            ["expected one of: `name`, `route`, `namespace`, `crate`, `histogram`, `stream`, \
+              `time_to_headers`, `request_size`"]
         );
     }
 

@@ -130,6 +130,9 @@ fn handler_statics(args: &Args, private: &TokenStream) -> TokenStream {
     let path = &args.route.path;
     let namespace = option(args.namespace.as_ref());
     let histogram = option(args.histogram.as_ref());
+    let stream = args.stream;
+    let time_to_headers = option(args.time_to_headers.as_ref());
+    let request_size = option(args.request_size.as_ref());
     quote! {
         static __ROUTEMETER_HANDLER: #private::Handler =
             #private::Handler::new(#private::HandlerInfo {
@@ -138,6 +141,9 @@ fn handler_statics(args: &Args, private: &TokenStream) -> TokenStream {
                 path: #path,
                 namespace: #namespace,
                 histogram: #histogram,
+                stream: #stream,
+                time_to_headers: #time_to_headers,
+                request_size: #request_size,
                 module_path: ::core::module_path!(),
                 crate_version: ::core::option_env!("CARGO_PKG_VERSION"),
                 file: ::core::file!(),

@@ -11,7 +11,8 @@ use crate::expose::catalog::Catalog;
 use crate::expose::compression::gzipped;
 use crate::expose::prometheus_text;
 use crate::expose::scrapes::ScrapeStats;
-use crate::record::handler::{Handler, HandlerInfo};
+use crate::record::handler::Handler;
+use crate::record::handler_info::HandlerInfo;
 use crate::record::outcome::{Classification, Code};
 use crate::summary::SummaryOptions;
 
@@ -40,6 +41,9 @@ impl SyntheticHandlers {
                     path,
                     namespace: Some("bench"),
                     histogram: None,
+                    stream: false,
+                    time_to_headers: None,
+                    request_size: None,
                     module_path: "bench",
                     crate_version: Some("1.0.0"),
                     file: "bench.rs",

@@ -77,6 +77,22 @@ impl Config {
         self
     }
 
+    /// Gives every handler that does not say `time_to_headers = false` a histogram of the time
+    /// until its response headers, `<namespace>_time_to_headers_seconds`, beside its duration to
+    /// the end of the body. Recorded for requests served through [`Metered`](crate::Metered).
+    pub fn time_to_headers(mut self, enabled: bool) -> Config {
+        self.settings.time_to_headers = enabled;
+        self
+    }
+
+    /// Gives every handler that does not say `request_size = false` a histogram of its requests'
+    /// `Content-Length`, `<namespace>_request_size_bytes`. Recorded for requests served through
+    /// [`Metered`](crate::Metered) that declare their length.
+    pub fn request_size(mut self, enabled: bool) -> Config {
+        self.settings.request_size = enabled;
+        self
+    }
+
     /// Serves the metrics of a custom `prometheus` registry beside routemeter's own.
     pub fn registry(mut self, registry: prometheus::Registry) -> Config {
         self.registries.push(registry);

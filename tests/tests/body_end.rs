@@ -148,6 +148,21 @@ async fn exact(length: usize) -> Answer {
     }))
 }
 
+#[routemeter::instrumented(name = "Events", route = "GET /events", stream = true)]
+async fn events(frames: usize, pace: Duration) -> Answer {
+    Response::new(http_body_util::Either::Left(Paced::new(frames, pace, None)))
+}
+
+#[routemeter::instrumented(
+    name = "Upload",
+    route = "POST /upload",
+    time_to_headers = true,
+    request_size = true
+)]
+async fn upload(frames: usize, pace: Duration) -> Answer {
+    Response::new(http_body_util::Either::Left(Paced::new(frames, pace, None)))
+}
+
 /// Routes by path; the query says how many frames, how fast, where to fail.
 async fn route(request: Request<Incoming>) -> Answer {
     let query = request.uri().query().unwrap_or_default().to_owned();
@@ -164,6 +179,8 @@ async fn route(request: Request<Incoming>) -> Answer {
         "/paced" => paced(number("frames", 1), pace).await,
         "/abandoned" => abandoned(number("frames", 1), pace).await,
         "/failing" => failing(number("fail_at", 0)).await,
+        "/events" => events(number("frames", 1), pace).await,
+        "/upload" => upload(number("frames", 1), pace).await,
         _ => exact(number("length", 0)).await,
     }
 }
@@ -314,4 +331,97 @@ async fn full_bodies_are_counted_as_without_the_meter() -> TestResult {
 #[routemeter::instrumented(name = "Whole", route = "GET /whole")]
 async fn whole() -> Response<Full<Bytes>> {
     Response::new(Full::new(Bytes::from_static(b"whole")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_lived_route_counts_its_streams_apart_from_its_latency() -> TestResult {
+    let (exporter, server) = server().await?;
+    let events = HandlerSeries::new("body_end", "Events", "GET", "/events");
+    let open = |metrics: &Exposition| {
+        metrics.value_or_zero("body_end_streams_open", &[("handler", "Events")])
+    };
+    let labels = [
+        ("handler", "Events"),
+        ("method", "GET"),
+        ("route", "/events"),
+    ];
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = get(server.addr(), protocol, "/events?frames=500&pace_ms=10").await?;
+        let first = read(&mut receiving, Some(5)).await?;
+        // Open: the request was counted at the headers, the stream is not over.
+        let during = metrics(&exporter)?;
+        assert_eq!(open(&during), 1.0, "{protocol:?}");
+        assert_eq!(events.in_flight(&during), Some(0.0), "{protocol:?}");
+        assert_eq!(
+            events.requests(&during, "200"),
+            events.requests(&before, "200") + 1.0
+        );
+        let held = Instant::now();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(receiving);
+        let lasted = held.elapsed();
+        let after = eventually("the stream to close", PATIENCE, || async {
+            let now = metrics(&exporter).ok()?;
+            (open(&now) == 0.0).then_some(now)
+        })
+        .await?;
+        let closed = |metrics: &Exposition| {
+            metrics.value_or_zero("body_end_stream_duration_seconds_count", &labels)
+        };
+        assert_eq!(closed(&after), closed(&before) + 1.0, "{protocol:?}");
+        let lifetime = after.value_or_zero("body_end_stream_duration_seconds_sum", &labels)
+            - before.value_or_zero("body_end_stream_duration_seconds_sum", &labels);
+        assert!(
+            lifetime >= lasted.as_secs_f64(),
+            "{protocol:?}: {lifetime} s < {lasted:?}"
+        );
+        let sent = after.value_or_zero("body_end_stream_sent_bytes_total", &labels)
+            - before.value_or_zero("body_end_stream_sent_bytes_total", &labels);
+        assert!(
+            sent >= first as f64,
+            "{protocol:?}: {sent} bytes sent, {first} read"
+        );
+        // The route's latency is the time to its headers, not its lifetime.
+        let duration = events.sum(&after, "duration") - events.sum(&before, "duration");
+        assert!(duration < lifetime, "{protocol:?}: {duration} s");
+        assert_eq!(events.requests(&after, "aborted"), 0.0);
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_to_headers_and_request_size_are_recorded_when_asked_for() -> TestResult {
+    let (exporter, server) = server().await?;
+    let upload = HandlerSeries::new("body_end", "Upload", "POST", "/upload");
+    let labels = [
+        ("handler", "Upload"),
+        ("method", "POST"),
+        ("route", "/upload"),
+    ];
+    let before = metrics(&exporter)?;
+    let reply = server
+        .client()
+        .request(
+            http::Method::POST,
+            "/upload?frames=3&pace_ms=50",
+            &[],
+            vec![b'z'; 1234],
+        )
+        .await?;
+    assert_eq!(reply.body.len(), 3 * FRAME);
+    let after = ended(&exporter, upload, &before, "200").await?;
+    let delta =
+        |name: &str| after.value_or_zero(name, &labels) - before.value_or_zero(name, &labels);
+    assert_eq!(delta("body_end_request_size_bytes_count"), 1.0);
+    assert_eq!(delta("body_end_request_size_bytes_sum"), 1234.0);
+    assert_eq!(delta("body_end_time_to_headers_seconds_count"), 1.0);
+    let headers = delta("body_end_time_to_headers_seconds_sum");
+    let duration = upload.sum(&after, "duration") - upload.sum(&before, "duration");
+    // The body took three pauses of 50 ms after the headers.
+    assert!(
+        headers >= 0.0 && headers + 0.1 <= duration,
+        "{headers} s to the headers, {duration} s to the end"
+    );
+    server.stop().await
 }

@@ -3,17 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::expose::families::OWN_FAMILIES;
 use crate::expose::text::{escape_help, escape_label};
 use crate::record::handler::Handler;
 use crate::Error;
-
-/// The families routemeter writes per namespace besides the handlers' summaries.
-pub(crate) const OWN_FAMILIES: [&str; 4] = [
-    "build_info",
-    "request_duration_seconds",
-    "requests_in_flight",
-    "requests_total",
-];
 
 /// An instrumented handler as `/metrics` reports it: its resolved names and its label set,
 /// escaped once at start-up. A read-only view, for tools that generate dashboards and rules
@@ -207,7 +200,7 @@ fn clashes_with_own_family(namespace: &str, metric: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::handler::HandlerInfo;
+    use crate::record::handler_info::HandlerInfo;
 
     fn handler(name: &'static str, namespace: Option<&'static str>, line: u32) -> &'static Handler {
         Box::leak(Box::new(Handler::new(HandlerInfo {
@@ -216,6 +209,9 @@ mod tests {
             path: "/x/{id}",
             namespace,
             histogram: None,
+            stream: false,
+            time_to_headers: None,
+            request_size: None,
             module_path: "shop::handlers",
             crate_version: None,
             file: "src/handlers.rs",

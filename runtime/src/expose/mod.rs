@@ -1,4 +1,5 @@
-//! The scrape path: the [`catalog`] of handlers built at `install`, [`text`] helpers (a leaf),
+//! The scrape path: the [`catalog`] of handlers built at `install`, routemeter's own [`families`],
+//! [`text`] helpers (a leaf),
 //! one encoder per format ([`prometheus_text`]), [`negotiation`] and [`compression`] of an
 //! answer, the scrape handler's own [`scrapes`] counts, the [`exporter`] that answers `/metrics`,
 //! and a stand-alone server for it ([`serve`]).
@@ -6,6 +7,7 @@
 pub(crate) mod catalog;
 pub(crate) mod compression;
 pub(crate) mod exporter;
+pub(crate) mod families;
 pub(crate) mod negotiation;
 pub(crate) mod prometheus_text;
 pub(crate) mod scrapes;

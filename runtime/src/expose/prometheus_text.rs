@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use crate::expose::catalog::{Catalog, RegisteredHandler};
+use crate::expose::families::{HandlerHistogram, StreamFamily};
 use crate::expose::scrapes::ScrapeStats;
 use crate::expose::text::{escape_label, header, push_all, push_code, push_float, push_integer};
 use crate::record::metrics::{Measure, SummaryOf};
@@ -24,7 +25,8 @@ enum Source<'a> {
     Summary(&'a RegisteredHandler),
     Requests(&'a [RegisteredHandler]),
     InFlight(&'a [RegisteredHandler]),
-    Histogram(&'a [RegisteredHandler]),
+    Histogram(&'a [RegisteredHandler], HandlerHistogram),
+    Streams(&'a [RegisteredHandler], StreamFamily),
     BuildInfo(&'a [RegisteredHandler]),
     ScrapeRequests,
     ScrapeInFlight,
@@ -58,11 +60,21 @@ pub(crate) fn render(
         };
         add("requests_total", Source::Requests(entries));
         add("requests_in_flight", Source::InFlight(entries));
+        for kind in HandlerHistogram::ALL {
+            if entries
+                .iter()
+                .any(|entry| kind.of(entry.handler.metrics()).is_some())
+            {
+                add(kind.suffix(), Source::Histogram(entries, kind));
+            }
+        }
         if entries
             .iter()
-            .any(|entry| entry.handler.metrics().histogram.is_some())
+            .any(|entry| entry.handler.metrics().streams.is_some())
         {
-            add("request_duration_seconds", Source::Histogram(entries));
+            for family in StreamFamily::ALL {
+                add(family.suffix(), Source::Streams(entries, family));
+            }
         }
         add("build_info", Source::BuildInfo(entries));
     }
@@ -221,7 +233,8 @@ impl Family<'_> {
                     out.push('\n');
                 }
             }
-            Source::Histogram(entries) => write_histogram(out, name, entries),
+            Source::Histogram(entries, kind) => write_histogram(out, name, entries, *kind),
+            Source::Streams(entries, family) => write_streams(out, name, entries, *family),
             Source::BuildInfo(entries) => {
                 let version = entries
                     .iter()
@@ -310,15 +323,15 @@ fn write_summary(
     }
 }
 
-fn write_histogram(out: &mut String, name: &str, entries: &[RegisteredHandler]) {
-    header(
-        out,
-        name,
-        "Request latency in seconds; sum it across replicas, unlike the summaries.",
-        "histogram",
-    );
+fn write_histogram(
+    out: &mut String,
+    name: &str,
+    entries: &[RegisteredHandler],
+    kind: HandlerHistogram,
+) {
+    header(out, name, kind.help(), "histogram");
     for entry in entries {
-        let Some(histogram) = &entry.handler.metrics().histogram else {
+        let Some(histogram) = kind.of(entry.handler.metrics()) else {
             continue;
         };
         let snapshot = histogram.snapshot();
@@ -337,6 +350,38 @@ fn write_histogram(out: &mut String, name: &str, entries: &[RegisteredHandler]) 
         push_float(out, snapshot.sum);
         push_all(out, &["\n", name, "_count{", labels, "} "]);
         push_integer(out, total);
+        out.push('\n');
+    }
+}
+
+fn write_streams(
+    out: &mut String,
+    name: &str,
+    entries: &[RegisteredHandler],
+    family: StreamFamily,
+) {
+    header(out, name, family.help(), family.kind());
+    for entry in entries {
+        let Some(streams) = &entry.handler.metrics().streams else {
+            continue;
+        };
+        let streams = streams.read();
+        match family {
+            StreamFamily::Open => {
+                push_all(out, &[name, "{", &entry.handler_label, "} "]);
+                push_integer(out, streams.open);
+            }
+            StreamFamily::Duration => {
+                push_all(out, &[name, "_sum{", &entry.labels, "} "]);
+                push_float(out, streams.lifetimes);
+                push_all(out, &["\n", name, "_count{", &entry.labels, "} "]);
+                push_integer(out, streams.closed);
+            }
+            StreamFamily::Sent => {
+                push_all(out, &[name, "{", &entry.labels, "} "]);
+                push_integer(out, streams.sent);
+            }
+        }
         out.push('\n');
     }
 }

@@ -1,8 +1,9 @@
-//! One instrumented handler: what the attribute knows of it at compile time, the metrics it
-//! records into, and the link-time list of every handler in the program.
+//! One instrumented handler: what the attribute knows of it, the metrics it records into, and the
+//! link-time list of every handler in the program.
 
 use std::sync::OnceLock;
 
+use crate::record::handler_info::HandlerInfo;
 use crate::record::metrics::HandlerMetrics;
 use crate::record::settings;
 
@@ -11,30 +12,6 @@ use crate::record::settings;
 #[doc(hidden)]
 #[linkme::distributed_slice]
 pub static HANDLERS: [&'static Handler];
-
-/// What the attribute knows about a handler at compile time.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct HandlerInfo {
-    /// The metric name fragment, e.g. `GetAccount`.
-    pub name: &'static str,
-    /// The HTTP method, upper case.
-    pub method: &'static str,
-    /// The path template with parameters written `{param}`.
-    pub path: &'static str,
-    /// The handler's own namespace override.
-    pub namespace: Option<&'static str>,
-    /// The handler's own histogram switch.
-    pub histogram: Option<bool>,
-    /// `module_path!()` at the handler; its first segment is the default namespace.
-    pub module_path: &'static str,
-    /// The handler crate's version, for the build-info gauge.
-    pub crate_version: Option<&'static str>,
-    /// Where the handler is defined, for error messages.
-    pub file: &'static str,
-    /// Where the handler is defined, for error messages.
-    pub line: u32,
-}
 
 /// An instrumented handler, as the `static` the attribute emits for it: its [`HandlerInfo`]
 /// plus its metrics, created on first use.
@@ -65,7 +42,7 @@ impl Handler {
         self.metrics.get_or_init(|| {
             let settings =
                 settings::in_force(|| format!("`{}` at {}", self.info.name, self.location()));
-            HandlerMetrics::new(self.info.histogram, settings)
+            HandlerMetrics::new(&self.info, settings)
         })
     }
 

@@ -13,6 +13,11 @@ pub(crate) const DEFAULT_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Request body sizes in bytes, by factors of 4 from 64 B to 16 MiB.
+pub(crate) const SIZE_BUCKETS: [f64; 10] = [
+    64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0,
+];
+
 /// Cumulative counts of observations at or below each upper bound.
 #[derive(Debug)]
 pub(crate) struct Histogram {

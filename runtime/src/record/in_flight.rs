@@ -26,6 +26,16 @@ impl InFlight {
         }
     }
 
+    /// The handler's metrics.
+    pub(crate) fn metrics(&self) -> &'static HandlerMetrics {
+        self.metrics
+    }
+
+    /// Seconds since the request started, by the process clock.
+    pub(crate) fn seconds_so_far(&self) -> f64 {
+        clock::nanos_now().saturating_sub(self.started) as f64 / 1e9
+    }
+
     /// Records the request, completed with `outcome`.
     pub(crate) fn finish(self, outcome: Classification) {
         self.record(outcome);

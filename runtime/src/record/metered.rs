@@ -4,13 +4,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use http::header::CONTENT_LENGTH;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
 use crate::record::handoff::{self, HandedOver};
 use crate::record::metered_body::MeteredBody;
-use crate::record::outcome::{response_size, Classification, Code};
+use crate::record::outcome::{content_length, response_size, Classification, Code};
+use crate::record::streams::OpenStream;
 
 /// Wraps a hyper service so that its instrumented handlers are measured to the end of the
 /// response body rather than to the headers.
@@ -68,6 +70,10 @@ where
     fn call(&self, request: Request<B>) -> Self::Future {
         MeteredFuture {
             head: request.method() == Method::HEAD,
+            request_length: request
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|value| content_length(value.as_bytes())),
             inner: self.inner.call(request),
             handed: None,
         }
@@ -82,6 +88,8 @@ pin_project! {
         inner: F,
         // A `HEAD` request: its response carries no body.
         head: bool,
+        // The request's `Content-Length`, for handlers that record request sizes.
+        request_length: Option<u64>,
         // The request an instrumented handler handed over, waiting for the response.
         handed: Option<HandedOver>,
     }
@@ -109,7 +117,7 @@ where
         };
         let handed = this.handed.take();
         Poll::Ready(match result {
-            Ok(response) => Ok(meter(response, handed, *this.head)),
+            Ok(response) => Ok(meter(response, handed, *this.head, *this.request_length)),
             Err(err) => {
                 if let Some((request, _)) = handed {
                     request.finish(Classification {
@@ -123,15 +131,25 @@ where
     }
 }
 
-/// Puts the handed-over request, if any, on the response's body.
+/// Puts the handed-over request, if any, on the response's body, and records what is known at the
+/// headers.
 fn meter<RB: Body>(
     response: Response<RB>,
     handed: Option<HandedOver>,
     head: bool,
+    request_length: Option<u64>,
 ) -> Response<MeteredBody<RB>> {
     let Some((request, outcome)) = handed else {
         return response.map(MeteredBody::unmetered);
     };
+    let metrics = request.metrics();
+    if let Some(headers) = &metrics.headers {
+        headers.observe(request.seconds_so_far());
+    }
+    if let (Some(sizes), Some(length)) = (&metrics.request_size, request_length) {
+        // Sizes beyond 2^53 bytes lose precision as f64; no request is that large.
+        sizes.observe(length as f64);
+    }
     let status = response.status();
     let bodiless = head
         || status.is_informational()
@@ -145,5 +163,14 @@ fn meter<RB: Body>(
         return response.map(MeteredBody::unmetered);
     }
     let length = response_size(&response);
-    response.map(|body| MeteredBody::new(body, request, status.as_u16(), length))
+    if let Some(streams) = &metrics.streams {
+        // A long-lived route: the request ends at the headers, the stream at the body's end.
+        request.finish(Classification {
+            code: Code::Status(status.as_u16()),
+            size: None,
+        });
+        let stream = OpenStream::open(streams);
+        return response.map(|body| MeteredBody::stream(body, stream, status.as_u16(), length));
+    }
+    response.map(|body| MeteredBody::request(body, request, status.as_u16(), length))
 }

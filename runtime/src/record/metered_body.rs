@@ -10,12 +10,14 @@ use pin_project_lite::pin_project;
 
 use crate::record::in_flight::InFlight;
 use crate::record::outcome::{Classification, Code};
+use crate::record::streams::OpenStream;
 
 pin_project! {
     /// The body of a response from a [`Metered`](crate::Metered) service: the same frames, with
     /// the request recorded at the body's end. The duration then runs to the last frame, the
     /// size is the bytes of data frames sent, and a body dropped before its end counts as
-    /// `aborted` (or `body_error` when it failed).
+    /// `aborted` (or `body_error` when it failed). The body of a long-lived route
+    /// (`stream = true`) closes its stream instead.
     #[derive(Debug)]
     pub struct MeteredBody<B> {
         #[pin]
@@ -24,10 +26,19 @@ pin_project! {
     }
 }
 
-/// A request waiting for its body's end.
+/// What a body's end records.
+#[derive(Debug)]
+enum Tracked {
+    /// The request, counted when its body ends.
+    Request(InFlight),
+    /// A long-lived route's stream, counted when its request was (at the headers).
+    Stream(OpenStream),
+}
+
+/// A request or stream waiting for its body's end.
 #[derive(Debug)]
 struct BodyEnd {
-    request: Option<InFlight>,
+    tracked: Option<Tracked>,
     /// The response's status, recorded when the body ends.
     status: u16,
     /// Bytes of data sent so far.
@@ -39,11 +50,13 @@ struct BodyEnd {
 
 impl BodyEnd {
     fn finish(&mut self, code: Code) {
-        if let Some(request) = self.request.take() {
-            request.finish(Classification {
+        match self.tracked.take() {
+            Some(Tracked::Request(request)) => request.finish(Classification {
                 code,
                 size: Some(self.sent),
-            });
+            }),
+            Some(Tracked::Stream(stream)) => stream.close(self.sent),
+            None => {}
         }
     }
 }
@@ -61,9 +74,18 @@ impl<B> MeteredBody<B> {
     }
 
     /// A body that records `request`, answered with `status`, at its end.
-    pub(crate) fn new(inner: B, request: InFlight, status: u16, length: Option<u64>) -> Self {
+    pub(crate) fn request(inner: B, request: InFlight, status: u16, length: Option<u64>) -> Self {
+        MeteredBody::tracking(inner, Tracked::Request(request), status, length)
+    }
+
+    /// A body that closes `stream` at its end.
+    pub(crate) fn stream(inner: B, stream: OpenStream, status: u16, length: Option<u64>) -> Self {
+        MeteredBody::tracking(inner, Tracked::Stream(stream), status, length)
+    }
+
+    fn tracking(inner: B, tracked: Tracked, status: u16, length: Option<u64>) -> Self {
         let mut end = BodyEnd {
-            request: Some(request),
+            tracked: Some(tracked),
             status,
             sent: 0,
             length,
@@ -89,7 +111,7 @@ impl<B: Body> Body for MeteredBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
         let poll = this.inner.as_mut().poll_frame(cx);
-        let Some(end) = this.end.as_mut().filter(|end| end.request.is_some()) else {
+        let Some(end) = this.end.as_mut().filter(|end| end.tracked.is_some()) else {
             return poll;
         };
         match &poll {

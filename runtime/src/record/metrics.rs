@@ -1,10 +1,15 @@
-//! What one handler records: its two summaries, its request counts and its histogram.
+//! What one handler records: its two summaries, its request counts, and what it opted into: the
+//! latency histogram, the time to headers, the request size, its streams.
 
 use crate::primitives::shard::{self, Owner, Shards, Sharer, Writer};
-use crate::record::histogram::Histogram;
+use std::sync::Arc;
+
+use crate::record::handler_info::HandlerInfo;
+use crate::record::histogram::{Histogram, SIZE_BUCKETS};
 use crate::record::outcome::{Classification, Code};
 use crate::record::request_counts::{RequestCounts, Tally};
 use crate::record::settings::Settings;
+use crate::record::streams::StreamMetrics;
 use crate::summary::{self, Core, Prepared, Shape};
 
 /// Everything recorded per handler. The hot path indexes straight into it: no lookup by name.
@@ -19,6 +24,12 @@ pub(crate) struct HandlerMetrics {
     /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
+    /// Seconds until the response headers (`time_to_headers`).
+    pub(crate) headers: Option<Histogram>,
+    /// Request `Content-Length`s in bytes (`request_size`).
+    pub(crate) request_size: Option<Histogram>,
+    /// The route's streams, for a long-lived route (`stream = true`).
+    pub(crate) streams: Option<StreamMetrics>,
 }
 
 /// What one thread records for one handler: both summaries' totals on its first cache line, the
@@ -70,15 +81,23 @@ impl Measure {
 }
 
 impl HandlerMetrics {
-    /// Metrics shaped by `settings`; `histogram` is the handler's own switch.
-    pub(crate) fn new(histogram: Option<bool>, settings: &Settings) -> HandlerMetrics {
+    /// Metrics shaped by `settings`, with what `info` opts into or out of.
+    pub(crate) fn new(info: &HandlerInfo, settings: &Settings) -> HandlerMetrics {
+        let latency = || Histogram::new(settings.buckets.clone());
         HandlerMetrics {
             shards: Shards::default(),
             shape: Shape::new(&settings.summary),
             requests: RequestCounts::default(),
-            histogram: histogram
-                .unwrap_or(settings.histogram)
-                .then(|| Histogram::new(settings.buckets.clone())),
+            histogram: info.histogram.unwrap_or(settings.histogram).then(latency),
+            headers: info
+                .time_to_headers
+                .unwrap_or(settings.time_to_headers)
+                .then(latency),
+            request_size: info
+                .request_size
+                .unwrap_or(settings.request_size)
+                .then(|| Histogram::new(Arc::from(SIZE_BUCKETS))),
+            streams: info.stream.then(StreamMetrics::default),
         }
     }
 
@@ -96,7 +115,11 @@ impl HandlerMetrics {
                 })
                 .sum::<usize>()
             + self.requests.heap_bytes()
-            + self.histogram.as_ref().map_or(0, Histogram::heap_bytes)
+            + [&self.histogram, &self.headers, &self.request_size]
+                .into_iter()
+                .flatten()
+                .map(Histogram::heap_bytes)
+                .sum::<usize>()
     }
 
     /// The calling thread's part, or the shared one, and whether the thread owns it.
@@ -221,9 +244,24 @@ mod tests {
         assert_eq!(Shards::<HandlerShard>::PART_BYTES, 256);
     }
 
+    const TEST_INFO: HandlerInfo = HandlerInfo {
+        name: "Test",
+        method: "GET",
+        path: "/",
+        namespace: None,
+        histogram: Some(false),
+        stream: false,
+        time_to_headers: None,
+        request_size: None,
+        module_path: "test",
+        crate_version: None,
+        file: "test.rs",
+        line: 1,
+    };
+
     #[test]
     fn threads_beyond_the_pool_share_a_part_and_lose_nothing() {
-        let metrics = HandlerMetrics::new(Some(false), &Settings::default());
+        let metrics = HandlerMetrics::new(&TEST_INFO, &Settings::default());
         // All alive at once before their first request, so the pool runs out: a few threads own
         // a part, the others share one.
         let threads = shard::MAX_OWNED + 8;

@@ -1,11 +1,13 @@
-//! The request path: what the attribute emits for a handler ([`handler`]), the future that
+//! The request path: what the attribute emits for a handler ([`handler`], [`handler_info`]), the future that
 //! wraps its body ([`observe`]) and the request it starts ([`in_flight`]), how a request ended
 //! ([`outcome`]), and what a handler records ([`metrics`]: two summaries, [`request_counts`] and
-//! an optional [`histogram`]), built from the [`settings`] fixed for the process. A [`metered`]
+//! an optional [`histogram`]; [`streams`] for long-lived routes), built from the [`settings`]
+//! fixed for the process. A [`metered`]
 //! service takes finished requests over ([`handoff`]) and records them at the end of their
 //! response body ([`metered_body`]).
 
 pub(crate) mod handler;
+pub(crate) mod handler_info;
 pub(crate) mod handoff;
 pub(crate) mod histogram;
 pub(crate) mod in_flight;
@@ -16,3 +18,4 @@ pub(crate) mod observe;
 pub(crate) mod outcome;
 pub(crate) mod request_counts;
 pub(crate) mod settings;
+pub(crate) mod streams;

@@ -147,7 +147,7 @@ pub(crate) fn response_size<B: Body>(response: &Response<B>) -> Option<u64> {
 const MAX_LENGTH_DIGITS: usize = 19;
 
 /// A `Content-Length` value: 1 to 19 decimal digits, with optional spaces or tabs around them.
-fn content_length(value: &[u8]) -> Option<u64> {
+pub(crate) fn content_length(value: &[u8]) -> Option<u64> {
     let digits = value.trim_ascii();
     if digits.is_empty() || digits.len() > MAX_LENGTH_DIGITS {
         return None;

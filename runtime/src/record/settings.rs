@@ -24,6 +24,10 @@ pub(crate) struct Settings {
     pub(crate) histogram: bool,
     /// The histogram's upper bounds in seconds.
     pub(crate) buckets: Arc<[f64]>,
+    /// Whether handlers that do not say keep a time-to-headers histogram.
+    pub(crate) time_to_headers: bool,
+    /// Whether handlers that do not say keep a request size histogram.
+    pub(crate) request_size: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +37,8 @@ impl Default for Settings {
             summary: SummaryOptions::default(),
             histogram: false,
             buckets: Arc::from(DEFAULT_BUCKETS),
+            time_to_headers: false,
+            request_size: false,
         }
     }
 }
