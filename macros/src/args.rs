@@ -608,8 +608,10 @@ mod tests {
     fn stops_at_a_token_that_cannot_start_an_argument() {
         assert_eq!(
             messages(r#""GetAccount", route = "GET /""#),
-            ["expected one of: `name`, `route`, `namespace`, `crate`, `histogram`, `stream`, \
-              `time_to_headers`, `request_size`"]
+            [
+                "expected one of: `name`, `route`, `namespace`, `crate`, `histogram`, `stream`, \
+              `time_to_headers`, `request_size`"
+            ]
         );
     }
 

@@ -16,8 +16,9 @@ struct Panel {
 }
 
 /// The panels, per namespace: the tutorial's two (average latency, memory per instance), then
-/// per-route request rate, error ratio, latency quantiles, in-flight requests and response size,
-/// and p99 latency across replicas when handlers keep the histogram.
+/// per-route request rate, error ratio, aborted responses, latency quantiles, in-flight requests
+/// and response size, then open streams of long-lived routes and p99 latency across replicas
+/// when handlers have them.
 fn panels(exporter: &Exporter) -> Vec<Panel> {
     let mut panels = Vec::new();
     // The size panel shows the served quantile nearest the median.
@@ -79,6 +80,18 @@ fn panels(exporter: &Exporter) -> Vec<Panel> {
             )],
         });
         panels.push(Panel {
+            title: format!("{namespace}: responses aborted by the client"),
+            unit: "reqps",
+            // Bodies dropped before their end, seen by services that serve through `Metered`.
+            queries: vec![(
+                format!(
+                    "sum by (handler) (rate({requests}{{code=\"aborted\"}}[1m])) \
+                     or sum by (handler) (rate({requests}[1m])) * 0"
+                ),
+                "{{handler}}".to_owned(),
+            )],
+        });
+        panels.push(Panel {
             title: format!("{namespace}: latency quantiles"),
             unit: "ms",
             queries: per_handler(&|entry| {
@@ -112,6 +125,16 @@ fn panels(exporter: &Exporter) -> Vec<Panel> {
                 }),
             });
         }
+        if entries.iter().any(|entry| entry.is_stream()) {
+            panels.push(Panel {
+                title: format!("{namespace}: open streams"),
+                unit: "short",
+                queries: vec![(
+                    format!("sum by (handler) ({namespace}_streams_open)"),
+                    "{{handler}}".to_owned(),
+                )],
+            });
+        }
         if entries.iter().any(|entry| entry.has_histogram()) {
             panels.push(Panel {
                 title: format!("{namespace}: p99 latency across replicas"),
@@ -131,8 +154,9 @@ fn panels(exporter: &Exporter) -> Vec<Panel> {
 
 /// A Grafana dashboard (its JSON model, as Grafana's provisioning reads it) with a panel set for
 /// every namespace of `exporter`: the tutorial's average latency and memory per instance, then
-/// request rate, error ratio, latency quantiles, in-flight requests and response size per route,
-/// and p99 latency across replicas for handlers that keep the histogram. Its panels query the
+/// request rate, error ratio, aborted responses, latency quantiles, in-flight requests and
+/// response size per route, open streams of long-lived routes, and p99 latency across replicas
+/// for handlers that keep the histogram. Its panels query the
 /// Prometheus datasource with uid [`GRAFANA_DATASOURCE_UID`].
 pub fn grafana_dashboard(exporter: &Exporter, title: &str) -> String {
     let panels: Vec<Value> = panels(exporter)

@@ -26,7 +26,8 @@ impl Default for AlertThresholds {
 }
 
 /// Prometheus rules, one group per namespace of `exporter`, as `promtool check rules` and
-/// Prometheus read them: request rate and error ratio recordings, an alert on the error ratio,
+/// Prometheus read them: request rate, error ratio and aborted-response ratio recordings (responses
+/// whose client left mid-body, seen with `Metered`), an alert on the error ratio,
 /// and alerts on p99 latency:
 /// - per instance, from the summaries, when they serve the 0.99 quantile (see
 ///   `Config::quantiles`), for the handlers without a histogram;
@@ -46,6 +47,13 @@ pub fn prometheus_rules(exporter: &Exporter, thresholds: AlertThresholds) -> Str
                 name: format!("{namespace}:request_errors:ratio_rate5m"),
                 expr: format!(
                     "sum by (job, handler) (rate({requests}{{code=~\"{FAILED_CODES}\"}}[5m])) \
+                     / sum by (job, handler) (rate({requests}[5m]))"
+                ),
+            },
+            Rule::Record {
+                name: format!("{namespace}:responses_aborted:ratio_rate5m"),
+                expr: format!(
+                    "sum by (job, handler) (rate({requests}{{code=\"aborted\"}}[5m])) \
                      / sum by (job, handler) (rate({requests}[5m]))"
                 ),
             },

@@ -3,6 +3,9 @@
 //!   `prometheus::Histogram::observe`;
 //! - an instrumented handler against the same handler bare (the attribute's whole per-request cost),
 //!   and against the same handler behind a middleware written by hand with the `prometheus` crate;
+//! - the `Metered` wrapper, which measures to the end of the body, around the instrumented handler
+//!   with a `Full` body and with a body of 10 frames, against the handler alone (bodies drained
+//!   in both);
 //! - rendering `/metrics` for 10, 100 and 1000 handlers, as text and gzipped, each handler with a
 //!   history as long as the window, recorded by two threads, and a new request before every render;
 //! - bytes of memory per handler after 10^6 observations of a realistic latency distribution,
@@ -19,7 +22,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
@@ -28,9 +31,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion};
-use http_body_util::Full;
+use http_body_util::{Empty, Full};
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::Response;
+use hyper::{Request, Response};
 use routemeter::bench_support::SyntheticHandlers;
 use routemeter::{Summary, SummaryOptions};
 
@@ -215,6 +218,74 @@ fn handler(c: &mut Criterion) {
     group.finish();
 }
 
+/// A body of ten small frames, all ready at once: a streamed answer without the waiting.
+struct TenFrames(u8);
+
+impl http_body::Body for TenFrames {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.0 == 0 {
+            return Poll::Ready(None);
+        }
+        self.0 -= 1;
+        let frame = http_body::Frame::data(Bytes::from_static(b"{\"id\":\"10000\"}\n"));
+        Poll::Ready(Some(Ok(frame)))
+    }
+}
+
+#[routemeter::instrumented(name = "Whole", route = "GET /whole")]
+async fn whole(body: &'static [u8]) -> Reply {
+    answer(body)
+}
+
+#[routemeter::instrumented(name = "Frames", route = "GET /frames")]
+async fn frames() -> Result<Response<TenFrames>, Infallible> {
+    Ok(Response::new(TenFrames(10)))
+}
+
+/// Polls a response's body until it ends; every frame of the benchmarked bodies is ready at once.
+fn drain<B: http_body::Body, E>(response: Result<Response<B>, E>) {
+    let Ok(response) = response else {
+        return;
+    };
+    let mut body = pin!(response.into_body());
+    let mut context = Context::from_waker(Waker::noop());
+    while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut context) {
+        black_box(frame.is_ok());
+    }
+}
+
+fn body(c: &mut Criterion) {
+    use hyper::service::Service as _;
+    routemeter::install().expect("install");
+    let mut group = c.benchmark_group("body");
+    let body: &'static [u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
+    group.bench_function("full", |b| {
+        b.iter(|| drain(complete(whole(black_box(body)))))
+    });
+    let metered =
+        routemeter::Metered::new(hyper::service::service_fn(|_: Request<Empty<Bytes>>| {
+            whole(black_box(body))
+        }));
+    group.bench_function("full_metered", |b| {
+        b.iter(|| drain(complete(metered.call(Request::new(Empty::new())))))
+    });
+    group.bench_function("frames", |b| b.iter(|| drain(complete(frames()))));
+    let metered =
+        routemeter::Metered::new(hyper::service::service_fn(|_: Request<Empty<Bytes>>| {
+            frames()
+        }));
+    group.bench_function("frames_metered", |b| {
+        b.iter(|| drain(complete(metered.call(Request::new(Empty::new())))))
+    });
+    group.finish();
+}
+
 fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("render");
     for count in HANDLER_COUNTS {
@@ -333,7 +404,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = observe, handler, render
+    targets = observe, handler, body, render
 }
 
 fn main() {
@@ -381,6 +452,10 @@ fn report() -> Result<(), String> {
     let bare = median("handler/bare")?;
     let instrumented = median("handler/instrumented")?;
     let middleware = median("handler/prometheus_middleware")?;
+    let full = median("body/full")?;
+    let full_metered = median("body/full_metered")?;
+    let frames = median("body/frames")?;
+    let frames_metered = median("body/frames_metered")?;
     let bytes = bytes_per_handler(true);
     let bytes_one_thread = bytes_per_handler(false);
 
@@ -403,6 +478,14 @@ fn report() -> Result<(), String> {
         middleware - bare,
         (instrumented - bare) / (middleware - bare)
     );
+    println!(
+        "  Metered, Full body           {full_metered:>10.1} ns (handler alone {full:.1}; wrapper {:.1} ns)",
+        full_metered - full
+    );
+    println!(
+        "  Metered, 10-frame body       {frames_metered:>10.1} ns (handler alone {frames:.1}; wrapper {:.1} ns)",
+        frames_metered - frames
+    );
     let mut renders = serde_json::Map::new();
     for count in HANDLER_COUNTS {
         for format in ["text", "gzip"] {
@@ -424,6 +507,8 @@ fn report() -> Result<(), String> {
         "handler_instrumented_ns": instrumented,
         "handler_overhead_ns": instrumented - bare,
         "handler_prometheus_middleware_ns": middleware,
+        "metered_full_overhead_ns": full_metered - full,
+        "metered_10frames_overhead_ns": frames_metered - frames,
         "bytes_per_handler": bytes,
         "bytes_per_handler_1thread": bytes_one_thread,
     });

@@ -43,10 +43,46 @@
 //! The namespace is the name of the crate that defines the handler, unless the handler says
 //! `namespace = "..."` or [`Config::namespace`] sets one for the whole process.
 //!
-//! The response size is the `Content-Length` header when the handler set a valid one (1 to 19
-//! digits), otherwise the body's exact size hint (known for `Full`, `Empty` and most buffered
-//! bodies). A body of unknown length (a stream) is not guessed: no size is observed for that
-//! request.
+//! # To the end of the body
+//!
+//! Serve through [`Metered`] (a wrapper around your hyper service) and each response is measured
+//! to the end of its body, as the Go tutorial's middleware measured it:
+//!
+//! | series | with [`Metered`] | without |
+//! |---|---|---|
+//! | `service="duration"` | until the body's last frame went out, or the body was dropped | until the handler returned its response (the headers) |
+//! | `service="size"` | the bytes of data actually sent | `Content-Length`, else the body's exact size hint (`Full`, `Empty`, ...); a body of unknown length records none |
+//! | `requests_total{code}` | counted when the body ends: the status, `aborted` when the body was dropped before its end (the client went away), `body_error` when it failed | counted at the headers |
+//! | `requests_in_flight` | includes responses still sending their body | until the headers |
+//!
+//! A body that has sent its known length (`Content-Length` or an exact size hint) has ended,
+//! even if the server never polls it again. Responses without a body (to `HEAD`, `1xx`, `204`,
+//! `304`) are counted at the headers either way. A handler that runs on a task other than the
+//! one polling [`Metered`] (spawned and awaited) is recorded as without it.
+//!
+//! Opt-ins, per handler on the attribute or for all in [`Config`], recorded with [`Metered`]:
+//! `time_to_headers` (`<namespace>_time_to_headers_seconds`, a histogram on the latency buckets)
+//! and `request_size` (`<namespace>_request_size_bytes`, a histogram of the request's
+//! `Content-Length`).
+//!
+//! **Long-lived routes** (server-sent events, long polling, upgrades) are marked `stream = true`
+//! on the attribute. Their request is counted, and their `service="duration"` ends, at the
+//! headers: the time to open the stream, comparable with other routes. With [`Metered`], the
+//! stream itself is counted apart: `<namespace>_streams_open{handler}` (a gauge),
+//! `<namespace>_stream_duration_seconds` (`_sum` and `_count` of the closed streams' lifetimes)
+//! and `<namespace>_stream_sent_bytes_total`. A client leaving is how a stream ends, so it is not
+//! counted `aborted`.
+//!
+//! ```text
+//! # responses abandoned by their client, per second and route
+//! sum by (handler) (rate(accountservice_requests_total{code="aborted"}[5m]))
+//! # share of responses that did not reach their end
+//! sum by (handler) (rate(accountservice_requests_total{code=~"aborted|body_error"}[5m]))
+//!   / sum by (handler) (rate(accountservice_requests_total[5m]))
+//! # streams open now, and their mean lifetime
+//! sum by (handler) (accountservice_streams_open)
+//! rate(accountservice_stream_duration_seconds_sum[5m]) / rate(accountservice_stream_duration_seconds_count[5m])
+//! ```
 //!
 //! Per namespace, beside the summaries:
 //!
@@ -55,11 +91,15 @@
 //! | `<namespace>_requests_total` | counter | `handler`, `method`, `route`, `code` |
 //! | `<namespace>_requests_in_flight` | gauge | `handler` |
 //! | `<namespace>_request_duration_seconds` | histogram (opt-in) | `handler`, `method`, `route`, `le` |
+//! | `<namespace>_time_to_headers_seconds`, `<namespace>_request_size_bytes` | histograms (opt-in, with [`Metered`]) | `handler`, `method`, `route`, `le` |
+//! | `<namespace>_streams_open` | gauge (`stream = true`, with [`Metered`]) | `handler` |
+//! | `<namespace>_stream_duration_seconds`, `<namespace>_stream_sent_bytes_total` | summary without quantiles, counter (`stream = true`, with [`Metered`]) | `handler`, `method`, `route` |
 //! | `<namespace>_build_info` | gauge, always 1 | `version`, `routemeter_version` |
 //!
 //! `code` is the three-digit HTTP status, `error` when the handler returned `Err`, `cancelled`
-//! when its future was dropped before it finished (the client went away, a timeout fired) and
-//! `panic` when it panicked. Cancelled and panicked requests are timed too, and leave the in-flight
+//! when its future was dropped before it finished (the client went away, a timeout fired),
+//! `panic` when it panicked, and with [`Metered`] `aborted` or `body_error` for a body that did
+//! not reach its end (see above); [`FAILED_CODES`] are the failures among them. Cancelled and panicked requests are timed too, and leave the in-flight
 //! gauge as they found it. Then there are the process metrics of `prometheus::default_registry()`
 //! (`process_resident_memory_bytes`, `process_cpu_seconds_total`, ...) and the scrape handler's own
 //! `routemeter_metrics_handler_requests_total{code}` and `routemeter_metrics_handler_requests_in_flight`.
@@ -189,6 +229,9 @@ pub use summary::{Snapshot, Summary, SummaryOptions};
 /// | `route = "GET /accounts/{accountId}"` | yes | an upper-case HTTP method and a path starting with `/`; parameters as `{param}` or `<param>` (written `{param}` in the HELP text and the `route` label), a catch-all as `{*rest}` |
 /// | `namespace = "shop"` | no | replaces the default namespace (the crate's name) for this handler |
 /// | `histogram = true` | no | adds this handler to `<namespace>_request_duration_seconds` (`false` keeps it out when [`Config::histogram`] turns it on for all) |
+/// | `stream = true` | no | a long-lived route (server-sent events, long polling, upgrades): its open streams and their lifetimes are counted apart from its latency (see the crate docs) |
+/// | `time_to_headers = true` | no | adds `<namespace>_time_to_headers_seconds` for this handler (`false` keeps it out when [`Config::time_to_headers`] turns it on) |
+/// | `request_size = true` | no | adds `<namespace>_request_size_bytes` for this handler (`false` keeps it out when [`Config::request_size`] turns it on) |
 /// | `crate = "path"` | no | where to find routemeter when it is renamed or re-exported, as a path in a string: `crate = "metrics"`, `crate = "crate::telemetry"` |
 ///
 /// Mistakes are compile errors on the offending argument, listing what is valid, all reported in

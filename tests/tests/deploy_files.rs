@@ -39,7 +39,7 @@ fn prometheus_configurations_are_valid() -> TestResult {
 #[test]
 fn rules_are_valid() -> TestResult {
     if let Some(text) = promtool(&["check", "rules", "deploy/prometheus/rules.yml"])? {
-        assert!(text.contains("SUCCESS: 4 rules found"), "{text}");
+        assert!(text.contains("SUCCESS: 5 rules found"), "{text}");
     }
     Ok(())
 }
@@ -99,10 +99,11 @@ fn dashboard_has_the_tutorial_panels_and_queries_the_provisioned_datasource() ->
     assert!(exprs
         .iter()
         .any(|e| e.starts_with("process_resident_memory_bytes")));
-    // Beyond the tutorial: rate, errors, quantiles, in-flight, size.
+    // Beyond the tutorial: rate, errors, aborted bodies, quantiles, in-flight, size.
     for wanted in [
         "requests_total",
         "code=~",
+        "code=\"aborted\"",
         "{service=\"duration\"} * 1000",
         "requests_in_flight",
         "service=\"size\"",

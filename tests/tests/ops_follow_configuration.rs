@@ -62,9 +62,9 @@ fn rules_and_dashboard_follow_the_quantiles_and_histograms_in_force() -> TestRes
         let text = String::from_utf8_lossy(&output.stdout).into_owned()
             + &String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{text}\n{rules}");
-        // shop's four, and three for the accountservice's handlers that the test helpers link
+        // shop's five, and four for the accountservice's handlers that the test helpers link
         // in: neither namespace has a p99 alert on its summaries.
-        assert!(text.contains("SUCCESS: 7 rules found"), "{text}");
+        assert!(text.contains("SUCCESS: 9 rules found"), "{text}");
     }
 
     let dashboard: Value =

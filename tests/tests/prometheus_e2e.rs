@@ -202,7 +202,7 @@ async fn prometheus_scrapes_the_accountservice_and_answers_the_tutorial_queries(
         .iter()
         .map(|group| group["rules"].as_array().map_or(0, Vec::len))
         .sum();
-    assert_eq!(rule_count, 4);
+    assert_eq!(rule_count, 5);
     let recorded = prometheus.query("accountservice:requests:rate1m").await?;
     assert!(
         !recorded.is_empty(),

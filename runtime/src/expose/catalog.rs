@@ -164,6 +164,11 @@ impl RegisteredHandler {
         self.handler.info().path
     }
 
+    /// Whether it is a long-lived route (`stream = true`), whose streams are counted apart.
+    pub fn is_stream(&self) -> bool {
+        self.handler.info().stream
+    }
+
     /// Whether it records into `<namespace>_request_duration_seconds`.
     pub fn has_histogram(&self) -> bool {
         self.handler.metrics().histogram.is_some()

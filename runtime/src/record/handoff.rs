@@ -7,7 +7,7 @@
 //! the response body ends. Without a meter (or for a handler run on another task) nobody
 //! collects, and the handler records at once, when it returns its response.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 
 use crate::record::in_flight::InFlight;
 use crate::record::outcome::Classification;
@@ -16,35 +16,46 @@ use crate::record::outcome::Classification;
 pub(crate) type HandedOver = (InFlight, Classification);
 
 thread_local! {
-    /// One entry per meter polling on this thread, innermost last.
-    static COLLECTORS: RefCell<Vec<Option<HandedOver>>> = const { RefCell::new(Vec::new()) };
+    /// Whether a meter is polling on this thread.
+    static OPEN: Cell<bool> = const { Cell::new(false) };
+    /// What was handed to the innermost meter polling on this thread.
+    static HANDED: Cell<Option<HandedOver>> = const { Cell::new(None) };
 }
 
 /// Runs `poll` with a collector open, and returns what was handed over during it.
 pub(crate) fn collecting<R>(poll: impl FnOnce() -> R) -> (R, Option<HandedOver>) {
-    let opened = COLLECTORS
-        .try_with(|collectors| collectors.borrow_mut().push(None))
-        .is_ok();
-    // Closes the collector even when `poll` unwinds, so a later poll does not find it open.
-    struct Close(bool);
-    impl Drop for Close {
+    /// Restores the collector of an enclosing meter (there rarely is one), also when `poll`
+    /// unwinds, and yields what this one collected.
+    struct Collector {
+        was_open: bool,
+        enclosing: Option<HandedOver>,
+        closed: bool,
+    }
+    impl Collector {
+        fn close(&mut self) -> Option<HandedOver> {
+            self.closed = true;
+            let _ = OPEN.try_with(|open| open.set(self.was_open));
+            HANDED
+                .try_with(|handed| handed.replace(self.enclosing.take()))
+                .ok()
+                .flatten()
+        }
+    }
+    impl Drop for Collector {
         fn drop(&mut self) {
-            if self.0 {
-                let _ = COLLECTORS.try_with(|collectors| collectors.borrow_mut().pop());
+            // Still open only when `poll` unwound: what it collected is dropped with the rest.
+            if !self.closed {
+                drop(self.close());
             }
         }
     }
-    let close = Close(opened);
-    let result = poll();
-    let handed = match opened {
-        true => COLLECTORS
-            .try_with(|collectors| collectors.borrow_mut().last_mut().and_then(Option::take))
-            .ok()
-            .flatten(),
-        false => None,
+    let mut collector = Collector {
+        was_open: OPEN.try_with(|open| open.replace(true)).unwrap_or(false),
+        enclosing: HANDED.try_with(Cell::take).ok().flatten(),
+        closed: false,
     };
-    drop(close);
-    (result, handed)
+    let result = poll();
+    (result, collector.close())
 }
 
 /// Hands `request` to the innermost collector open on this thread; gives it back when none is.
@@ -52,17 +63,68 @@ pub(crate) fn collecting<R>(poll: impl FnOnce() -> R) -> (R, Option<HandedOver>)
 /// A handler that completes after another in the same poll (an instrumented handler calling
 /// another) replaces it: the outer one answers the request, and the inner one is recorded now.
 pub(crate) fn offer(request: InFlight, outcome: Classification) -> Option<InFlight> {
+    if !OPEN.try_with(Cell::get).unwrap_or(false) {
+        return Some(request);
+    }
     let mut handed = Some((request, outcome));
-    let displaced = COLLECTORS
-        .try_with(|collectors| {
-            let mut collectors = collectors.borrow_mut();
-            let slot = collectors.last_mut()?;
-            std::mem::replace(slot, handed.take())
-        })
+    let displaced = HANDED
+        .try_with(|slot| slot.replace(handed.take()))
         .ok()
         .flatten();
     if let Some((inner, outcome)) = displaced {
         inner.finish(outcome);
     }
     handed.map(|(request, _)| request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::handler_info::HandlerInfo;
+    use crate::record::metrics::HandlerMetrics;
+    use crate::record::outcome::Code;
+    use crate::record::settings::Settings;
+
+    fn request() -> InFlight {
+        const INFO: HandlerInfo = HandlerInfo {
+            name: "Handoff",
+            method: "GET",
+            path: "/",
+            namespace: None,
+            histogram: None,
+            stream: false,
+            time_to_headers: None,
+            request_size: None,
+            module_path: "test",
+            crate_version: None,
+            file: "handoff.rs",
+            line: 1,
+        };
+        let metrics = Box::leak(Box::new(HandlerMetrics::new(&INFO, &Settings::default())));
+        InFlight::start(metrics)
+    }
+
+    const OK: Classification = Classification {
+        code: Code::Status(200),
+        size: Some(1),
+    };
+
+    #[test]
+    fn without_a_collector_the_request_comes_back() {
+        assert!(offer(request(), OK).is_some());
+    }
+
+    #[test]
+    fn nested_collectors_each_get_their_own() {
+        let ((inner, offered), outer) = collecting(|| {
+            let offered = offer(request(), OK).is_none();
+            let ((), inner) = collecting(|| assert!(offer(request(), OK).is_none()));
+            (inner, offered)
+        });
+        assert!(offered);
+        assert!(inner.is_some());
+        assert!(outer.is_some());
+        // Closed again: nothing is collected any more.
+        assert!(offer(request(), OK).is_some());
+    }
 }

@@ -178,6 +178,8 @@ mod tests {
             .iter()
             .flat_map(|doc| doc.split("code=~\"").skip(1))
             .filter_map(|rest| rest.split('"').next())
+            // Matchers of server errors; other matchers (e.g. of aborted bodies) ask other things.
+            .filter(|matcher| matcher.starts_with("5.."))
             .collect();
         assert!(!matchers.is_empty());
         assert!(
