@@ -34,8 +34,16 @@ pub(crate) struct Args {
     pub(crate) namespace: Option<String>,
     /// The path of the runtime crate; `None` means `::routemeter`.
     pub(crate) krate: Option<Path>,
-    /// Whether this handler also records a histogram; `None` leaves it to the process-wide setting.
-    pub(crate) histogram: Option<bool>,
+    /// Which histograms this handler also records; `None` leaves it to the process-wide settings.
+    pub(crate) histogram: Option<Histogram>,
+}
+
+/// The value of `histogram`: `false`, `true` or `"native"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Histogram {
+    Off,
+    Classic,
+    Native,
 }
 
 /// The argument keys, so that messages and examples are written once per key.
@@ -136,7 +144,7 @@ struct Found {
     route: Slot<Route>,
     namespace: Slot<String>,
     krate: Slot<Path>,
-    histogram: Slot<bool>,
+    histogram: Slot<Histogram>,
 }
 
 impl Parse for Args {
@@ -235,7 +243,7 @@ fn parse_argument(
         found.krate.set(Key::Crate, key.span, value, errors);
     } else if lookahead.peek(kw::histogram) {
         let key = input.parse::<kw::histogram>()?;
-        let value = value_tokens(input, Key::Histogram, key.span).and_then(boolean);
+        let value = value_tokens(input, Key::Histogram, key.span).and_then(histogram);
         found.histogram.set(Key::Histogram, key.span, value, errors);
     } else if input.peek(Ident::peek_any) {
         let key = input.call(Ident::parse_any)?;
@@ -294,19 +302,34 @@ fn string(tokens: TokenStream, key: Key) -> syn::Result<LitStr> {
     single(tokens, key, "a string literal")
 }
 
-fn boolean(tokens: TokenStream) -> syn::Result<bool> {
+/// `true`, `false` or `"native"`.
+fn histogram(tokens: TokenStream) -> syn::Result<Histogram> {
     if let Ok(lit) = syn::parse2::<LitStr>(tokens.clone()) {
-        if matches!(lit.value().as_str(), "true" | "false") {
-            return Err(syn::Error::new(
+        return match lit.value().as_str() {
+            "native" => Ok(Histogram::Native),
+            "true" | "false" => Err(syn::Error::new(
                 lit.span(),
                 format!(
                     "`histogram` takes a bool, not a string; write `histogram = {}`",
                     lit.value()
                 ),
-            ));
-        }
+            )),
+            other => Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown histogram `{other}`; `histogram` takes `true`, `false` or \
+                     `\"native\"` (classic buckets and a native histogram)"
+                ),
+            )),
+        };
     }
-    single::<LitBool>(tokens, Key::Histogram, "`true` or `false`").map(|lit| lit.value)
+    single::<LitBool>(tokens, Key::Histogram, "`true`, `false` or `\"native\"`").map(|lit| {
+        if lit.value {
+            Histogram::Classic
+        } else {
+            Histogram::Off
+        }
+    })
 }
 
 /// A metric name fragment: it is pasted into `<namespace>_<name>`, so it must be a valid one.
@@ -428,7 +451,7 @@ mod tests {
             args,
             Ok((
                 Some("svc".to_owned()),
-                Some(false),
+                Some(Histogram::Off),
                 Some("renamed :: inner".to_owned())
             ))
         );
@@ -526,8 +549,25 @@ mod tests {
         );
         assert_eq!(
             messages(r#"name = "A", route = "GET /", histogram = yes"#),
-            ["`histogram` takes `true` or `false`, e.g. `histogram = true`"]
+            ["`histogram` takes `true`, `false` or `\"native\"`, e.g. `histogram = true`"]
         );
+        assert_eq!(
+            messages(r#"name = "A", route = "GET /", histogram = "sparse""#),
+            ["unknown histogram `sparse`; `histogram` takes `true`, `false` or `\"native\"` \
+              (classic buckets and a native histogram)"]
+        );
+    }
+
+    #[test]
+    fn parses_every_histogram() {
+        for (value, expected) in [
+            ("true", Histogram::Classic),
+            ("false", Histogram::Off),
+            ("\"native\"", Histogram::Native),
+        ] {
+            let args = parse(&format!(r#"name = "A", route = "GET /", histogram = {value}"#));
+            assert_eq!(args.map(|a| a.histogram), Ok(Some(expected)), "{value}");
+        }
     }
 
     #[test]

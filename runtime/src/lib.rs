@@ -143,7 +143,7 @@ pub mod bench_support;
 pub mod __private {
     pub use linkme;
 
-    pub use crate::record::handler::{is_valid_name, Handler, HandlerInfo, HANDLERS};
+    pub use crate::record::handler::{is_valid_name, Handler, HandlerInfo, HistogramKind, HANDLERS};
     pub use crate::record::observe::{observe, Observed};
     pub use crate::record::outcome::Outcome;
 }
@@ -151,7 +151,10 @@ pub mod __private {
 pub use error::Error;
 pub use expose::catalog::RegisteredHandler;
 pub use expose::exporter::Exporter;
+pub use expose::format::Format;
+pub use expose::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use expose::prometheus_text::TEXT_CONTENT_TYPE;
+pub use expose::protobuf::PROTOBUF_CONTENT_TYPE;
 pub use install::{install, Config};
 pub use record::outcome::FAILED_CODES;
 pub use summary::{Snapshot, Summary, SummaryOptions};

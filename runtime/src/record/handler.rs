@@ -25,7 +25,7 @@ pub struct HandlerInfo {
     /// The handler's own namespace override.
     pub namespace: Option<&'static str>,
     /// The handler's own histogram switch.
-    pub histogram: Option<bool>,
+    pub histogram: Option<HistogramKind>,
     /// `module_path!()` at the handler; its first segment is the default namespace.
     pub module_path: &'static str,
     /// The handler crate's version, for the build-info gauge.
@@ -34,6 +34,33 @@ pub struct HandlerInfo {
     pub file: &'static str,
     /// Where the handler is defined, for error messages.
     pub line: u32,
+}
+
+/// Which latency histograms a handler keeps beside its summaries: the attribute's `histogram`
+/// argument, or else the `Config`'s switches.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistogramKind {
+    /// None (`histogram = false`).
+    Off,
+    /// `<namespace>_request_duration_seconds` with the configured `le` buckets
+    /// (`histogram = true`).
+    Classic,
+    /// The classic buckets, for text scrapers, and a native histogram, which only the protobuf
+    /// format carries (`histogram = "native"`).
+    Native,
+}
+
+impl HistogramKind {
+    /// Whether the handler keeps the classic `le` buckets (a native one keeps them too).
+    pub(crate) fn classic(self) -> bool {
+        self != HistogramKind::Off
+    }
+
+    /// Whether the handler keeps a native histogram.
+    pub(crate) fn native(self) -> bool {
+        self == HistogramKind::Native
+    }
 }
 
 /// An instrumented handler, as the `static` the attribute emits for it: its [`HandlerInfo`]

@@ -1,7 +1,14 @@
 //! What one handler records: its two summaries, its request counts and its histogram.
 
+use crate::primitives::clock;
+#[cfg(feature = "exemplars")]
+use crate::primitives::lazy_box::LazyBox;
 use crate::primitives::shard::{self, Owner, Shards, Sharer, Writer};
+#[cfg(feature = "exemplars")]
+use crate::record::exemplars::Exemplars;
+use crate::record::handler::HistogramKind;
 use crate::record::histogram::Histogram;
+use crate::record::native_histogram::NativeHistogram;
 use crate::record::outcome::{Classification, Code};
 use crate::record::request_counts::{RequestCounts, Tally};
 use crate::record::settings::Settings;
@@ -19,6 +26,14 @@ pub(crate) struct HandlerMetrics {
     /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
+    /// The native histogram of the duration, for protobuf scrapers.
+    pub(crate) native_histogram: Option<NativeHistogram>,
+    /// When these metrics were created, in nanoseconds since the Unix epoch: every series of the
+    /// handler counts from then (`_created`).
+    pub(crate) created: u64,
+    /// The latest exemplars, created with the first request that has a trace.
+    #[cfg(feature = "exemplars")]
+    pub(crate) exemplars: LazyBox<Exemplars>,
 }
 
 /// What one thread records for one handler: both summaries' totals on its first cache line, the
@@ -71,14 +86,21 @@ impl Measure {
 
 impl HandlerMetrics {
     /// Metrics shaped by `settings`; `histogram` is the handler's own switch.
-    pub(crate) fn new(histogram: Option<bool>, settings: &Settings) -> HandlerMetrics {
+    pub(crate) fn new(histogram: Option<HistogramKind>, settings: &Settings) -> HandlerMetrics {
+        let histogram = settings.histogram_kind(histogram);
         HandlerMetrics {
             shards: Shards::default(),
             shape: Shape::new(&settings.summary),
             requests: RequestCounts::default(),
             histogram: histogram
-                .unwrap_or(settings.histogram)
+                .classic()
                 .then(|| Histogram::new(settings.buckets.clone())),
+            native_histogram: histogram
+                .native()
+                .then(|| NativeHistogram::new(settings.native_max_buckets)),
+            created: clock::unix_nanos(),
+            #[cfg(feature = "exemplars")]
+            exemplars: LazyBox::default(),
         }
     }
 
@@ -97,6 +119,10 @@ impl HandlerMetrics {
                 .sum::<usize>()
             + self.requests.heap_bytes()
             + self.histogram.as_ref().map_or(0, Histogram::heap_bytes)
+            + self
+                .native_histogram
+                .as_ref()
+                .map_or(0, NativeHistogram::heap_bytes)
     }
 
     /// The calling thread's part, or the shared one, and whether the thread owns it.
@@ -129,6 +155,9 @@ impl HandlerMetrics {
         }
         if let Some(histogram) = &self.histogram {
             histogram.observe(seconds);
+        }
+        if let Some(native) = &self.native_histogram {
+            native.observe(seconds);
         }
     }
 
@@ -223,7 +252,7 @@ mod tests {
 
     #[test]
     fn threads_beyond_the_pool_share_a_part_and_lose_nothing() {
-        let metrics = HandlerMetrics::new(Some(false), &Settings::default());
+        let metrics = HandlerMetrics::new(Some(HistogramKind::Off), &Settings::default());
         // All alive at once before their first request, so the pool runs out: a few threads own
         // a part, the others share one.
         let threads = shard::MAX_OWNED + 8;

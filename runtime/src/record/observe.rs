@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use crate::primitives::clock;
+#[cfg(feature = "exemplars")]
+use crate::record::exemplars::{current_trace, TraceId};
 use crate::record::handler::Handler;
 use crate::record::metrics::HandlerMetrics;
 use crate::record::outcome::{Classification, Code, Outcome};
@@ -71,6 +73,10 @@ struct InFlight {
     /// The process clock when the request started.
     started: u64,
     polling: bool,
+    /// The trace the request runs in, read when it starts (the context is there at the first
+    /// poll), for its exemplar.
+    #[cfg(feature = "exemplars")]
+    trace: Option<TraceId>,
 }
 
 impl InFlight {
@@ -80,6 +86,8 @@ impl InFlight {
             metrics,
             started: clock::nanos_now(),
             polling: false,
+            #[cfg(feature = "exemplars")]
+            trace: current_trace(),
         }
     }
 
@@ -94,6 +102,14 @@ impl InFlight {
         let ended = clock::nanos_now();
         self.metrics
             .record(ended.saturating_sub(self.started), ended, outcome);
+        #[cfg(feature = "exemplars")]
+        if let Some(trace) = self.trace {
+            self.metrics.record_exemplar(
+                trace,
+                ended.saturating_sub(self.started),
+                outcome.code,
+            );
+        }
     }
 }
 

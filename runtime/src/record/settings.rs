@@ -9,7 +9,9 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::record::handler::HistogramKind;
 use crate::record::histogram::DEFAULT_BUCKETS;
+use crate::record::native_histogram::DEFAULT_MAX_BUCKETS;
 use crate::summary::SummaryOptions;
 use crate::Error;
 
@@ -24,6 +26,10 @@ pub(crate) struct Settings {
     pub(crate) histogram: bool,
     /// The histogram's upper bounds in seconds.
     pub(crate) buckets: Arc<[f64]>,
+    /// Whether handlers that do not say keep a native histogram (and the classic one).
+    pub(crate) native_histogram: bool,
+    /// The most buckets a native histogram is written with; past it, its resolution halves.
+    pub(crate) native_max_buckets: u32,
 }
 
 impl Default for Settings {
@@ -33,7 +39,22 @@ impl Default for Settings {
             summary: SummaryOptions::default(),
             histogram: false,
             buckets: Arc::from(DEFAULT_BUCKETS),
+            native_histogram: false,
+            native_max_buckets: DEFAULT_MAX_BUCKETS,
         }
+    }
+}
+
+impl Settings {
+    /// The histograms of a handler whose attribute says `own`, if anything.
+    pub(crate) fn histogram_kind(&self, own: Option<HistogramKind>) -> HistogramKind {
+        own.unwrap_or(if self.native_histogram {
+            HistogramKind::Native
+        } else if self.histogram {
+            HistogramKind::Classic
+        } else {
+            HistogramKind::Off
+        })
     }
 }
 
