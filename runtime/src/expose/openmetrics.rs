@@ -345,3 +345,75 @@ fn labels_of(metric: &Metric) -> String {
     }
     labels
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expose::catalog::Catalog;
+    use crate::expose::families::gather;
+    use crate::record::handler::{Handler, HandlerInfo, HistogramKind};
+    use crate::record::outcome::Classification;
+
+    #[test]
+    fn openmetrics_adds_created_units_canonical_labels_and_eof() {
+        let handler: &'static Handler = Box::leak(Box::new(Handler::new(HandlerInfo {
+            name: "Get",
+            method: "GET",
+            path: "/q\"uote/{id}",
+            namespace: Some("om_test"),
+            histogram: Some(HistogramKind::Native),
+            module_path: "om_test",
+            crate_version: Some("1.2.3"),
+            file: "openmetrics.rs",
+            line: 1,
+        })));
+        let metrics = handler.metrics();
+        metrics.start();
+        metrics.record(
+            3_000_000,
+            10_000_000_000,
+            Classification {
+                code: Code::Status(200),
+                size: Some(10),
+            },
+        );
+        let catalog = Catalog::build([handler].into_iter(), None);
+        let families = gather(&catalog, &[]);
+        let stats = ScrapeStats {
+            requests: vec![(200, 2)],
+            in_flight: 1,
+            created: 1_700_000_000_000_000_000,
+        };
+        let text = render(&families, &stats, &[0.5, 1.0], 10_000_000_000);
+        let mut created = String::new();
+        push_unix_seconds(&mut created, metrics.created);
+        let labels = "handler=\"Get\",method=\"GET\",route=\"/q\\\"uote/{id}\"";
+        assert!(text.contains("om_test_Get{service=\"duration\",quantile=\"1.0\"} 0.00"));
+        for line in [
+            "# TYPE om_test_Get summary".to_owned(),
+            "# HELP om_test_Get GET /q\\\"uote/{id}".to_owned(),
+            "om_test_Get_sum{service=\"duration\"} 0.003".to_owned(),
+            "om_test_Get_count{service=\"duration\"} 1".to_owned(),
+            format!("om_test_Get_created{{service=\"size\"}} {created}"),
+            "# TYPE om_test_requests counter".to_owned(),
+            format!("om_test_requests_total{{{labels},code=\"200\"}} 1"),
+            format!("om_test_requests_created{{{labels},code=\"200\"}} {created}"),
+            "# TYPE om_test_request_duration_seconds histogram".to_owned(),
+            "# UNIT om_test_request_duration_seconds seconds".to_owned(),
+            format!("om_test_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1"),
+            format!("om_test_request_duration_seconds_bucket{{{labels},le=\"1.0\"}} 1"),
+            format!("om_test_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 1"),
+            format!("om_test_request_duration_seconds_created{{{labels}}} {created}"),
+            "# TYPE routemeter_metrics_handler_requests counter".to_owned(),
+            "routemeter_metrics_handler_requests_total{code=\"200\"} 2".to_owned(),
+            "routemeter_metrics_handler_requests_created{code=\"200\"} 1700000000".to_owned(),
+        ] {
+            assert!(
+                text.lines().any(|written| written == line),
+                "no line {line}\n{text}"
+            );
+        }
+        assert!(text.ends_with("\n# EOF\n"), "{text}");
+        assert!(!text.contains("\n\n"), "a blank line is invalid: {text}");
+    }
+}

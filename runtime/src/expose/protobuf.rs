@@ -408,3 +408,249 @@ fn registry_family(family: &prometheus::proto::MetricFamily) -> MetricFamily {
         unit: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expose::catalog::Catalog;
+    use crate::expose::families::gather;
+    use crate::record::handler::{Handler, HandlerInfo, HistogramKind};
+    use crate::record::outcome::Classification;
+
+    fn handler(name: &'static str, histogram: HistogramKind) -> &'static Handler {
+        Box::leak(Box::new(Handler::new(HandlerInfo {
+            name,
+            method: "GET",
+            path: "/q\"uote/{id}",
+            namespace: Some("proto_test"),
+            histogram: Some(histogram),
+            module_path: "proto_test",
+            crate_version: Some("1.2.3"),
+            file: "protobuf.rs",
+            line: 1,
+        })))
+    }
+
+    /// Every message of a delimited stream, decoded with the messages that wrote it.
+    fn decode(mut bytes: &[u8]) -> Vec<MetricFamily> {
+        let mut families = Vec::new();
+        while !bytes.is_empty() {
+            match MetricFamily::decode_length_delimited(&mut bytes) {
+                Ok(family) => families.push(family),
+                Err(err) => panic!("not a delimited MetricFamily: {err}"),
+            }
+        }
+        families
+    }
+
+    /// The native buckets of a histogram message, as `(key, count)`.
+    fn native_buckets(histogram: &Histogram) -> Vec<(i32, u64)> {
+        let mut buckets = Vec::new();
+        let mut deltas = histogram.positive_delta.iter();
+        let (mut key, mut count) = (0i32, 0i64);
+        for (index, span) in histogram.positive_span.iter().enumerate() {
+            let offset = span.offset.unwrap_or(0);
+            key = if index == 0 { offset } else { key + 1 + offset };
+            for step in 0..span.length.unwrap_or(0) {
+                if step > 0 {
+                    key += 1;
+                }
+                count += deltas.next().copied().unwrap_or(0);
+                buckets.push((key, count as u64));
+            }
+        }
+        buckets
+    }
+
+    #[test]
+    fn the_stream_decodes_with_the_messages_of_metrics_proto() {
+        let native = handler("Native", HistogramKind::Native);
+        let classic = handler("Classic", HistogramKind::Classic);
+        let plain = handler("Plain", HistogramKind::Off);
+        let now = 10_000_000_000;
+        let durations = [0.0, 0.0012, 0.0012, 0.003, 0.04, 0.04, 0.7, 2.5];
+        for handler in [native, classic, plain] {
+            for (index, seconds) in durations.iter().enumerate() {
+                handler.metrics().start();
+                let status = if index == 0 { 503 } else { 200 };
+                handler.metrics().record(
+                    (seconds * 1e9) as u64,
+                    now,
+                    Classification {
+                        code: Code::Status(status),
+                        size: Some(100),
+                    },
+                );
+            }
+        }
+        let catalog = Catalog::build([plain, native, classic].into_iter(), None);
+        let registry = prometheus::Registry::new();
+        let counter = prometheus::IntCounter::new("custom_total", "A custom\ncounter.");
+        if let Ok(counter) = counter {
+            counter.inc_by(3);
+            let _ = registry.register(Box::new(counter));
+        }
+        let families = gather(&catalog, std::slice::from_ref(&registry));
+        let stats = ScrapeStats {
+            requests: vec![(200, 4)],
+            in_flight: 1,
+            created: 1_700_000_000_250_000_000,
+        };
+        let bytes = render(&families, &stats, &[0.5, 0.99], now).unwrap_or_default();
+        let decoded = decode(&bytes);
+        let names: Vec<&str> = decoded
+            .iter()
+            .filter_map(|family| family.name.as_deref())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "custom_total",
+                "proto_test_Classic",
+                "proto_test_Native",
+                "proto_test_Plain",
+                "proto_test_build_info",
+                // Native histograms first, then the classic ones, in messages of their own.
+                "proto_test_request_duration_seconds",
+                "proto_test_request_duration_seconds",
+                "proto_test_requests_in_flight",
+                "proto_test_requests_total",
+                "routemeter_metrics_handler_requests_in_flight",
+                "routemeter_metrics_handler_requests_total",
+            ]
+        );
+        let family = |name: &str, nth: usize| {
+            decoded
+                .iter()
+                .filter(|family| family.name.as_deref() == Some(name))
+                .nth(nth)
+                .cloned()
+                .unwrap_or_default()
+        };
+
+        // The summary: raw HELP and labels, quantiles, totals, created timestamp.
+        let summary = family("proto_test_Native", 0);
+        assert_eq!(summary.help.as_deref(), Some("GET /q\"uote/{id}"));
+        assert_eq!(summary.r#type, Some(MetricType::Summary as i32));
+        let duration = summary.metric[0].summary.clone().unwrap_or_default();
+        assert_eq!(summary.metric[0].label, vec![label("service", "duration")]);
+        assert_eq!(duration.sample_count, Some(8));
+        assert_eq!(duration.quantile.len(), 2);
+        let created = duration.created_timestamp.unwrap_or_default();
+        let metrics = native.metrics();
+        assert_eq!(created, Timestamp::from_unix_nanos(metrics.created));
+        assert!(created.seconds > 1_600_000_000, "{created:?}");
+
+        // The counter: one metric per code, with every route label as it is.
+        let requests = family("proto_test_requests_total", 0);
+        assert_eq!(requests.r#type, Some(MetricType::Counter as i32));
+        let native_503 = requests.metric.iter().find(|metric| {
+            metric.label.contains(&label("handler", "Native"))
+                && metric.label.contains(&label("code", "503"))
+        });
+        let native_503 = native_503.cloned().unwrap_or_default();
+        assert!(native_503.label.contains(&label("route", "/q\"uote/{id}")));
+        let counter = native_503.counter.unwrap_or_default();
+        assert_eq!(counter.value, Some(1.0));
+        assert_eq!(counter.created_timestamp, Some(created));
+
+        // The native histogram: the buckets of the snapshot, as spans and deltas.
+        let natives = family("proto_test_request_duration_seconds", 0);
+        assert_eq!(natives.metric.len(), 1);
+        assert!(natives.metric[0].label.contains(&label("handler", "Native")));
+        let histogram = natives.metric[0].histogram.clone().unwrap_or_default();
+        let snapshot = metrics
+            .native_histogram
+            .as_ref()
+            .map(|native| native.snapshot());
+        let snapshot = snapshot.unwrap_or_else(|| panic!("no native histogram"));
+        assert_eq!(histogram.schema, Some(7));
+        assert_eq!(histogram.zero_threshold, Some(snapshot.zero_threshold));
+        assert_eq!(histogram.zero_count, Some(1));
+        assert_eq!(histogram.sample_count, Some(8));
+        assert_eq!(native_buckets(&histogram), snapshot.buckets);
+        assert_eq!(
+            native_buckets(&histogram).iter().map(|(_, count)| count).sum::<u64>(),
+            7
+        );
+        // Its classic buckets stay, for scrapers that ingest them, `+Inf` last.
+        let last = histogram.bucket.last().cloned().unwrap_or_default();
+        assert_eq!(last.upper_bound, Some(f64::INFINITY));
+        assert_eq!(last.cumulative_count, Some(8));
+        assert_eq!(histogram.created_timestamp, Some(created));
+
+        // The classic histograms: no native field, in a message of their own.
+        let classics = family("proto_test_request_duration_seconds", 1);
+        assert_eq!(classics.metric.len(), 1);
+        let histogram = classics.metric[0].histogram.clone().unwrap_or_default();
+        assert_eq!(histogram.schema, None);
+        assert!(histogram.positive_span.is_empty());
+        assert_eq!(histogram.sample_count, Some(8));
+
+        // A registry family, field for field.
+        let custom = family("custom_total", 0);
+        assert_eq!(custom.help.as_deref(), Some("A custom\ncounter."));
+        assert_eq!(
+            custom.metric[0].counter.clone().unwrap_or_default().value,
+            Some(3.0)
+        );
+        // The scrape handler's own counter has its created timestamp too.
+        let scrapes = family("routemeter_metrics_handler_requests_total", 0);
+        let counter = scrapes.metric[0].counter.clone().unwrap_or_default();
+        assert_eq!(
+            counter.created_timestamp,
+            Some(Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 250_000_000
+            })
+        );
+    }
+
+    #[test]
+    fn an_empty_native_histogram_is_still_native() {
+        let mut histogram = Histogram::default();
+        set_native(
+            &mut histogram,
+            &NativeSnapshot {
+                schema: 7,
+                zero_threshold: 1e-9,
+                zero_count: 0,
+                count: 0,
+                sum: 0.0,
+                buckets: Vec::new(),
+            },
+        );
+        // What Prometheus checks: a span, or a zero threshold above zero.
+        assert!(histogram.zero_threshold.is_some_and(|t| t > 0.0));
+        assert_eq!(histogram.positive_span.len(), 1);
+        assert!(native_buckets(&histogram).is_empty());
+    }
+
+    #[test]
+    fn gaps_between_buckets_start_new_spans() {
+        let mut histogram = Histogram::default();
+        let buckets = vec![(-3, 2), (-2, 5), (4, 1), (5, 1), (6, 9), (40, 3)];
+        set_native(
+            &mut histogram,
+            &NativeSnapshot {
+                schema: 3,
+                zero_threshold: 1e-9,
+                zero_count: 0,
+                count: 21,
+                sum: 1.0,
+                buckets: buckets.clone(),
+            },
+        );
+        let spans: Vec<(Option<i32>, Option<u32>)> = histogram
+            .positive_span
+            .iter()
+            .map(|span| (span.offset, span.length))
+            .collect();
+        assert_eq!(
+            spans,
+            [(Some(-3), Some(2)), (Some(5), Some(3)), (Some(33), Some(1))]
+        );
+        assert_eq!(histogram.positive_delta, [2, 3, -4, 0, 8, -6]);
+        assert_eq!(native_buckets(&histogram), buckets);
+    }
+}
