@@ -6,6 +6,7 @@
 //! - [`server`]: a hyper server for a test's own handlers (cancellation, panics, exposition under load);
 //! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
 //! - [`series`]: one instrumented handler's series read out of a parsed exposition;
+//! - [`trace`]: a W3C `traceparent` written and read back as an OpenTelemetry context, for exemplars;
 //! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
 //!   end-to-end tests.
 
@@ -17,6 +18,7 @@ pub mod raw;
 pub mod series;
 pub mod server;
 pub mod service;
+pub mod trace;
 
 /// The result type of helpers and tests: any error, with a message, instead of a panic.
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
