@@ -553,8 +553,10 @@ mod tests {
         );
         assert_eq!(
             messages(r#"name = "A", route = "GET /", histogram = "sparse""#),
-            ["unknown histogram `sparse`; `histogram` takes `true`, `false` or `\"native\"` \
-              (classic buckets and a native histogram)"]
+            [
+                "unknown histogram `sparse`; `histogram` takes `true`, `false` or `\"native\"` \
+              (classic buckets and a native histogram)"
+            ]
         );
     }
 
@@ -565,7 +567,9 @@ mod tests {
             ("false", Histogram::Off),
             ("\"native\"", Histogram::Native),
         ] {
-            let args = parse(&format!(r#"name = "A", route = "GET /", histogram = {value}"#));
+            let args = parse(&format!(
+                r#"name = "A", route = "GET /", histogram = {value}"#
+            ));
             assert_eq!(args.map(|a| a.histogram), Ok(Some(expected)), "{value}");
         }
     }

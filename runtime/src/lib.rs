@@ -143,7 +143,9 @@ pub mod bench_support;
 pub mod __private {
     pub use linkme;
 
-    pub use crate::record::handler::{is_valid_name, Handler, HandlerInfo, HistogramKind, HANDLERS};
+    pub use crate::record::handler::{
+        is_valid_name, Handler, HandlerInfo, HistogramKind, HANDLERS,
+    };
     pub use crate::record::observe::{observe, Observed};
     pub use crate::record::outcome::Outcome;
 }

@@ -15,7 +15,8 @@ pub fn traceparent(trace_id: u128) -> String {
 pub fn context_of(headers: &HeaderMap) -> Option<Context> {
     let header = headers.get("traceparent")?.to_str().ok()?;
     let mut parts = header.split('-');
-    let (version, trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if version != "00" || trace.len() != 32 || span.len() != 16 || flags.len() != 2 {
         return None;
     }

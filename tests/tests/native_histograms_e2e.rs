@@ -128,7 +128,10 @@ async fn prometheus_sums_native_histograms_of_three_replicas() -> TestResult {
     for _ in 0..REPLICAS {
         replicas.push(start_replica()?);
     }
-    let clients: Vec<Client> = replicas.iter().map(|(_, addr)| Client::new(*addr)).collect();
+    let clients: Vec<Client> = replicas
+        .iter()
+        .map(|(_, addr)| Client::new(*addr))
+        .collect();
 
     // What a Prometheus with native histograms asks for is what it gets: protobuf.
     let asked = clients[0]
@@ -194,7 +197,7 @@ async fn prometheus_sums_native_histograms_of_three_replicas() -> TestResult {
     // Last, one traced request per replica: the latest exemplar of its counter, and the only one
     // of its histogram (it lands in the first bucket, the others are untraced).
     let traces: Vec<u128> = (0..REPLICAS as u128)
-        .map(|replica| 0x0af7_651916cd43dd_8448eb211c80319c_u128 + replica)
+        .map(|replica| 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128 + replica)
         .collect();
     for (client, trace) in clients.iter().zip(&traces) {
         observed.push(timed_request(client.clone(), 0, Some(*trace)).await?);
@@ -215,14 +218,20 @@ async fn prometheus_sums_native_histograms_of_three_replicas() -> TestResult {
     // The sum across replicas, as Prometheus stores it: a native histogram; the width of its
     // buckets is what its schema allows histogram_quantile to err by.
     let summed = prometheus
-        .api(&format!("/api/v1/query?query={}", encode(&format!("sum({SLEEP})"))))
+        .api(&format!(
+            "/api/v1/query?query={}",
+            encode(&format!("sum({SLEEP})"))
+        ))
         .await?;
     let histogram = &summed["result"][0]["histogram"][1];
-    let buckets = histogram["buckets"].as_array().ok_or_else(|| {
-        format!("sum({SLEEP}) is not a native histogram: {summed}")
-    })?;
+    let buckets = histogram["buckets"]
+        .as_array()
+        .ok_or_else(|| format!("sum({SLEEP}) is not a native histogram: {summed}"))?;
     let bound = |bucket: &Value, index: usize| -> f64 {
-        bucket[index].as_str().and_then(|text| text.parse().ok()).unwrap_or(f64::NAN)
+        bucket[index]
+            .as_str()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(f64::NAN)
     };
     let growth = buckets
         .iter()
@@ -280,10 +289,7 @@ async fn prometheus_sums_native_histograms_of_three_replicas() -> TestResult {
 
     // The traces come back as exemplars of the counter and of the native histogram.
     let wanted: Vec<String> = traces.iter().map(|trace| format!("{trace:032x}")).collect();
-    for series in [
-        "native_replica_requests_total{handler=\"Sleep\"}",
-        SLEEP,
-    ] {
+    for series in ["native_replica_requests_total{handler=\"Sleep\"}", SLEEP] {
         let found = eventually(
             "the traces to come back as exemplars",
             Duration::from_secs(30),

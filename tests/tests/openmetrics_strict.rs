@@ -99,7 +99,10 @@ fn run(program: &std::path::Path, args: &[&str], input: &[u8]) -> TestResult<(bo
 /// python3-prometheus-client` puts it, whatever `python3` is first on `PATH`), else the one on
 /// `PATH`. Missing under CI is an error; elsewhere the test is skipped with a message.
 fn python_with_the_parser() -> TestResult<Option<PathBuf>> {
-    let candidates = [Some(PathBuf::from("/usr/bin/python3")), find_program("python3")];
+    let candidates = [
+        Some(PathBuf::from("/usr/bin/python3")),
+        find_program("python3"),
+    ];
     for python in candidates.into_iter().flatten() {
         if python.is_file() && run(&python, &["-c", "import prometheus_client"], b"")?.0 {
             return Ok(Some(python));
@@ -159,9 +162,16 @@ async fn openmetrics_passes_a_strict_parser_and_text_passes_promtool() -> TestRe
             "",
         )
         .await?;
-    assert_eq!(openmetrics.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
+    assert_eq!(
+        openmetrics.header("content-type"),
+        Some(OPENMETRICS_CONTENT_TYPE)
+    );
     let (parsed, report) = run(&python, &["-c", PARSE], &openmetrics.body)?;
-    assert!(parsed, "the OpenMetrics parser refused the exposition: {report}\n{}", openmetrics.text());
+    assert!(
+        parsed,
+        "the OpenMetrics parser refused the exposition: {report}\n{}",
+        openmetrics.text()
+    );
     // Family by family, with its sample count: a summary's 2 x (3 quantiles, sum, count,
     // created); a count and a created sample per code; 12 buckets, sum, count and created per
     // histogram; a registry histogram's 2 buckets and +Inf, sum and count.
@@ -190,7 +200,10 @@ async fn openmetrics_passes_a_strict_parser_and_text_passes_promtool() -> TestRe
     ] {
         assert!(report.contains(&exemplar), "no `{exemplar}` in:\n{report}");
     }
-    let exemplars = report.lines().filter(|line| line.starts_with("exemplar ")).count();
+    let exemplars = report
+        .lines()
+        .filter(|line| line.starts_with("exemplar "))
+        .count();
     // Three codes (200, 404, 503), and the bucket of each of the two histograms' requests.
     assert_eq!(exemplars, 5, "{report}");
 
@@ -202,11 +215,7 @@ async fn openmetrics_passes_a_strict_parser_and_text_passes_promtool() -> TestRe
     for line in report.lines().filter(|line| !line.trim().is_empty()) {
         let expected = (line.starts_with("strict_events ") && line.contains("_total"))
             || (line.starts_with("accountservice_") && line.contains("camelCase"));
-        assert!(
-            expected,
-            "promtool: {line}\n{report}\n{}",
-            text.text()
-        );
+        assert!(expected, "promtool: {line}\n{report}\n{}", text.text());
     }
     assert!(checked || !report.is_empty(), "{report}");
     server.stop().await

@@ -54,9 +54,8 @@ fn rules_and_dashboard_follow_the_quantiles_and_histograms_in_force() -> TestRes
     // Every handler with a histogram from its classic buckets, the native one from its native
     // histogram first.
     assert!(
-        rules.contains(
-            "shop_request_duration_seconds_bucket{handler=~\\\"Histogrammed|Native\\\"}"
-        ),
+        rules
+            .contains("shop_request_duration_seconds_bucket{handler=~\\\"Histogrammed|Native\\\"}"),
         "{rules}"
     );
     assert!(

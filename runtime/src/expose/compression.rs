@@ -69,6 +69,9 @@ mod tests {
         assert_eq!(coding, Encoding::Zstd);
         assert!(zstd.len() < body.len() / 4);
         assert_eq!(zstd::stream::decode_all(&zstd[..]).ok(), Some(body.clone()));
-        assert_eq!(compress(body.clone(), Encoding::Identity), (body, Encoding::Identity));
+        assert_eq!(
+            compress(body.clone(), Encoding::Identity),
+            (body, Encoding::Identity)
+        );
     }
 }

@@ -21,7 +21,11 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 3] = [Format::PrometheusText, Format::OpenMetrics, Format::Protobuf];
+    pub const ALL: [Format; 3] = [
+        Format::PrometheusText,
+        Format::OpenMetrics,
+        Format::Protobuf,
+    ];
 
     /// The `Content-Type` of an answer in this format.
     pub fn content_type(self) -> &'static str {

@@ -143,7 +143,11 @@ pub(crate) fn encoding(headers: &HeaderMap) -> Option<Encoding> {
     let quality_of = |names: &[&str]| {
         codings
             .iter()
-            .find(|coding| names.iter().any(|name| coding.value.eq_ignore_ascii_case(name)))
+            .find(|coding| {
+                names
+                    .iter()
+                    .any(|name| coding.value.eq_ignore_ascii_case(name))
+            })
             .map(Element::weight)
     };
     let any = quality_of(&["*"]);
@@ -298,8 +302,14 @@ mod tests {
         assert_eq!(encoding_for("gzip;q=0"), Some(Encoding::Identity));
         assert_eq!(encoding_for("gzip;q=0, *"), Some(Encoding::Zstd));
         assert_eq!(encoding_for("gzip;q=nonsense"), Some(Encoding::Identity));
-        assert_eq!(encoding_for("identity;q=1, gzip;q=0.5"), Some(Encoding::Identity));
-        assert_eq!(encoding_for("gzip;q=0.5, identity;q=0.5"), Some(Encoding::Gzip));
+        assert_eq!(
+            encoding_for("identity;q=1, gzip;q=0.5"),
+            Some(Encoding::Identity)
+        );
+        assert_eq!(
+            encoding_for("gzip;q=0.5, identity;q=0.5"),
+            Some(Encoding::Gzip)
+        );
         // Identity refused: a compressed coding, or nothing at all.
         assert_eq!(encoding_for("gzip, identity;q=0"), Some(Encoding::Gzip));
         assert_eq!(encoding_for("identity;q=0"), None);

@@ -150,7 +150,17 @@ fn counter_family(name: &str) -> &str {
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     push_all(
         out,
-        &["# TYPE ", name, " ", kind, "\n# HELP ", name, " ", help, "\n"],
+        &[
+            "# TYPE ",
+            name,
+            " ",
+            kind,
+            "\n# HELP ",
+            name,
+            " ",
+            help,
+            "\n",
+        ],
     );
 }
 
@@ -301,7 +311,9 @@ fn write_registry_family(out: &mut String, family: &MetricFamily) {
                     extra.push('"');
                     sample(out, "", &extra, &|out| push_float(out, quantile.value()));
                 }
-                sample(out, "_sum", "", &|out| push_float(out, summary.sample_sum()));
+                sample(out, "_sum", "", &|out| {
+                    push_float(out, summary.sample_sum())
+                });
                 sample(out, "_count", "", &|out| {
                     push_integer(out, summary.sample_count());
                 });
@@ -320,7 +332,9 @@ fn write_registry_family(out: &mut String, family: &MetricFamily) {
                 }
                 let count = histogram.get_sample_count();
                 if !infinite {
-                    sample(out, "_bucket", "le=\"+Inf\"", &|out| push_integer(out, count));
+                    sample(out, "_bucket", "le=\"+Inf\"", &|out| {
+                        push_integer(out, count)
+                    });
                 }
                 sample(out, "_sum", "", &|out| {
                     push_float(out, histogram.get_sample_sum());

@@ -272,7 +272,9 @@ fn set_native(histogram: &mut Histogram, native: &NativeSnapshot) {
                 length: Some(1),
             }),
         }
-        histogram.positive_delta.push(count.wrapping_sub(previous_count));
+        histogram
+            .positive_delta
+            .push(count.wrapping_sub(previous_count));
         previous_key = Some(key);
         previous_count = count;
     }
@@ -557,7 +559,9 @@ mod tests {
         // The native histogram: the buckets of the snapshot, as spans and deltas.
         let natives = family("proto_test_request_duration_seconds", 0);
         assert_eq!(natives.metric.len(), 1);
-        assert!(natives.metric[0].label.contains(&label("handler", "Native")));
+        assert!(natives.metric[0]
+            .label
+            .contains(&label("handler", "Native")));
         let histogram = natives.metric[0].histogram.clone().unwrap_or_default();
         let snapshot = metrics
             .native_histogram
@@ -570,7 +574,10 @@ mod tests {
         assert_eq!(histogram.sample_count, Some(8));
         assert_eq!(native_buckets(&histogram), snapshot.buckets);
         assert_eq!(
-            native_buckets(&histogram).iter().map(|(_, count)| count).sum::<u64>(),
+            native_buckets(&histogram)
+                .iter()
+                .map(|(_, count)| count)
+                .sum::<u64>(),
             7
         );
         // Its classic buckets stay, for scrapers that ingest them, `+Inf` last.

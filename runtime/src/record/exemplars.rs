@@ -167,7 +167,8 @@ impl Slot {
             let bytes: [u8; 8] = bytes.try_into().unwrap_or_default();
             half.store(u64::from_be_bytes(bytes), Ordering::Relaxed);
         }
-        self.value.store(exemplar.value.to_bits(), Ordering::Relaxed);
+        self.value
+            .store(exemplar.value.to_bits(), Ordering::Relaxed);
         self.at.store(exemplar.at, Ordering::Relaxed);
         self.version.store(version + 2, Ordering::Release);
     }
@@ -235,7 +236,10 @@ mod tests {
         assert_eq!(current_trace(), None);
         let _sampled = context(0xabc, TraceFlags::SAMPLED).attach();
         let trace = current_trace();
-        assert_eq!(trace.map(|trace| trace.hex()).as_deref(), Some("00000000000000000000000000000abc"));
+        assert_eq!(
+            trace.map(|trace| trace.hex()).as_deref(),
+            Some("00000000000000000000000000000abc")
+        );
         let _unsampled = context(0xdef, TraceFlags::default()).attach();
         assert_eq!(current_trace(), None, "an unsampled trace leads nowhere");
     }

@@ -26,8 +26,9 @@ pub(crate) struct HandlerMetrics {
     /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
-    /// The native histogram of the duration, for protobuf scrapers.
-    pub(crate) native_histogram: Option<NativeHistogram>,
+    /// The native histogram of the duration, for protobuf scrapers; boxed, so that handlers
+    /// without one pay a pointer for it.
+    pub(crate) native_histogram: Option<Box<NativeHistogram>>,
     /// When these metrics were created, in nanoseconds since the Unix epoch: every series of the
     /// handler counts from then (`_created`).
     pub(crate) created: u64,
@@ -97,7 +98,7 @@ impl HandlerMetrics {
                 .then(|| Histogram::new(settings.buckets.clone())),
             native_histogram: histogram
                 .native()
-                .then(|| NativeHistogram::new(settings.native_max_buckets)),
+                .then(|| Box::new(NativeHistogram::new(settings.native_max_buckets))),
             created: clock::unix_nanos(),
             #[cfg(feature = "exemplars")]
             exemplars: LazyBox::default(),
@@ -122,7 +123,7 @@ impl HandlerMetrics {
             + self
                 .native_histogram
                 .as_ref()
-                .map_or(0, NativeHistogram::heap_bytes)
+                .map_or(0, |native| native.heap_bytes())
     }
 
     /// The calling thread's part, or the shared one, and whether the thread owns it.

@@ -207,7 +207,10 @@ impl Table {
                 std::array::from_fn(|j| (j as f64 / PER_POWER as f64).exp2());
             let first = std::array::from_fn(|cell| {
                 let start = 1.0 + cell as f64 / (1u32 << CELL_BITS) as f64;
-                upper.iter().position(|bound| *bound >= start).unwrap_or(PER_POWER) as u8
+                upper
+                    .iter()
+                    .position(|bound| *bound >= start)
+                    .unwrap_or(PER_POWER) as u8
             });
             Table { first, upper }
         })
@@ -216,7 +219,8 @@ impl Table {
     /// The bucket of `value` at [`FINEST_SCHEMA`]; `None` for the zero bucket (`NaN` included).
     #[inline]
     fn key(&self, value: f64) -> Option<i32> {
-        if !(value > ZERO_THRESHOLD) {
+        // NaN compares as no greater, so it lands in the zero bucket too.
+        if value.partial_cmp(&ZERO_THRESHOLD) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         let bits = value.to_bits();
@@ -230,7 +234,11 @@ impl Table {
         // The value's position in its power of two, in [1, 2): above the bucket's upper
         // boundary, it is in the next one.
         let position = f64::from_bits(mantissa | ONE_BITS);
-        if self.upper.get(bucket).is_some_and(|upper| position > *upper) {
+        if self
+            .upper
+            .get(bucket)
+            .is_some_and(|upper| position > *upper)
+        {
             bucket += 1;
         }
         Some(power * PER_POWER as i32 + bucket as i32)
@@ -256,7 +264,8 @@ mod tests {
             // The logarithm may round across a boundary that the value is within an ulp of.
             let lower = 2f64.powf(f64::from(expected - 1) / PER_POWER as f64);
             let upper = 2f64.powf(f64::from(expected) / PER_POWER as f64);
-            let near_boundary = (value / lower - 1.0).abs() < 1e-12 || (value / upper - 1.0).abs() < 1e-12;
+            let near_boundary =
+                (value / lower - 1.0).abs() < 1e-12 || (value / upper - 1.0).abs() < 1e-12;
             if !near_boundary {
                 assert_eq!(key, Some(expected), "{value:e}");
             }
@@ -319,7 +328,10 @@ mod tests {
         }
         let snapshot = histogram.snapshot();
         assert!(snapshot.buckets.len() <= 10, "{:?}", snapshot.buckets);
-        assert_eq!(snapshot.schema, 0, "1 ms to 1 s needs 10 buckets of a power of two each");
+        assert_eq!(
+            snapshot.schema, 0,
+            "1 ms to 1 s needs 10 buckets of a power of two each"
+        );
         assert_eq!(snapshot.count, 1000);
         // Every value is in the bucket Prometheus would put it in at that schema.
         for (key, count) in &snapshot.buckets {
@@ -344,7 +356,32 @@ mod tests {
         }
         let snapshot = histogram.snapshot();
         assert!(snapshot.schema >= COARSEST_SCHEMA);
-        assert!(snapshot.buckets.len() <= MIN_MAX_BUCKETS as usize, "{:?}", snapshot.buckets);
+        assert!(
+            snapshot.buckets.len() <= MIN_MAX_BUCKETS as usize,
+            "{:?}",
+            snapshot.buckets
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_whatever_the_durations() {
+        let histogram = NativeHistogram::new(DEFAULT_MAX_BUCKETS);
+        let empty = histogram.heap_bytes();
+        histogram.observe(0.004);
+        histogram.observe(0.005);
+        assert_eq!(
+            histogram.heap_bytes(),
+            empty + 1024,
+            "one page for one power of two"
+        );
+        // Every duration a u64 of nanoseconds can hold, and more.
+        let mut value = 1e-12;
+        while value < 1e12 {
+            histogram.observe(value);
+            value *= 1.01;
+        }
+        assert_eq!(histogram.heap_bytes(), empty + POWERS * 1024);
+        assert!(histogram.heap_bytes() < 70 * 1024);
     }
 
     #[test]

@@ -104,11 +104,8 @@ impl InFlight {
             .record(ended.saturating_sub(self.started), ended, outcome);
         #[cfg(feature = "exemplars")]
         if let Some(trace) = self.trace {
-            self.metrics.record_exemplar(
-                trace,
-                ended.saturating_sub(self.started),
-                outcome.code,
-            );
+            self.metrics
+                .record_exemplar(trace, ended.saturating_sub(self.started), outcome.code);
         }
     }
 }

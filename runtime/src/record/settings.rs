@@ -100,3 +100,33 @@ pub(crate) fn fix(settings: Settings) -> Result<&'static Settings, Error> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handler_s_own_switch_beats_the_configured_ones() {
+        let native = Settings {
+            native_histogram: true,
+            ..Settings::default()
+        };
+        let classic = Settings {
+            histogram: true,
+            ..Settings::default()
+        };
+        let none = Settings::default();
+        assert_eq!(native.histogram_kind(None), HistogramKind::Native);
+        assert_eq!(classic.histogram_kind(None), HistogramKind::Classic);
+        assert_eq!(none.histogram_kind(None), HistogramKind::Off);
+        for settings in [&native, &classic, &none] {
+            for own in [
+                HistogramKind::Off,
+                HistogramKind::Classic,
+                HistogramKind::Native,
+            ] {
+                assert_eq!(settings.histogram_kind(Some(own)), own);
+            }
+        }
+    }
+}

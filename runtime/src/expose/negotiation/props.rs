@@ -39,8 +39,7 @@ const OTHERS: [&str; 7] = [
 
 /// Qualities, valid and not; a malformed one refuses the element.
 const QUALITIES: [&str; 14] = [
-    "1", "1.0", "1.000", "0.5", "0.001", "0", "0.0", "0.000", "nonsense", "", "-1", "NaN", "q",
-    "2",
+    "1", "1.0", "1.000", "0.5", "0.001", "0", "0.0", "0.000", "nonsense", "", "-1", "NaN", "q", "2",
 ];
 
 /// The quality an element stands for: 1 without one, 0 when refused or unreadable.
@@ -89,7 +88,11 @@ fn coding_model(elements: &[Element]) -> Option<Encoding> {
     let named = |names: &[&str]| {
         elements
             .iter()
-            .find(|element| names.iter().any(|name| name.eq_ignore_ascii_case(element.value)))
+            .find(|element| {
+                names
+                    .iter()
+                    .any(|name| name.eq_ignore_ascii_case(element.value))
+            })
             .map(quality)
     };
     let any = named(&["*"]);
