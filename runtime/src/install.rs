@@ -66,7 +66,7 @@ impl Config {
     }
 
     /// Turns the `<namespace>_request_duration_seconds` histogram on for every handler that does
-    /// not say `histogram = false` itself.
+    /// not set `histogram` itself.
     pub fn histogram(mut self, enabled: bool) -> Config {
         self.settings.histogram = enabled;
         self

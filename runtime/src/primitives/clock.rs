@@ -1,4 +1,5 @@
-//! The process clock that times requests and that windowed summaries are read against.
+//! The process clock that times requests and that windowed summaries are read against (and,
+//! apart from it, the wall clock that timestamps in a scrape are read from: [`unix_nanos`]).
 //!
 //! Time is nanoseconds since the clock's first use, as a `u64`, so that summaries can take any
 //! clock (tests drive them by hand) and a request's duration is one subtraction.
