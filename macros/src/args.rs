@@ -38,8 +38,8 @@ pub(crate) struct Args {
     pub(crate) namespace: Option<String>,
     /// The path of the runtime crate; `None` means `::routemeter`.
     pub(crate) krate: Option<Path>,
-    /// Whether this handler also records a histogram; `None` leaves it to the process-wide setting.
-    pub(crate) histogram: Option<bool>,
+    /// Which histograms this handler also records; `None` leaves it to the process-wide settings.
+    pub(crate) histogram: Option<Histogram>,
     /// Whether the route is long-lived (server-sent events, long polling, upgrades).
     pub(crate) stream: bool,
     /// Whether the time to the response headers has a series of its own; `None` leaves it to the
@@ -47,6 +47,14 @@ pub(crate) struct Args {
     pub(crate) time_to_headers: Option<bool>,
     /// Whether the request body's size is recorded; `None` leaves it to the process-wide setting.
     pub(crate) request_size: Option<bool>,
+}
+
+/// The value of `histogram`: `false`, `true` or `"native"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Histogram {
+    Off,
+    Classic,
+    Native,
 }
 
 /// The argument keys, so that messages and examples are written once per key.
@@ -159,7 +167,7 @@ struct Found {
     route: Slot<Route>,
     namespace: Slot<String>,
     krate: Slot<Path>,
-    histogram: Slot<bool>,
+    histogram: Slot<Histogram>,
     stream: Slot<bool>,
     time_to_headers: Slot<bool>,
     request_size: Slot<bool>,
@@ -264,8 +272,7 @@ fn parse_argument(
         found.krate.set(Key::Crate, key.span, value, errors);
     } else if lookahead.peek(kw::histogram) {
         let key = input.parse::<kw::histogram>()?;
-        let value = value_tokens(input, Key::Histogram, key.span)
-            .and_then(|tokens| boolean(tokens, Key::Histogram));
+        let value = value_tokens(input, Key::Histogram, key.span).and_then(histogram);
         found.histogram.set(Key::Histogram, key.span, value, errors);
     } else if lookahead.peek(kw::stream) {
         let key = input.parse::<kw::stream>()?;
@@ -343,6 +350,7 @@ fn string(tokens: TokenStream, key: Key) -> syn::Result<LitStr> {
     single(tokens, key, "a string literal")
 }
 
+/// `true` or `false`, for the switches that take nothing else.
 fn boolean(tokens: TokenStream, key: Key) -> syn::Result<bool> {
     if let Ok(lit) = syn::parse2::<LitStr>(tokens.clone()) {
         if matches!(lit.value().as_str(), "true" | "false") {
@@ -356,6 +364,36 @@ fn boolean(tokens: TokenStream, key: Key) -> syn::Result<bool> {
         }
     }
     single::<LitBool>(tokens, key, "`true` or `false`").map(|lit| lit.value)
+}
+
+/// `true`, `false` or `"native"`.
+fn histogram(tokens: TokenStream) -> syn::Result<Histogram> {
+    if let Ok(lit) = syn::parse2::<LitStr>(tokens.clone()) {
+        return match lit.value().as_str() {
+            "native" => Ok(Histogram::Native),
+            "true" | "false" => Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "`histogram` takes a bool, not a string; write `histogram = {}`",
+                    lit.value()
+                ),
+            )),
+            other => Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown histogram `{other}`; `histogram` takes `true`, `false` or \
+                     `\"native\"` (classic buckets and a native histogram)"
+                ),
+            )),
+        };
+    }
+    single::<LitBool>(tokens, Key::Histogram, "`true`, `false` or `\"native\"`").map(|lit| {
+        if lit.value {
+            Histogram::Classic
+        } else {
+            Histogram::Off
+        }
+    })
 }
 
 /// A metric name fragment: it is pasted into `<namespace>_<name>`, so it must be a valid one.
@@ -477,7 +515,7 @@ mod tests {
             args,
             Ok((
                 Some("svc".to_owned()),
-                Some(false),
+                Some(Histogram::Off),
                 Some("renamed :: inner".to_owned())
             ))
         );
@@ -576,8 +614,29 @@ mod tests {
         );
         assert_eq!(
             messages(r#"name = "A", route = "GET /", histogram = yes"#),
-            ["`histogram` takes `true` or `false`, e.g. `histogram = true`"]
+            ["`histogram` takes `true`, `false` or `\"native\"`, e.g. `histogram = true`"]
         );
+        assert_eq!(
+            messages(r#"name = "A", route = "GET /", histogram = "sparse""#),
+            [
+                "unknown histogram `sparse`; `histogram` takes `true`, `false` or `\"native\"` \
+              (classic buckets and a native histogram)"
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_every_histogram() {
+        for (value, expected) in [
+            ("true", Histogram::Classic),
+            ("false", Histogram::Off),
+            ("\"native\"", Histogram::Native),
+        ] {
+            let args = parse(&format!(
+                r#"name = "A", route = "GET /", histogram = {value}"#
+            ));
+            assert_eq!(args.map(|a| a.histogram), Ok(Some(expected)), "{value}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{token, Expr, ExprAsync, Type};
 
-use crate::args::Args;
+use crate::args::{Args, Histogram};
 use crate::errors::Errors;
 use crate::handler::{tail_future_mut, Body, Handler, Shape};
 
@@ -129,7 +129,18 @@ fn handler_statics(args: &Args, private: &TokenStream) -> TokenStream {
     let method = args.route.method;
     let path = &args.route.path;
     let namespace = option(args.namespace.as_ref());
-    let histogram = option(args.histogram.as_ref());
+    let histogram = option(
+        args.histogram
+            .map(|histogram| {
+                let kind = match histogram {
+                    Histogram::Off => quote!(Off),
+                    Histogram::Classic => quote!(Classic),
+                    Histogram::Native => quote!(Native),
+                };
+                quote!(#private::HistogramKind::#kind)
+            })
+            .as_ref(),
+    );
     let stream = args.stream;
     let time_to_headers = option(args.time_to_headers.as_ref());
     let request_size = option(args.request_size.as_ref());
@@ -300,7 +311,8 @@ mod tests {
             "async fn get() -> R { r }",
         ));
         assert!(out.contains(&squash(
-            r#"namespace: ::core::option::Option::Some("svc"), histogram: ::core::option::Option::Some(true),"#
+            r#"namespace: ::core::option::Option::Some("svc"),
+               histogram: ::core::option::Option::Some(renamed::inner::__private::HistogramKind::Classic),"#
         )));
         assert!(out.contains(&squash("renamed::inner::__private::observe(")));
         assert!(out.contains(&squash(

@@ -4,6 +4,7 @@ use routemeter::{Exporter, RegisteredHandler, FAILED_CODES};
 use serde_json::{json, Value};
 
 use crate::namespaces::{by_namespace, served_quantile};
+use crate::rules::p99_across_replicas;
 
 /// The datasource uid the dashboard's panels query; `deploy/grafana` provisions it under this uid.
 pub const GRAFANA_DATASOURCE_UID: &str = "prometheus";
@@ -135,14 +136,19 @@ fn panels(exporter: &Exporter) -> Vec<Panel> {
                 )],
             });
         }
-        if entries.iter().any(|entry| entry.has_histogram()) {
+        let histograms: Vec<&RegisteredHandler> = entries
+            .iter()
+            .copied()
+            .filter(|entry| entry.has_histogram())
+            .collect();
+        if !histograms.is_empty() {
             panels.push(Panel {
                 title: format!("{namespace}: p99 latency across replicas"),
                 unit: "ms",
                 queries: vec![(
                     format!(
-                        "histogram_quantile(0.99, sum by (le, handler) \
-                         (rate({namespace}_request_duration_seconds_bucket[5m]))) * 1000"
+                        "{} * 1000",
+                        p99_across_replicas(namespace, &histograms, "handler")
                     ),
                     "{{handler}}".to_owned(),
                 )],

@@ -88,13 +88,11 @@ pub fn prometheus_rules(exporter: &Exporter, thresholds: AlertThresholds) -> Str
             });
         }
         if !histograms.is_empty() {
-            let names: Vec<&str> = histograms.iter().map(|entry| entry.name()).collect();
             rules.push(Rule::Alert {
                 name: format!("{}HighLatencyP99AcrossReplicas", camel(namespace)),
                 expr: format!(
-                    "histogram_quantile(0.99, sum by (job, handler, le) \
-                     (rate({namespace}_request_duration_seconds_bucket{{handler=~\"{}\"}}[5m]))) > {}",
-                    names.join("|"),
+                    "{} > {}",
+                    p99_across_replicas(namespace, &histograms, "job, handler"),
                     thresholds.p99_seconds
                 ),
                 summary: format!(
@@ -113,6 +111,40 @@ pub fn prometheus_rules(exporter: &Exporter, thresholds: AlertThresholds) -> Str
         }
     }
     out
+}
+
+/// The p99 latency of `handlers` summed across replicas, `by` these labels: from the classic
+/// buckets, and, for handlers with a native histogram, from it first (a Prometheus with native
+/// histograms on stores it instead of their buckets; `or` keeps whichever it has).
+pub(crate) fn p99_across_replicas(
+    namespace: &str,
+    handlers: &[&RegisteredHandler],
+    by: &str,
+) -> String {
+    let names = |handlers: Vec<&&RegisteredHandler>| -> String {
+        handlers
+            .iter()
+            .map(|entry| entry.name())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let classic = format!(
+        "histogram_quantile(0.99, sum by ({by}, le) \
+         (rate({namespace}_request_duration_seconds_bucket{{handler=~\"{}\"}}[5m])))",
+        names(handlers.iter().collect())
+    );
+    let native: Vec<&&RegisteredHandler> = handlers
+        .iter()
+        .filter(|entry| entry.has_native_histogram())
+        .collect();
+    if native.is_empty() {
+        return classic;
+    }
+    format!(
+        "(histogram_quantile(0.99, sum by ({by}) \
+         (rate({namespace}_request_duration_seconds{{handler=~\"{}\"}}[5m]))) or {classic})",
+        names(native)
+    )
 }
 
 enum Rule {

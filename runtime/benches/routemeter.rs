@@ -6,8 +6,12 @@
 //! - the `Metered` wrapper, which measures to the end of the body, around the instrumented handler
 //!   with a `Full` body and with a body of 10 frames, against the handler alone (bodies drained
 //!   in both);
+//! - an instrumented handler with a native histogram (and so the classic buckets too) against the
+//!   same handler with its summaries only;
 //! - rendering `/metrics` for 10, 100 and 1000 handlers, as text and gzipped, each handler with a
 //!   history as long as the window, recorded by two threads, and a new request before every render;
+//!   and for 1000 handlers with native histograms, in each format (text, OpenMetrics, protobuf),
+//!   with the bytes a scrape takes in each format, plain, gzipped and with zstd;
 //! - bytes of memory per handler after 10^6 observations of a realistic latency distribution,
 //!   spread over the window, recorded by two threads (and by one).
 //!
@@ -34,8 +38,8 @@ use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion};
 use http_body_util::{Empty, Full};
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Request, Response};
-use routemeter::bench_support::SyntheticHandlers;
-use routemeter::{Summary, SummaryOptions};
+use routemeter::bench_support::{Compression, Histograms, SyntheticHandlers};
+use routemeter::{Format, Summary, SummaryOptions};
 
 const HANDLER_COUNTS: [usize; 3] = [10, 100, 1000];
 
@@ -143,6 +147,15 @@ async fn instrumented(body: &'static [u8]) -> Reply {
     answer(body)
 }
 
+#[routemeter::instrumented(
+    name = "InstrumentedNative",
+    route = "GET /native/{accountId}",
+    histogram = "native"
+)]
+async fn instrumented_native(body: &'static [u8]) -> Reply {
+    answer(body)
+}
+
 /// What a service records per request without routemeter, written by hand with the `prometheus`
 /// crate as its users do: cumulative histograms of latency and size (no window, no quantiles),
 /// requests counted by status code, and a gauge of the requests in flight.
@@ -210,6 +223,9 @@ fn handler(c: &mut Criterion) {
     group.bench_function("bare", |b| b.iter(|| complete(bare(black_box(body)))));
     group.bench_function("instrumented", |b| {
         b.iter(|| complete(instrumented(black_box(body))))
+    });
+    group.bench_function("instrumented_native", |b| {
+        b.iter(|| complete(instrumented_native(black_box(body))))
     });
     let middleware = PrometheusMiddleware::new();
     group.bench_function("prometheus_middleware", |b| {
@@ -310,6 +326,54 @@ fn render(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Every format, for the largest set, each handler with a native histogram.
+    let mut group = c.benchmark_group("render_native");
+    let handlers = SyntheticHandlers::with_histogram(FORMAT_HANDLERS, Histograms::Native);
+    let mut latencies = LogNormal::new(11);
+    fill_window(&handlers, &mut latencies);
+    for (name, format) in FORMATS {
+        group.bench_with_input(
+            BenchmarkId::new(name, FORMAT_HANDLERS),
+            &handlers,
+            |b, handlers| {
+                b.iter_batched(
+                    || record_one(handlers, &mut latencies),
+                    |()| black_box(handlers.encode(format)),
+                    BatchSize::PerIteration,
+                )
+            },
+        );
+    }
+    group.finish();
+}
+
+/// Handlers in the per-format renders.
+const FORMAT_HANDLERS: usize = 1000;
+
+/// The formats, by the names their benchmarks and report use.
+const FORMATS: [(&str, Format); 3] = [
+    ("text", Format::PrometheusText),
+    ("openmetrics", Format::OpenMetrics),
+    ("protobuf", Format::Protobuf),
+];
+
+/// Bytes of one scrape of 1000 handlers with native histograms and a window's history, per
+/// format, as it is and compressed: `(format, plain, gzip, zstd)`.
+fn bytes_per_scrape() -> Vec<(&'static str, usize, usize, usize)> {
+    let handlers = SyntheticHandlers::with_histogram(FORMAT_HANDLERS, Histograms::Native);
+    fill_window(&handlers, &mut LogNormal::new(13));
+    FORMATS
+        .iter()
+        .map(|(name, format)| {
+            (
+                *name,
+                handlers.encode(*format).len(),
+                handlers.encode_compressed(*format, Compression::Gzip).len(),
+                handlers.encode_compressed(*format, Compression::Zstd).len(),
+            )
+        })
+        .collect()
 }
 
 /// Gives every handler the history of a service that has been up for longer than the window:
@@ -350,9 +414,10 @@ fn response_size(seconds: f64) -> u64 {
 
 /// Bytes per handler after 10^6 requests spread over the last 8 minutes (so every age bucket of
 /// the window holds some), with log-normal latencies around 5 ms and sizes that vary from about
-/// 200 bytes to 20 KiB, served by two threads (each records into a shard of its own) or by one.
-fn bytes_per_handler(two_threads: bool) -> usize {
-    let handlers = SyntheticHandlers::new(1);
+/// 200 bytes to 20 KiB, served by two threads (each records into a shard of its own) or by one,
+/// with the histograms of `histograms`.
+fn bytes_per_handler(two_threads: bool, histograms: Histograms) -> usize {
+    let handlers = SyntheticHandlers::with_histogram(1, histograms);
     let mut latencies = LogNormal::new(3);
     let requests: Vec<(f64, Duration)> = (0..1_000_000u64)
         .map(|request| {
@@ -451,13 +516,15 @@ fn report() -> Result<(), String> {
     let histogram = median("observe/prometheus_histogram")?;
     let bare = median("handler/bare")?;
     let instrumented = median("handler/instrumented")?;
+    let instrumented_native = median("handler/instrumented_native")?;
     let middleware = median("handler/prometheus_middleware")?;
     let full = median("body/full")?;
     let full_metered = median("body/full_metered")?;
     let frames = median("body/frames")?;
     let frames_metered = median("body/frames_metered")?;
-    let bytes = bytes_per_handler(true);
-    let bytes_one_thread = bytes_per_handler(false);
+    let bytes = bytes_per_handler(true, Histograms::None);
+    let bytes_one_thread = bytes_per_handler(false, Histograms::None);
+    let bytes_native = bytes_per_handler(true, Histograms::Native);
 
     println!("\nroutemeter medians (this run)");
     println!("  observe, 1 thread            {observe:>10.1} ns");
@@ -486,6 +553,11 @@ fn report() -> Result<(), String> {
         "  Metered, 10-frame body       {frames_metered:>10.1} ns (handler alone {frames:.1}; wrapper {:.1} ns)",
         frames_metered - frames
     );
+    println!(
+        "  handler with native histogram {instrumented_native:>9.1} ns (overhead {:.1} ns; {:.2}x the summaries-only overhead)",
+        instrumented_native - bare,
+        (instrumented_native - bare) / (instrumented - bare)
+    );
     let mut renders = serde_json::Map::new();
     for count in HANDLER_COUNTS {
         for format in ["text", "gzip"] {
@@ -494,9 +566,29 @@ fn report() -> Result<(), String> {
             renders.insert(format!("render_{count}_{format}_ms"), ms.into());
         }
     }
+    for (format, _) in FORMATS {
+        let ms = median(&format!("render_native/{format}/{FORMAT_HANDLERS}"))? / 1e6;
+        println!("  render {FORMAT_HANDLERS} native handlers, {format:<11} {ms:>8.3} ms");
+        renders.insert(
+            format!("render_native_{FORMAT_HANDLERS}_{format}_ms"),
+            ms.into(),
+        );
+    }
+    for (format, plain, gzip, zstd) in bytes_per_scrape() {
+        println!(
+            "  bytes per scrape, {format:<11} {plain:>9} plain, {gzip:>8} gzip, {zstd:>8} zstd"
+        );
+        renders.insert(format!("scrape_bytes_{format}"), plain.into());
+        renders.insert(format!("scrape_bytes_{format}_gzip"), gzip.into());
+        renders.insert(format!("scrape_bytes_{format}_zstd"), zstd.into());
+    }
     println!(
         "  memory per handler           {bytes:>10} bytes after 10^6 observations from 2 threads \
          ({bytes_one_thread} from 1 thread)"
+    );
+    println!(
+        "  memory per handler, native   {bytes_native:>10} bytes, the same with a native histogram (+{})",
+        bytes_native.saturating_sub(bytes)
     );
 
     let mut json = serde_json::json!({
@@ -509,8 +601,11 @@ fn report() -> Result<(), String> {
         "handler_prometheus_middleware_ns": middleware,
         "metered_full_overhead_ns": full_metered - full,
         "metered_10frames_overhead_ns": frames_metered - frames,
+        "handler_instrumented_native_ns": instrumented_native,
+        "handler_native_overhead_ns": instrumented_native - bare,
         "bytes_per_handler": bytes,
         "bytes_per_handler_1thread": bytes_one_thread,
+        "bytes_per_handler_native": bytes_native,
     });
     if let Some(object) = json.as_object_mut() {
         object.extend(renders);

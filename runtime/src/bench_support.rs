@@ -8,15 +8,18 @@
 use std::time::Duration;
 
 use crate::expose::catalog::Catalog;
-use crate::expose::compression::gzipped;
-use crate::expose::prometheus_text;
+use crate::expose::compression::{compress, Encoding};
+use crate::expose::families;
+use crate::expose::format::Format;
 use crate::expose::scrapes::ScrapeStats;
+use crate::expose::{openmetrics, prometheus_text, protobuf};
 use crate::record::handler::Handler;
-use crate::record::handler_info::HandlerInfo;
+use crate::record::handler_info::{HandlerInfo, HistogramKind};
 use crate::record::outcome::{Classification, Code};
 use crate::summary::SummaryOptions;
 
-/// `count` handlers named `Handler0`, `Handler1`, ... in namespace `bench`.
+/// `count` handlers named `Handler0`, `Handler1`, ... in namespace `bench`, with the histograms
+/// of `histogram` (none, classic, or classic and native).
 pub struct SyntheticHandlers {
     handlers: Vec<&'static Handler>,
     catalog: Catalog,
@@ -24,12 +27,43 @@ pub struct SyntheticHandlers {
     now: u64,
 }
 
+/// Which histograms the synthetic handlers keep.
+#[derive(Clone, Copy, Debug)]
+pub enum Histograms {
+    /// The summaries only.
+    None,
+    /// The classic histogram too.
+    Classic,
+    /// The classic and the native histogram.
+    Native,
+}
+
+/// A compression of the exposition.
+#[derive(Clone, Copy, Debug)]
+pub enum Compression {
+    /// gzip, at the level `/metrics` uses.
+    Gzip,
+    /// zstd, at the level `/metrics` uses.
+    Zstd,
+}
+
 /// Where the synthetic handlers' clock stands: far enough from the origin for any history.
 const NOW: Duration = Duration::from_secs(3600);
 
 impl SyntheticHandlers {
-    /// Creates the handlers. Their descriptions are leaked, as statics would be.
+    /// Creates the handlers, with no histogram. Their descriptions are leaked, as statics
+    /// would be.
     pub fn new(count: usize) -> SyntheticHandlers {
+        SyntheticHandlers::with_histogram(count, Histograms::None)
+    }
+
+    /// Creates the handlers with the histograms of `histograms`.
+    pub fn with_histogram(count: usize, histograms: Histograms) -> SyntheticHandlers {
+        let histogram = Some(match histograms {
+            Histograms::None => HistogramKind::Off,
+            Histograms::Classic => HistogramKind::Classic,
+            Histograms::Native => HistogramKind::Native,
+        });
         let handlers: Vec<&'static Handler> = (0..count)
             .map(|index| {
                 let name: &'static str = Box::leak(format!("Handler{index}").into_boxed_str());
@@ -40,7 +74,7 @@ impl SyntheticHandlers {
                     method: "GET",
                     path,
                     namespace: Some("bench"),
-                    histogram: None,
+                    histogram,
                     stream: false,
                     time_to_headers: None,
                     request_size: None,
@@ -83,20 +117,48 @@ impl SyntheticHandlers {
         }
     }
 
-    /// The exposition of these handlers, as `/metrics` writes it.
+    /// The exposition of these handlers in the text format 0.0.4, as `/metrics` writes it.
     pub fn render(&self) -> String {
+        String::from_utf8(self.encode(Format::PrometheusText)).unwrap_or_default()
+    }
+
+    /// The exposition of these handlers in `format`, as `/metrics` writes it.
+    pub fn encode(&self, format: Format) -> Vec<u8> {
+        let families = families::gather(&self.catalog, &[]);
         let stats = ScrapeStats {
             requests: Vec::new(),
             in_flight: 0,
+            created: 0,
         };
-        let quantiles = SummaryOptions::default();
-        prometheus_text::render(&self.catalog, &[], &stats, quantiles.quantiles(), self.now)
-            .unwrap_or_default()
+        let options = SummaryOptions::default();
+        let quantiles = options.quantiles();
+        match format {
+            Format::PrometheusText => {
+                prometheus_text::render(&families, &stats, quantiles, self.now)
+                    .map(String::into_bytes)
+                    .unwrap_or_default()
+            }
+            Format::OpenMetrics => {
+                openmetrics::render(&families, &stats, quantiles, self.now).into_bytes()
+            }
+            Format::Protobuf => {
+                protobuf::render(&families, &stats, quantiles, self.now).unwrap_or_default()
+            }
+        }
     }
 
-    /// The exposition gzipped, as `/metrics` sends it to a scraper that accepts gzip.
+    /// The text exposition gzipped, as `/metrics` sends it to a scraper that accepts gzip.
     pub fn render_gzip(&self) -> Vec<u8> {
-        gzipped(self.render().as_bytes()).unwrap_or_default()
+        self.encode_compressed(Format::PrometheusText, Compression::Gzip)
+    }
+
+    /// The exposition in `format`, compressed with `compression`.
+    pub fn encode_compressed(&self, format: Format, compression: Compression) -> Vec<u8> {
+        let encoding = match compression {
+            Compression::Gzip => Encoding::Gzip,
+            Compression::Zstd => Encoding::Zstd,
+        };
+        compress(self.encode(format), encoding).0
     }
 
     /// Bytes the first handler's metrics occupy.

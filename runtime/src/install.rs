@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::expose::catalog::Catalog;
 use crate::expose::exporter::Exporter;
 use crate::record::handler::{is_valid_name, HANDLERS};
+use crate::record::native_histogram::MIN_MAX_BUCKETS;
 use crate::record::settings::{self, Settings};
 use crate::Error;
 
@@ -65,7 +66,7 @@ impl Config {
     }
 
     /// Turns the `<namespace>_request_duration_seconds` histogram on for every handler that does
-    /// not say `histogram = false` itself.
+    /// not set `histogram` itself.
     pub fn histogram(mut self, enabled: bool) -> Config {
         self.settings.histogram = enabled;
         self
@@ -90,6 +91,24 @@ impl Config {
     /// [`Metered`](crate::Metered) that declare their length.
     pub fn request_size(mut self, enabled: bool) -> Config {
         self.settings.request_size = enabled;
+        self
+    }
+
+    /// Turns native histograms on for every handler that does not set `histogram` itself:
+    /// `<namespace>_request_duration_seconds` then also carries, in the protobuf format, a
+    /// native histogram of exponential buckets, which Prometheus (with native histograms on)
+    /// stores instead of the classic buckets. Text scrapers still get the classic buckets.
+    pub fn native_histogram(mut self, enabled: bool) -> Config {
+        self.settings.native_histogram = enabled;
+        self
+    }
+
+    /// The most buckets a native histogram is written with, at least 8; 160 by default. A
+    /// histogram starts at 128 buckets per power of two (schema 7) and halves its resolution
+    /// while more buckets than this hold observations, as client_golang does, so a scrape stays
+    /// small whatever the spread of latencies. See [`Config::native_histogram`].
+    pub fn native_histogram_max_buckets(mut self, max_buckets: u32) -> Config {
+        self.settings.native_max_buckets = max_buckets;
         self
     }
 
@@ -139,6 +158,12 @@ impl Config {
             }
         }
         validate_buckets(&settings.buckets)?;
+        if settings.native_max_buckets < MIN_MAX_BUCKETS {
+            return Err(Error::InvalidConfig(format!(
+                "native histogram buckets: allow at least {MIN_MAX_BUCKETS}, not {}",
+                settings.native_max_buckets
+            )));
+        }
         if let Some((max_age, age_buckets)) = window {
             settings.summary = settings.summary.with_window(max_age, age_buckets)?;
         }

@@ -16,6 +16,9 @@ fn configuration_is_validated_then_fixed() {
         Config::new().histogram_buckets(Vec::new()),
         Config::new().histogram_buckets(vec![1.0, 0.5]),
         Config::new().histogram_buckets(vec![0.5, f64::INFINITY]),
+        Config::new()
+            .native_histogram(true)
+            .native_histogram_max_buckets(7),
     ];
     for config in invalid {
         let shown = format!("{config:?}");

@@ -1,6 +1,7 @@
 //! `Exporter::respond` under arbitrary scrape requests: whatever the `Accept` and `Accept-Encoding` headers say,
-//! valid or not, a `GET` or `HEAD` gets a 200 in the text format 0.0.4 with its exact content type, gzipped only
-//! when the scraper allows gzip and otherwise plain; any other method gets a 405. Generated with proptest.
+//! valid or not, a `GET` or `HEAD` gets a 200 in one of the three formats with its exact content type (the text
+//! format 0.0.4 unless `Accept` names another), compressed only with a coding the scraper named, or a 406 when it
+//! refuses every coding; never a 500 or a panic. Any other method gets a 405. Generated with proptest.
 
 use std::io::Read as _;
 
@@ -9,7 +10,7 @@ use http::header::{ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYP
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
-use routemeter::{Exporter, TEXT_CONTENT_TYPE};
+use routemeter::{Exporter, Format, TEXT_CONTENT_TYPE};
 
 #[routemeter::instrumented(name = "Probe", route = "GET /probe")]
 async fn probe() -> Response<Full<Bytes>> {
@@ -41,10 +42,16 @@ fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
             "identity",
             "gzip;q=0",
             "gzip;q=0, *",
+            "zstd",
+            "identity;q=0",
+            "*;q=0",
+            "zstd;q=0.5, gzip;q=0.9",
             "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
              application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;\
              escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
             "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+            "application/openmetrics-text;version=1.0.0",
+            "application/openmetrics-text;version=1.0.0;q=0.1,text/plain;q=0.2",
         ])
         .prop_map(|text| text.as_bytes().to_vec()),
     ]
@@ -85,7 +92,7 @@ fn the_probe_handler_is_reported() -> Result<(), TestCaseError> {
 
 proptest! {
     #[test]
-    fn any_scrape_headers_get_the_text_format(
+    fn any_scrape_headers_get_an_answer_in_a_format_they_allow(
         head in any::<bool>(),
         accept in header_bytes(),
         accept_encoding in header_bytes(),
@@ -93,28 +100,59 @@ proptest! {
         let exporter = exporter()?;
         let method = if head { Method::HEAD } else { Method::GET };
         let response = exporter.respond(&request(method, &accept, &accept_encoding)?);
-        prop_assert_eq!(response.status(), StatusCode::OK);
         let headers = response.headers().clone();
-        prop_assert_eq!(headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes), Some(TEXT_CONTENT_TYPE.as_bytes()));
-        prop_assert_eq!(headers.get(VARY).map(HeaderValue::as_bytes), Some(&b"accept-encoding"[..]));
+        prop_assert_eq!(headers.get(VARY).map(HeaderValue::as_bytes), Some(&b"accept, accept-encoding"[..]));
+        let named = |coding: &str| {
+            let lower = String::from_utf8_lossy(&accept_encoding).to_ascii_lowercase();
+            lower.contains(coding) || lower.contains('*')
+        };
+        if response.status() == StatusCode::NOT_ACCEPTABLE {
+            // Only a header that refuses identity, by name or by `*`, gets no answer.
+            let lower = String::from_utf8_lossy(&accept_encoding).to_ascii_lowercase();
+            prop_assert!(lower.contains("identity") || lower.contains('*'), "406 for {:?}", lower);
+            return Ok(());
+        }
+        prop_assert_eq!(response.status(), StatusCode::OK);
+        let content_type = headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default();
+        let format = Format::ALL.into_iter().find(|format| format.content_type().as_bytes() == content_type);
+        prop_assert!(format.is_some(), "Content-Type {:?}", String::from_utf8_lossy(content_type));
         let encoding = headers.get(CONTENT_ENCODING).map(HeaderValue::as_bytes);
         let body = body(response)?;
-        let text = match encoding {
-            None => String::from_utf8(body.to_vec()).map_err(|err| TestCaseError::fail(err.to_string()))?,
+        let plain = match encoding {
+            None => body.to_vec(),
             Some(b"gzip") => {
-                // Gzip only when the header names gzip or `*` at all.
-                let named = String::from_utf8_lossy(&accept_encoding).to_ascii_lowercase();
-                prop_assert!(named.contains("gzip") || named.contains('*'), "gzip for {:?}", named);
-                let mut text = String::new();
+                prop_assert!(named("gzip"), "gzip for {:?}", String::from_utf8_lossy(&accept_encoding));
+                let mut plain = Vec::new();
                 flate2::read::GzDecoder::new(&body[..])
-                    .read_to_string(&mut text)
+                    .read_to_end(&mut plain)
                     .map_err(|err| TestCaseError::fail(format!("not gzip: {err}")))?;
-                text
+                plain
+            }
+            Some(b"zstd") => {
+                prop_assert!(named("zstd"), "zstd for {:?}", String::from_utf8_lossy(&accept_encoding));
+                zstd::stream::decode_all(&body[..])
+                    .map_err(|err| TestCaseError::fail(format!("not zstd: {err}")))?
             }
             Some(other) => return Err(TestCaseError::fail(format!("Content-Encoding {other:?}"))),
         };
-        prop_assert!(text.starts_with("# HELP "), "{}", text);
-        prop_assert!(text.contains("# TYPE negotiation_props_Probe summary\n"));
+        match format {
+            Some(Format::OpenMetrics) => {
+                let text = String::from_utf8_lossy(&plain);
+                prop_assert!(text.contains("# TYPE negotiation_props_Probe summary\n"));
+                prop_assert!(text.ends_with("# EOF\n"));
+            }
+            Some(Format::Protobuf) => {
+                // A delimited message starts with its length; the family name is in it verbatim.
+                let name = b"negotiation_props_Probe";
+                prop_assert!(plain.windows(name.len()).any(|window| window == name));
+            }
+            _ => {
+                prop_assert_eq!(content_type, TEXT_CONTENT_TYPE.as_bytes());
+                let text = String::from_utf8_lossy(&plain);
+                prop_assert!(text.starts_with("# HELP "), "{}", text);
+                prop_assert!(text.contains("# TYPE negotiation_props_Probe summary\n"));
+            }
+        }
     }
 
     #[test]

@@ -32,6 +32,20 @@ impl Prometheus {
         config: &str,
         files: &[(&str, &str)],
     ) -> TestResult<Prometheus> {
+        Prometheus::start_with_flags(binary, config, files, &[]).await
+    }
+
+    /// As [`Prometheus::start`], with extra command-line flags, such as
+    /// `--enable-feature=native-histograms`.
+    ///
+    /// # Errors
+    /// When it cannot start or does not become ready within 30 seconds.
+    pub async fn start_with_flags(
+        binary: &Path,
+        config: &str,
+        files: &[(&str, &str)],
+        flags: &[&str],
+    ) -> TestResult<Prometheus> {
         let dir = std::env::temp_dir().join(format!(
             "routemeter-prometheus-{}-{}",
             std::process::id(),
@@ -55,7 +69,8 @@ impl Prometheus {
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn");
+            .arg("--log.level=warn")
+            .args(flags);
         let process = Running::start("prometheus", command)?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut prometheus = Prometheus {

@@ -1,6 +1,7 @@
 //! The generated rules and dashboard follow the configuration: with quantiles 0.9 and 0.999 there
-//! is no p99 alert on the summaries, the size panel shows the quantile nearest the median, and a
-//! handler with the histogram gets the aggregatable p99 alert and panel. `promtool` checks the rules.
+//! is no p99 alert on the summaries, the size panel shows the quantile nearest the median, a
+//! handler with the histogram gets the aggregatable p99 alert and panel, and one with a native
+//! histogram gets them from its native histogram first. `promtool` checks the rules.
 
 use std::process::Command;
 
@@ -26,9 +27,19 @@ async fn histogrammed() -> Response<Full<Bytes>> {
     Response::new(Full::new(Bytes::new()))
 }
 
+#[routemeter::instrumented(
+    name = "Native",
+    route = "GET /native",
+    namespace = "shop",
+    histogram = "native"
+)]
+async fn native() -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::new()))
+}
+
 #[test]
 fn rules_and_dashboard_follow_the_quantiles_and_histograms_in_force() -> TestResult {
-    let _ = (summarised, histogrammed);
+    let _ = (summarised, histogrammed, native);
     let exporter = routemeter::Config::new()
         .quantiles(vec![0.9, 0.999])
         .install()?;
@@ -40,8 +51,18 @@ fn rules_and_dashboard_follow_the_quantiles_and_histograms_in_force() -> TestRes
         rules.contains("\"ShopHighLatencyP99AcrossReplicas\""),
         "{rules}"
     );
+    // Every handler with a histogram from its classic buckets, the native one from its native
+    // histogram first.
     assert!(
-        rules.contains("shop_request_duration_seconds_bucket{handler=~\\\"Histogrammed\\\"}"),
+        rules
+            .contains("shop_request_duration_seconds_bucket{handler=~\\\"Histogrammed|Native\\\"}"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains(
+            "(histogram_quantile(0.99, sum by (job, handler) \
+             (rate(shop_request_duration_seconds{handler=~\\\"Native\\\"}[5m]))) or "
+        ),
         "{rules}"
     );
     assert!(
@@ -78,8 +99,14 @@ fn rules_and_dashboard_follow_the_quantiles_and_histograms_in_force() -> TestRes
     );
     assert!(titled("shop: median response size").is_none());
     let across = titled("shop: p99 latency across replicas").ok_or("no histogram panel")?;
-    assert!(across["targets"][0]["expr"]
-        .as_str()
-        .is_some_and(|expr| expr.starts_with("histogram_quantile(0.99, sum by (le, handler)")));
+    let expr = across["targets"][0]["expr"].as_str().unwrap_or_default();
+    assert!(
+        expr.starts_with(
+            "(histogram_quantile(0.99, sum by (handler) \
+             (rate(shop_request_duration_seconds{handler=~\"Native\"}[5m]))) or \
+             histogram_quantile(0.99, sum by (handler, le)"
+        ),
+        "{expr}"
+    );
     Ok(())
 }

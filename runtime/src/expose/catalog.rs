@@ -22,8 +22,12 @@ pub struct RegisteredHandler {
     pub(crate) labels: String,
     /// `handler="..."`.
     pub(crate) handler_label: String,
-    /// The summary's HELP text, `<METHOD> <path>`, escaped.
+    /// The summary's HELP text, `<METHOD> <path>`, escaped for the text format.
     pub(crate) help: String,
+    /// The same, escaped for OpenMetrics (which escapes double quotes too).
+    pub(crate) openmetrics_help: String,
+    /// The same, as it is: protobuf needs no escaping.
+    pub(crate) raw_help: String,
 }
 
 /// The handlers grouped by namespace, each group sorted by metric name.
@@ -81,6 +85,7 @@ impl Catalog {
                 .namespace
                 .or(namespace_override)
                 .unwrap_or_else(|| crate_name(info.module_path));
+            let raw_help = format!("{} {}", info.method, info.path);
             let entry = RegisteredHandler {
                 handler,
                 namespace: namespace.to_owned(),
@@ -92,7 +97,9 @@ impl Catalog {
                     escape_label(info.path)
                 ),
                 handler_label: format!("handler=\"{}\"", escape_label(info.name)),
-                help: escape_help(&format!("{} {}", info.method, info.path)),
+                help: escape_help(&raw_help),
+                openmetrics_help: escape_label(&raw_help),
+                raw_help,
             };
             if let Some(own) = clashes_with_own_family(namespace, &entry.metric) {
                 catalog.conflicts.push(Conflict::Reserved {
@@ -169,9 +176,16 @@ impl RegisteredHandler {
         self.handler.info().stream
     }
 
-    /// Whether it records into `<namespace>_request_duration_seconds`.
+    /// Whether it records into `<namespace>_request_duration_seconds` (classic buckets, and
+    /// perhaps a native histogram too: see [`RegisteredHandler::has_native_histogram`]).
     pub fn has_histogram(&self) -> bool {
         self.handler.metrics().histogram.is_some()
+    }
+
+    /// Whether its `<namespace>_request_duration_seconds` is also a native histogram, which a
+    /// Prometheus with native histograms on stores instead of the classic buckets.
+    pub fn has_native_histogram(&self) -> bool {
+        self.handler.metrics().native_histogram.is_some()
     }
 }
 
@@ -187,6 +201,7 @@ fn clashes_with_own_family(namespace: &str, metric: &str) -> Option<String> {
         fragment.to_owned(),
         format!("{fragment}_sum"),
         format!("{fragment}_count"),
+        format!("{fragment}_created"),
     ];
     OWN_FAMILIES.iter().find_map(|own| {
         let own_samples = [
@@ -194,6 +209,8 @@ fn clashes_with_own_family(namespace: &str, metric: &str) -> Option<String> {
             format!("{own}_sum"),
             format!("{own}_count"),
             format!("{own}_bucket"),
+            format!("{own}_total"),
+            format!("{own}_created"),
         ];
         summary_samples
             .iter()
@@ -269,6 +286,9 @@ mod tests {
             "build_info",
             "request_duration_seconds",
             "request_duration_seconds_bucket",
+            // OpenMetrics names the counter `requests`, with `requests_created` beside it.
+            "requests",
+            "requests_created",
         ] {
             let catalog = Catalog::build([handler(name, None, 3)].into_iter(), None);
             assert!(

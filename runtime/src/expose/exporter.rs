@@ -5,22 +5,24 @@ use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
 use crate::expose::catalog::{Catalog, RegisteredHandler};
-use crate::expose::compression::gzipped;
-use crate::expose::negotiation::accepts_gzip;
-use crate::expose::prometheus_text::{self, TEXT_CONTENT_TYPE};
+use crate::expose::compression::compress;
+use crate::expose::families::{self, Family};
+use crate::expose::format::Format;
+use crate::expose::negotiation;
 use crate::expose::scrapes::ScrapeCounts;
+use crate::expose::{openmetrics, prometheus_text, protobuf};
 use crate::primitives::clock;
 use crate::record::settings::Settings;
 use crate::Error;
 
 /// Serves every instrumented handler's metrics, and those of the configured `prometheus`
-/// registries, in the Prometheus text format. Cheap to clone; get one from
-/// [`Config::install`](crate::Config::install).
+/// registries, in the format the scraper asks for (see [`Format`]). Cheap to clone; get one
+/// from [`Config::install`](crate::Config::install).
 ///
 /// Use it in any router with [`Exporter::respond`], as a hyper service (it implements
 /// `hyper::service::Service`), or on an address of its own with [`Exporter::serve`].
@@ -59,14 +61,44 @@ impl Exporter {
     /// # Errors
     /// [`Error::Encode`] when a custom registry's metrics cannot be encoded.
     pub fn render(&self) -> Result<String, Error> {
-        let state = &*self.state;
+        let families = self.families();
         prometheus_text::render(
-            &state.catalog,
-            &state.registries,
-            &state.scrapes.read(),
+            &families,
+            &self.state.scrapes.read(),
             self.quantiles(),
             clock::nanos_now(),
         )
+    }
+
+    /// The whole exposition in `format`, as [`Exporter::respond`] sends it before compression.
+    ///
+    /// ```
+    /// let exporter = routemeter::install()?;
+    /// let text = exporter.encode(routemeter::Format::OpenMetrics)?;
+    /// assert!(text.ends_with(b"# EOF\n"));
+    /// # Ok::<(), routemeter::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when a custom registry's metrics cannot be encoded as text, or a
+    /// protobuf message cannot be written.
+    pub fn encode(&self, format: Format) -> Result<Vec<u8>, Error> {
+        let families = self.families();
+        let scrapes = self.state.scrapes.read();
+        let (quantiles, now) = (self.quantiles(), clock::nanos_now());
+        match format {
+            Format::PrometheusText => {
+                prometheus_text::render(&families, &scrapes, quantiles, now).map(String::into_bytes)
+            }
+            Format::OpenMetrics => {
+                Ok(openmetrics::render(&families, &scrapes, quantiles, now).into_bytes())
+            }
+            Format::Protobuf => protobuf::render(&families, &scrapes, quantiles, now),
+        }
+    }
+
+    fn families(&self) -> Vec<Family<'_>> {
+        families::gather(&self.state.catalog, &self.state.registries)
     }
 
     /// Every handler this exporter reports, by namespace then metric name: what tools that
@@ -80,8 +112,11 @@ impl Exporter {
         self.state.settings.summary.quantiles()
     }
 
-    /// Answers a scrape: `GET` or `HEAD`, text format 0.0.4, gzip when `Accept-Encoding` allows it.
-    /// Other methods get `405 Method Not Allowed`; a failure to encode gets a `500` saying why.
+    /// Answers a scrape, `GET` or `HEAD`: in the [`Format`] the `Accept` header prefers (the
+    /// text format 0.0.4 unless it names another), compressed with zstd or gzip when
+    /// `Accept-Encoding` allows it, each with its exact `Content-Type`. Other methods get
+    /// `405 Method Not Allowed`; an `Accept-Encoding` that refuses identity and accepts neither
+    /// gzip nor zstd gets `406 Not Acceptable`; a failure to encode gets a `500` saying why.
     pub fn respond<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
         let scrapes = &self.state.scrapes;
         scrapes.start();
@@ -98,27 +133,38 @@ impl Exporter {
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        let text = match self.render() {
-            Ok(text) => text,
+        let Some(encoding) = negotiation::encoding(request.headers()) else {
+            let mut response = plain(
+                StatusCode::NOT_ACCEPTABLE,
+                "no acceptable content coding: accept identity, gzip or zstd\n".into(),
+            );
+            response
+                .headers_mut()
+                .insert(VARY, HeaderValue::from_static(VARY_ON));
+            return response;
+        };
+        let format = negotiation::format(request.headers());
+        let body = match self.encode(format) {
+            Ok(body) => body,
             Err(err) => return plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")),
         };
-        let compressed = accepts_gzip(request.headers().get(ACCEPT_ENCODING))
-            .then(|| gzipped(text.as_bytes()))
-            .flatten();
-        let gzip = compressed.is_some();
-        let mut response = Response::new(Full::new(match compressed {
-            Some(compressed) => Bytes::from(compressed),
-            None => Bytes::from(text),
-        }));
+        let (body, encoding) = compress(body, encoding);
+        let mut response = Response::new(Full::new(Bytes::from(body)));
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
-        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-        if gzip {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        headers.insert(VARY, HeaderValue::from_static(VARY_ON));
+        if let Some(coding) = encoding.header() {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
         }
         response
     }
 }
+
+/// The request headers an answer depends on.
+const VARY_ON: &str = "accept, accept-encoding";
 
 fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(message)));

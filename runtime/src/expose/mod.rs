@@ -1,15 +1,19 @@
-//! The scrape path: the [`catalog`] of handlers built at `install`, routemeter's own [`families`],
-//! [`text`] helpers (a leaf),
-//! one encoder per format ([`prometheus_text`]), [`negotiation`] and [`compression`] of an
-//! answer, the scrape handler's own [`scrapes`] counts, the [`exporter`] that answers `/metrics`,
-//! and a stand-alone server for it ([`serve`]).
+//! The scrape path: the [`catalog`] of handlers built at `install`, the [`families`] a scrape
+//! writes, [`text`] helpers (a leaf), one encoder per [`format`] ([`prometheus_text`],
+//! [`openmetrics`], [`protobuf`] with its messages in [`metrics_proto`]), [`negotiation`] and
+//! [`compression`] of an answer, the scrape handler's own [`scrapes`] counts, the [`exporter`]
+//! that answers `/metrics`, and a stand-alone server for it ([`serve`]).
 
 pub(crate) mod catalog;
 pub(crate) mod compression;
 pub(crate) mod exporter;
 pub(crate) mod families;
+pub(crate) mod format;
+pub(crate) mod metrics_proto;
 pub(crate) mod negotiation;
+pub(crate) mod openmetrics;
 pub(crate) mod prometheus_text;
+pub(crate) mod protobuf;
 pub(crate) mod scrapes;
 pub(crate) mod serve;
 pub(crate) mod text;

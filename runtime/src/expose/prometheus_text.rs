@@ -1,123 +1,32 @@
-//! The Prometheus text exposition format 0.0.4: routemeter's families and those of any
-//! `prometheus` registry, merged and sorted by family name as Prometheus clients write them.
+//! The Prometheus text exposition format 0.0.4, the default: routemeter's families and those of
+//! any `prometheus` registry, sorted by family name as Prometheus clients write them.
 
-use std::borrow::Cow;
-
-use crate::expose::catalog::{Catalog, RegisteredHandler};
-use crate::expose::families::{HandlerHistogram, StreamFamily};
+use crate::expose::catalog::RegisteredHandler;
+use crate::expose::families::{
+    service_version, Family, HandlerHistogram, Source, StreamFamily, SummaryReader,
+    BUILD_INFO_HELP, IN_FLIGHT_HELP, REQUESTS_HELP, SCRAPE_IN_FLIGHT_HELP, SCRAPE_REQUESTS_HELP,
+};
 use crate::expose::scrapes::ScrapeStats;
 use crate::expose::text::{escape_label, header, push_all, push_code, push_float, push_integer};
-use crate::record::metrics::{Measure, SummaryOf};
+use crate::record::metrics::Measure;
 use crate::record::outcome::Code;
-use crate::summary::{Prepared, Reading};
 use crate::Error;
 
 /// The content type of the text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// One metric family: its name, by which families are sorted, and where its samples come from.
-struct Family<'a> {
-    name: Cow<'a, str>,
-    source: Source<'a>,
-}
-
-enum Source<'a> {
-    Summary(&'a RegisteredHandler),
-    Requests(&'a [RegisteredHandler]),
-    InFlight(&'a [RegisteredHandler]),
-    Histogram(&'a [RegisteredHandler], HandlerHistogram),
-    Streams(&'a [RegisteredHandler], StreamFamily),
-    BuildInfo(&'a [RegisteredHandler]),
-    ScrapeRequests,
-    ScrapeInFlight,
-    /// A family from a `prometheus` registry, already encoded.
-    Encoded(String),
-}
-
-/// Writes every family: the handlers', the registries', and the scrape handler's own.
+/// Writes every family of `families` (see [`gather`](crate::expose::families::gather)), the
+/// summaries reporting `quantiles` of their windows as they stand at `now` on the process clock.
 ///
-/// A registry family whose name routemeter already writes is left out (two families of one name
-/// would make the whole scrape invalid); [`Error::Encode`] when a registry cannot be encoded.
-/// Summaries report `quantiles` of their windows as they stand at `now` on the process clock.
+/// # Errors
+/// [`Error::Encode`] when a registry's family cannot be encoded.
 pub(crate) fn render(
-    catalog: &Catalog,
-    registries: &[prometheus::Registry],
+    families: &[Family<'_>],
     scrapes: &ScrapeStats,
     quantiles: &[f64],
     now: u64,
 ) -> Result<String, Error> {
-    let mut families = Vec::with_capacity(catalog.entries().count() + 16);
-    for (namespace, entries) in &catalog.namespaces {
-        families.extend(entries.iter().map(|entry| Family {
-            name: Cow::Borrowed(entry.metric.as_str()),
-            source: Source::Summary(entry),
-        }));
-        let mut add = |suffix: &str, source| {
-            families.push(Family {
-                name: Cow::Owned(format!("{namespace}_{suffix}")),
-                source,
-            });
-        };
-        add("requests_total", Source::Requests(entries));
-        add("requests_in_flight", Source::InFlight(entries));
-        for kind in HandlerHistogram::ALL {
-            if entries
-                .iter()
-                .any(|entry| kind.of(entry.handler.metrics()).is_some())
-            {
-                add(kind.suffix(), Source::Histogram(entries, kind));
-            }
-        }
-        if entries
-            .iter()
-            .any(|entry| entry.handler.metrics().streams.is_some())
-        {
-            for family in StreamFamily::ALL {
-                add(family.suffix(), Source::Streams(entries, family));
-            }
-        }
-        add("build_info", Source::BuildInfo(entries));
-    }
-    for (name, source) in [
-        (
-            "routemeter_metrics_handler_requests_total",
-            Source::ScrapeRequests,
-        ),
-        (
-            "routemeter_metrics_handler_requests_in_flight",
-            Source::ScrapeInFlight,
-        ),
-    ] {
-        families.push(Family {
-            name: Cow::Borrowed(name),
-            source,
-        });
-    }
-
-    let encoder = prometheus::TextEncoder::new();
-    let own = families.len();
-    for registry in registries {
-        for family in registry.gather() {
-            if families[..own]
-                .iter()
-                .any(|known| known.name == family.name())
-            {
-                continue;
-            }
-            let mut text = String::new();
-            encoder
-                .encode_utf8(std::slice::from_ref(&family), &mut text)
-                .map_err(|err| Error::Encode(err.to_string()))?;
-            families.push(Family {
-                name: Cow::Owned(family.name().to_owned()),
-                source: Source::Encoded(text),
-            });
-        }
-    }
-
-    families.sort_by(|a, b| a.name.cmp(&b.name));
     let mut context = Context {
-        now,
         scrapes,
         measures: Measure::ALL.map(Measure::label).map(|service| MeasureText {
             quantiles: quantiles
@@ -127,44 +36,27 @@ pub(crate) fn render(
             sum: format!("_sum{{service=\"{service}\"}} "),
             count: format!("_count{{service=\"{service}\"}} "),
         }),
-        values: vec![f64::NAN; quantiles.len()],
-        summaries: families
-            .iter()
-            .filter_map(|family| match family.source {
-                Source::Summary(entry) => Some(entry.handler.metrics()),
-                _ => None,
-            })
-            .flat_map(|metrics| Measure::ALL.map(|measure| metrics.summary(measure)))
-            .collect(),
-        read: 0,
-        prepared: None,
+        summaries: SummaryReader::new(families, quantiles.len(), now),
         codes: Vec::new(),
+        encoder: prometheus::TextEncoder::new(),
     };
     let mut out = String::with_capacity(2048 * families.len());
-    for family in &families {
-        family.write(&mut out, &mut context);
+    for family in families {
+        write(family, &mut out, &mut context)?;
     }
     Ok(out)
 }
 
 /// What every family of one scrape shares.
 struct Context<'a> {
-    /// The process clock, for the summaries' windows.
-    now: u64,
     scrapes: &'a ScrapeStats,
     /// What follows a summary's name on each of its lines, for `service="duration"` then
     /// `service="size"`, written once per scrape.
     measures: [MeasureText; 2],
-    /// Where each summary's quantiles are read into, one per configured quantile.
-    values: Vec<f64>,
-    /// Every summary, in the order they are written.
-    summaries: Vec<SummaryOf<'a>>,
-    /// How many of them have been read.
-    read: usize,
-    /// The read of the next one, begun while reading the previous one, with its index.
-    prepared: Option<(usize, Prepared<'a>)>,
+    summaries: SummaryReader<'a>,
     /// Where each handler's request counts are collected, one handler at a time.
     codes: Vec<(Code, u64)>,
+    encoder: prometheus::TextEncoder,
 }
 
 /// The text after a summary's name on its lines for one measure (`service` label).
@@ -177,111 +69,69 @@ struct MeasureText {
     count: String,
 }
 
-impl Context<'_> {
-    /// Reads `summary`, the next one of [`Context::summaries`], into [`Context::values`], and
-    /// starts loading what the following ones will need (see
-    /// `summary::prefetch_cores`).
-    fn read(&mut self, summary: SummaryOf<'_>) -> Reading {
-        let current = match self.prepared.take() {
-            Some((index, prepared)) if index == self.read => prepared,
-            _ => summary.prepare(self.now),
-        };
-        let ahead = |steps: usize| self.summaries.get(self.read + steps).copied();
-        if let Some(summary) = ahead(4) {
-            summary.prefetch_cores();
-        }
-        if let Some(summary) = ahead(3) {
-            summary.prefetch_slots();
-        }
-        if let Some(summary) = ahead(2) {
-            summary.prefetch_totals();
-        }
-        self.prepared = ahead(1).map(|summary| (self.read + 1, summary.prepare(self.now)));
-        self.read += 1;
-        current.read_into(&mut self.values)
-    }
-}
-
-impl Family<'_> {
-    fn write(&self, out: &mut String, context: &mut Context<'_>) {
-        let name = &*self.name;
-        match &self.source {
-            Source::Summary(entry) => write_summary(out, name, entry, context),
-            Source::Requests(entries) => {
-                header(
-                    out,
-                    name,
-                    "Requests handled, by outcome: the HTTP status, or error, cancelled or panic.",
-                    "counter",
-                );
-                for entry in *entries {
-                    entry.handler.metrics().collect_codes(&mut context.codes);
-                    for &(code, count) in &context.codes {
-                        push_all(out, &[name, "{", &entry.labels, ",code=\""]);
-                        push_code(out, code);
-                        out.push_str("\"} ");
-                        push_integer(out, count);
-                        out.push('\n');
-                    }
-                }
-            }
-            Source::InFlight(entries) => {
-                header(out, name, "Requests being handled right now.", "gauge");
-                for entry in *entries {
-                    push_all(out, &[name, "{", &entry.handler_label, "} "]);
-                    push_integer(out, entry.handler.metrics().in_flight());
-                    out.push('\n');
-                }
-            }
-            Source::Histogram(entries, kind) => write_histogram(out, name, entries, *kind),
-            Source::Streams(entries, family) => write_streams(out, name, entries, *family),
-            Source::BuildInfo(entries) => {
-                let version = entries
-                    .iter()
-                    .find_map(|entry| entry.handler.info().crate_version)
-                    .unwrap_or("unknown");
-                header(
-                    out,
-                    name,
-                    "Always 1: the version of the service and of routemeter.",
-                    "gauge",
-                );
-                push_all(
-                    out,
-                    &[
-                        name,
-                        "{version=\"",
-                        &escape_label(version),
-                        "\",routemeter_version=\"",
-                        env!("CARGO_PKG_VERSION"),
-                        "\"} 1\n",
-                    ],
-                );
-            }
-            Source::ScrapeRequests => {
-                header(out, name, "Scrapes of /metrics, by HTTP status.", "counter");
-                for (status, count) in &context.scrapes.requests {
-                    push_all(out, &[name, "{code=\""]);
-                    push_integer(out, *status);
+fn write(family: &Family<'_>, out: &mut String, context: &mut Context<'_>) -> Result<(), Error> {
+    let name = &*family.name;
+    match &family.source {
+        Source::Summary(entry) => write_summary(out, name, entry, context),
+        Source::Requests(entries) => {
+            header(out, name, REQUESTS_HELP, "counter");
+            for entry in *entries {
+                entry.handler.metrics().collect_codes(&mut context.codes);
+                for &(code, count) in &context.codes {
+                    push_all(out, &[name, "{", &entry.labels, ",code=\""]);
+                    push_code(out, code);
                     out.push_str("\"} ");
-                    push_integer(out, *count);
+                    push_integer(out, count);
                     out.push('\n');
                 }
             }
-            Source::ScrapeInFlight => {
-                header(
-                    out,
-                    name,
-                    "Scrapes of /metrics being served right now.",
-                    "gauge",
-                );
-                push_all(out, &[name, " "]);
-                push_integer(out, context.scrapes.in_flight);
+        }
+        Source::InFlight(entries) => {
+            header(out, name, IN_FLIGHT_HELP, "gauge");
+            for entry in *entries {
+                push_all(out, &[name, "{", &entry.handler_label, "} "]);
+                push_integer(out, entry.handler.metrics().in_flight());
                 out.push('\n');
             }
-            Source::Encoded(text) => out.push_str(text),
         }
+        Source::Histogram(entries, kind) => write_histogram(out, name, entries, *kind),
+        Source::Streams(entries, family) => write_streams(out, name, entries, *family),
+        Source::BuildInfo(entries) => {
+            header(out, name, BUILD_INFO_HELP, "gauge");
+            push_all(
+                out,
+                &[
+                    name,
+                    "{version=\"",
+                    &escape_label(service_version(entries)),
+                    "\",routemeter_version=\"",
+                    env!("CARGO_PKG_VERSION"),
+                    "\"} 1\n",
+                ],
+            );
+        }
+        Source::ScrapeRequests => {
+            header(out, name, SCRAPE_REQUESTS_HELP, "counter");
+            for (status, count) in &context.scrapes.requests {
+                push_all(out, &[name, "{code=\""]);
+                push_integer(out, *status);
+                out.push_str("\"} ");
+                push_integer(out, *count);
+                out.push('\n');
+            }
+        }
+        Source::ScrapeInFlight => {
+            header(out, name, SCRAPE_IN_FLIGHT_HELP, "gauge");
+            push_all(out, &[name, " "]);
+            push_integer(out, context.scrapes.in_flight);
+            out.push('\n');
+        }
+        Source::Registry(family) => context
+            .encoder
+            .encode_utf8(std::slice::from_ref(family), out)
+            .map_err(|err| Error::Encode(err.to_string()))?,
     }
+    Ok(())
 }
 
 /// The tutorial's summary: `service="duration"` in seconds and `service="size"` in bytes.
@@ -305,11 +155,11 @@ fn write_summary(
         ],
     );
     for (index, measure) in Measure::ALL.into_iter().enumerate() {
-        let reading = context.read(metrics.summary(measure));
+        let (reading, values) = context.summaries.read(metrics.summary(measure));
         let Some(text) = context.measures.get(index) else {
             continue;
         };
-        for (labels, value) in text.quantiles.iter().zip(&context.values) {
+        for (labels, value) in text.quantiles.iter().zip(values) {
             push_all(out, &[name, labels]);
             push_float(out, *value);
             out.push('\n');

@@ -2,14 +2,18 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::primitives::clock;
+
 /// The statuses the scrape handler answers with.
-const STATUSES: [u16; 3] = [200, 405, 500];
+const STATUSES: [u16; 4] = [200, 405, 406, 500];
 
 /// How often an exporter answered each status, and how many scrapes it is serving now.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ScrapeCounts {
-    answered: [AtomicU64; 3],
+    answered: [AtomicU64; 4],
     in_flight: AtomicI64,
+    /// When counting began, in nanoseconds since the Unix epoch.
+    created: u64,
 }
 
 /// The scrape counts as one render reads them.
@@ -17,6 +21,18 @@ pub(crate) struct ScrapeStats {
     /// `(status, count)` for every status answered so far.
     pub(crate) requests: Vec<(u16, u64)>,
     pub(crate) in_flight: i64,
+    /// When counting began, in nanoseconds since the Unix epoch (`_created`).
+    pub(crate) created: u64,
+}
+
+impl Default for ScrapeCounts {
+    fn default() -> Self {
+        ScrapeCounts {
+            answered: Default::default(),
+            in_flight: AtomicI64::new(0),
+            created: clock::unix_nanos(),
+        }
+    }
 }
 
 impl ScrapeCounts {
@@ -42,6 +58,7 @@ impl ScrapeCounts {
                 .filter(|(_, count)| *count > 0)
                 .collect(),
             in_flight: self.in_flight.load(Ordering::Relaxed),
+            created: self.created,
         }
     }
 }

@@ -49,6 +49,29 @@ pub(crate) fn push_float(text: &mut String, value: f64) {
     }
 }
 
+/// Writes a label value that OpenMetrics wants as a canonical number (`le`, `quantile`): as
+/// [`push_float`], but a whole number with `.0` (`1.0`, not `1`), as Prometheus itself writes
+/// them.
+pub(crate) fn push_canonical_float(text: &mut String, value: f64) {
+    let start = text.len();
+    push_float(text, value);
+    let written = text.get(start..).unwrap_or_default();
+    if value.is_finite() && !written.contains(['.', 'e']) {
+        text.push_str(".0");
+    }
+}
+
+/// Writes a Unix time given in nanoseconds as seconds with up to nine decimals, exactly:
+/// `1700000000.5` for half a second past.
+pub(crate) fn push_unix_seconds(text: &mut String, nanos: u64) {
+    push_integer(text, nanos / 1_000_000_000);
+    let fraction = nanos % 1_000_000_000;
+    if fraction > 0 {
+        let digits = format!(".{fraction:09}");
+        text.push_str(digits.trim_end_matches('0'));
+    }
+}
+
 /// Escapes a HELP text: backslash and line feed.
 pub(crate) fn escape_help(help: &str) -> String {
     help.replace('\\', "\\\\").replace('\n', "\\n")
@@ -85,6 +108,34 @@ mod tests {
         for value in [0.1, 1.0 / 3.0, 12345.678, 4.9e-324, f64::MAX] {
             assert_eq!(float(value).parse::<f64>().ok(), Some(value));
         }
+    }
+
+    #[test]
+    fn canonical_numbers_keep_a_decimal_point() {
+        let canonical = |value: f64| {
+            let mut text = String::new();
+            push_canonical_float(&mut text, value);
+            text
+        };
+        assert_eq!(canonical(1.0), "1.0");
+        assert_eq!(canonical(0.0), "0.0");
+        assert_eq!(canonical(10.0), "10.0");
+        assert_eq!(canonical(0.005), "0.005");
+        assert_eq!(canonical(2e22), "2e22");
+        assert_eq!(canonical(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn unix_times_are_exact_seconds() {
+        let seconds = |nanos: u64| {
+            let mut text = String::new();
+            push_unix_seconds(&mut text, nanos);
+            text
+        };
+        assert_eq!(seconds(1_700_000_000_000_000_000), "1700000000");
+        assert_eq!(seconds(1_700_000_000_500_000_000), "1700000000.5");
+        assert_eq!(seconds(1_700_000_000_000_000_001), "1700000000.000000001");
+        assert_eq!(seconds(0), "0");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The process clock that times requests and that windowed summaries are read against.
+//! The process clock that times requests and that windowed summaries are read against (and,
+//! apart from it, the wall clock that timestamps in a scrape are read from: [`unix_nanos`]).
 //!
 //! Time is nanoseconds since the clock's first use, as a `u64`, so that summaries can take any
 //! clock (tests drive them by hand) and a request's duration is one subtraction.
@@ -15,7 +16,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long the counter's rate is measured against `Instant` before it is used: long enough for
 /// an error of a few parts per million.
@@ -31,6 +32,16 @@ pub(crate) fn nanos_now() -> u64 {
         },
         None => clock.instant_nanos(Instant::now()),
     }
+}
+
+/// The wall clock, in nanoseconds since the Unix epoch: for the timestamps a scrape carries
+/// (when a series was created, when an exemplar was seen), never for durations. 0 before 1970.
+pub(crate) fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The clock's origin, and the counter's reading at it when the counter may be used.

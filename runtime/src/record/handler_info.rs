@@ -1,4 +1,4 @@
-//! What the attribute knows about a handler at compile time.
+//! What the attribute knows about a handler at compile time, and which histograms it asked for.
 
 /// What the attribute knows about a handler at compile time.
 #[doc(hidden)]
@@ -13,7 +13,7 @@ pub struct HandlerInfo {
     /// The handler's own namespace override.
     pub namespace: Option<&'static str>,
     /// The handler's own histogram switch.
-    pub histogram: Option<bool>,
+    pub histogram: Option<HistogramKind>,
     /// A long-lived route (server-sent events, long polling, upgrades).
     pub stream: bool,
     /// The handler's own switch for the time-to-headers series.
@@ -28,4 +28,31 @@ pub struct HandlerInfo {
     pub file: &'static str,
     /// Where the handler is defined, for error messages.
     pub line: u32,
+}
+
+/// Which latency histograms a handler keeps beside its summaries: the attribute's `histogram`
+/// argument, or else the `Config`'s switches.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistogramKind {
+    /// None (`histogram = false`).
+    Off,
+    /// `<namespace>_request_duration_seconds` with the configured `le` buckets
+    /// (`histogram = true`).
+    Classic,
+    /// The classic buckets, for text scrapers, and a native histogram, which only the protobuf
+    /// format carries (`histogram = "native"`).
+    Native,
+}
+
+impl HistogramKind {
+    /// Whether the handler keeps the classic `le` buckets (a native one keeps them too).
+    pub(crate) fn classic(self) -> bool {
+        self != HistogramKind::Off
+    }
+
+    /// Whether the handler keeps a native histogram.
+    pub(crate) fn native(self) -> bool {
+        self == HistogramKind::Native
+    }
 }

@@ -46,12 +46,22 @@ impl Histogram {
     }
 
     pub(crate) fn observe(&self, value: f64) {
-        // `le` buckets: the first bound that is >= value; NaN lands in +Inf.
-        let slot = self.bounds.partition_point(|bound| *bound < value);
-        if let Some(count) = self.counts.get(slot) {
+        if let Some(count) = self.counts.get(self.bucket_of(value)) {
             count.fetch_add(1, Ordering::Relaxed);
         }
         self.sum.add(value);
+    }
+
+    /// The bucket `value` is counted in: the first bound that is `>= value`, else (`NaN`
+    /// included) `+Inf`, the last one.
+    pub(crate) fn bucket_of(&self, value: f64) -> usize {
+        self.bounds.partition_point(|bound| *bound < value)
+    }
+
+    /// The upper bounds, without `+Inf`.
+    #[cfg(feature = "exemplars")]
+    pub(crate) fn bounds(&self) -> &[f64] {
+        &self.bounds
     }
 
     #[cfg(any(test, feature = "bench"))]

@@ -2,6 +2,8 @@
 //! metrics, with a drop guard that records a request abandoned on the way.
 
 use crate::primitives::clock;
+#[cfg(feature = "exemplars")]
+use crate::record::exemplars::{current_trace, TraceId};
 use crate::record::metrics::HandlerMetrics;
 use crate::record::outcome::{Classification, Code};
 
@@ -14,6 +16,10 @@ pub(crate) struct InFlight {
     started: u64,
     /// Set while the handler's future is being polled, so that a drop then is a panic.
     pub(crate) polling: bool,
+    /// The trace the request runs in, read when it starts (the context is there at the first
+    /// poll), for its exemplar.
+    #[cfg(feature = "exemplars")]
+    trace: Option<TraceId>,
 }
 
 impl InFlight {
@@ -23,6 +29,8 @@ impl InFlight {
             metrics,
             started: clock::nanos_now(),
             polling: false,
+            #[cfg(feature = "exemplars")]
+            trace: current_trace(),
         }
     }
 
@@ -47,6 +55,11 @@ impl InFlight {
         let ended = clock::nanos_now();
         self.metrics
             .record(ended.saturating_sub(self.started), ended, outcome);
+        #[cfg(feature = "exemplars")]
+        if let Some(trace) = self.trace {
+            self.metrics
+                .record_exemplar(trace, ended.saturating_sub(self.started), outcome.code);
+        }
     }
 }
 

@@ -1,11 +1,17 @@
 //! What one handler records: its two summaries, its request counts, and what it opted into: the
-//! latency histogram, the time to headers, the request size, its streams.
+//! latency histograms (classic and native), the time to headers, the request size, its streams.
 
-use crate::primitives::shard::{self, Owner, Shards, Sharer, Writer};
 use std::sync::Arc;
 
+use crate::primitives::clock;
+#[cfg(feature = "exemplars")]
+use crate::primitives::lazy_box::LazyBox;
+use crate::primitives::shard::{self, Owner, Shards, Sharer, Writer};
+#[cfg(feature = "exemplars")]
+use crate::record::exemplars::Exemplars;
 use crate::record::handler_info::HandlerInfo;
 use crate::record::histogram::{Histogram, SIZE_BUCKETS};
+use crate::record::native_histogram::NativeHistogram;
 use crate::record::outcome::{Classification, Code};
 use crate::record::request_counts::{RequestCounts, Tally};
 use crate::record::settings::Settings;
@@ -30,6 +36,15 @@ pub(crate) struct HandlerMetrics {
     pub(crate) request_size: Option<Histogram>,
     /// The route's streams, for a long-lived route (`stream = true`).
     pub(crate) streams: Option<StreamMetrics>,
+    /// The native histogram of the duration, for protobuf scrapers; boxed, so that handlers
+    /// without one pay a pointer for it.
+    pub(crate) native_histogram: Option<Box<NativeHistogram>>,
+    /// When these metrics were created, in nanoseconds since the Unix epoch: every series of the
+    /// handler counts from then (`_created`).
+    pub(crate) created: u64,
+    /// The latest exemplars, created with the first request that has a trace.
+    #[cfg(feature = "exemplars")]
+    pub(crate) exemplars: LazyBox<Exemplars>,
 }
 
 /// What one thread records for one handler: both summaries' totals on its first cache line, the
@@ -83,12 +98,19 @@ impl Measure {
 impl HandlerMetrics {
     /// Metrics shaped by `settings`, with what `info` opts into or out of.
     pub(crate) fn new(info: &HandlerInfo, settings: &Settings) -> HandlerMetrics {
+        let histogram = settings.histogram_kind(info.histogram);
         let latency = || Histogram::new(settings.buckets.clone());
         HandlerMetrics {
             shards: Shards::default(),
             shape: Shape::new(&settings.summary),
             requests: RequestCounts::default(),
-            histogram: info.histogram.unwrap_or(settings.histogram).then(latency),
+            histogram: histogram.classic().then(latency),
+            native_histogram: histogram
+                .native()
+                .then(|| Box::new(NativeHistogram::new(settings.native_max_buckets))),
+            created: clock::unix_nanos(),
+            #[cfg(feature = "exemplars")]
+            exemplars: LazyBox::default(),
             headers: info
                 .time_to_headers
                 .unwrap_or(settings.time_to_headers)
@@ -120,6 +142,10 @@ impl HandlerMetrics {
                 .flatten()
                 .map(Histogram::heap_bytes)
                 .sum::<usize>()
+            + self
+                .native_histogram
+                .as_ref()
+                .map_or(0, |native| native.heap_bytes())
     }
 
     /// The calling thread's part, or the shared one, and whether the thread owns it.
@@ -152,6 +178,9 @@ impl HandlerMetrics {
         }
         if let Some(histogram) = &self.histogram {
             histogram.observe(seconds);
+        }
+        if let Some(native) = &self.native_histogram {
+            native.observe(seconds);
         }
     }
 
@@ -233,6 +262,7 @@ impl<'a> SummaryOf<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::handler_info::HistogramKind;
     use std::sync::Barrier;
 
     #[test]
@@ -249,7 +279,7 @@ mod tests {
         method: "GET",
         path: "/",
         namespace: None,
-        histogram: Some(false),
+        histogram: Some(HistogramKind::Off),
         stream: false,
         time_to_headers: None,
         request_size: None,

@@ -9,7 +9,9 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::record::handler_info::HistogramKind;
 use crate::record::histogram::DEFAULT_BUCKETS;
+use crate::record::native_histogram::DEFAULT_MAX_BUCKETS;
 use crate::summary::SummaryOptions;
 use crate::Error;
 
@@ -28,6 +30,10 @@ pub(crate) struct Settings {
     pub(crate) time_to_headers: bool,
     /// Whether handlers that do not say keep a request size histogram.
     pub(crate) request_size: bool,
+    /// Whether handlers that do not say keep a native histogram (and the classic one).
+    pub(crate) native_histogram: bool,
+    /// The most buckets a native histogram is written with; past it, its resolution halves.
+    pub(crate) native_max_buckets: u32,
 }
 
 impl Default for Settings {
@@ -39,7 +45,22 @@ impl Default for Settings {
             buckets: Arc::from(DEFAULT_BUCKETS),
             time_to_headers: false,
             request_size: false,
+            native_histogram: false,
+            native_max_buckets: DEFAULT_MAX_BUCKETS,
         }
+    }
+}
+
+impl Settings {
+    /// The histograms of a handler whose attribute says `own`, if anything.
+    pub(crate) fn histogram_kind(&self, own: Option<HistogramKind>) -> HistogramKind {
+        own.unwrap_or(if self.native_histogram {
+            HistogramKind::Native
+        } else if self.histogram {
+            HistogramKind::Classic
+        } else {
+            HistogramKind::Off
+        })
     }
 }
 
@@ -84,4 +105,34 @@ pub(crate) fn fix(settings: Settings) -> Result<&'static Settings, Error> {
             handler: handler.clone(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handler_s_own_switch_beats_the_configured_ones() {
+        let native = Settings {
+            native_histogram: true,
+            ..Settings::default()
+        };
+        let classic = Settings {
+            histogram: true,
+            ..Settings::default()
+        };
+        let none = Settings::default();
+        assert_eq!(native.histogram_kind(None), HistogramKind::Native);
+        assert_eq!(classic.histogram_kind(None), HistogramKind::Classic);
+        assert_eq!(none.histogram_kind(None), HistogramKind::Off);
+        for settings in [&native, &classic, &none] {
+            for own in [
+                HistogramKind::Off,
+                HistogramKind::Classic,
+                HistogramKind::Native,
+            ] {
+                assert_eq!(settings.histogram_kind(Some(own)), own);
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// `histogram = true|false` switches the aggregatable histogram per handler.
+// `histogram = true|false|"native"` switches the aggregatable histograms per handler.
 #![deny(warnings)]
 
 use bytes::Bytes;
@@ -16,8 +16,14 @@ async fn ping(_req: Request<()>) -> Response<Full<Bytes>> {
     Response::new(Full::default())
 }
 
+#[instrumented(name = "Report", route = "GET /report", histogram = "native")]
+async fn report(_req: Request<()>) -> Response<Full<Bytes>> {
+    Response::new(Full::default())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     assert_eq!(search(Request::new(())).await.status(), 200);
     assert_eq!(ping(Request::new(())).await.status(), 200);
+    assert_eq!(report(Request::new(())).await.status(), 200);
 }
