@@ -8,6 +8,7 @@
 //! - [`streaming`]: a response read frame by frame over HTTP/1.1 or HTTP/2, and dropped mid-body at will;
 //! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
 //! - [`series`]: one instrumented handler's series read out of a parsed exposition;
+//! - [`strict`]: the Python client's OpenMetrics parser, run as a program;
 //! - [`trace`]: a W3C `traceparent` written and read back as an OpenTelemetry context, for exemplars;
 //! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
 //!   end-to-end tests.
@@ -21,6 +22,7 @@ pub mod series;
 pub mod server;
 pub mod service;
 pub mod streaming;
+pub mod strict;
 pub mod trace;
 
 /// The result type of helpers and tests: any error, with a message, instead of a panic.

@@ -3,10 +3,6 @@
 //! from one exporter whose handlers keep native and classic histograms and have exemplars, beside a registry
 //! with hostile HELP and label values. The exemplars' trace ids must come back out of the OpenMetrics parser.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -15,8 +11,9 @@ use opentelemetry::context::FutureExt as _;
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntGaugeVec, Opts, Registry};
 use routemeter::{Exporter, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use routemeter_tests::client::Client;
-use routemeter_tests::process::{find_program, required_program};
+use routemeter_tests::process::required_program;
 use routemeter_tests::server::{text, TestServer};
+use routemeter_tests::strict::{python_with_the_parser, run, PARSE};
 use routemeter_tests::trace::{context_of, traceparent};
 use routemeter_tests::TestResult;
 
@@ -77,55 +74,6 @@ async fn serve(exporter: Exporter) -> TestResult<TestServer> {
     })
     .await
 }
-
-/// Runs `program` with `args`, `input` on its standard input; its exit status and output.
-fn run(program: &std::path::Path, args: &[&str], input: &[u8]) -> TestResult<(bool, String)> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input)?;
-    }
-    let output = child.wait_with_output()?;
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    Ok((output.status.success(), text))
-}
-
-/// A Python that imports `prometheus_client`: Debian's (where `apt-get install
-/// python3-prometheus-client` puts it, whatever `python3` is first on `PATH`), else the one on
-/// `PATH`. Missing under CI is an error; elsewhere the test is skipped with a message.
-fn python_with_the_parser() -> TestResult<Option<PathBuf>> {
-    let candidates = [
-        Some(PathBuf::from("/usr/bin/python3")),
-        find_program("python3"),
-    ];
-    for python in candidates.into_iter().flatten() {
-        if python.is_file() && run(&python, &["-c", "import prometheus_client"], b"")?.0 {
-            return Ok(Some(python));
-        }
-    }
-    let why = "no python3 imports prometheus_client: apt-get install python3-prometheus-client";
-    if std::env::var_os("CI").is_some() {
-        return Err(why.into());
-    }
-    eprintln!("skipped: {why}");
-    Ok(None)
-}
-
-/// Parses OpenMetrics with the Python client's parser; prints every family, and every exemplar.
-const PARSE: &str = "
-import sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
-for family in text_string_to_metric_families(sys.stdin.read()):
-    print('family', family.name, family.type, family.unit or '-', len(family.samples))
-    for sample in family.samples:
-        if sample.exemplar:
-            print('exemplar', sample.name, sample.exemplar.labels['trace_id'], sample.exemplar.value)
-";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openmetrics_passes_a_strict_parser_and_text_passes_promtool() -> TestResult {
