@@ -144,7 +144,10 @@ fn messages(
             [native, classic]
                 .into_iter()
                 .filter(|metric| !metric.is_empty())
-                .map(|metric| message(HISTOGRAM_HELP, MetricType::Histogram, metric))
+                .map(|metric| MetricFamily {
+                    unit: Some("seconds".to_owned()),
+                    ..message(HISTOGRAM_HELP, MetricType::Histogram, metric)
+                })
                 .collect()
         }
         Source::BuildInfo(entries) => {
