@@ -1,4 +1,4 @@
-//! What one handler records: its two summaries, its request counts and its histogram.
+//! What one handler records: its two summaries, its request counts and its histograms.
 
 use crate::primitives::clock;
 #[cfg(feature = "exemplars")]
