@@ -184,7 +184,10 @@
 //! `--enable-feature=exemplar-storage` and serves them from `/api/v1/query_exemplars`.
 //!
 //! **Created timestamps.** Every counter, summary and histogram series reports when its handler's
-//! metrics were created (`_created` in OpenMetrics, `created_timestamp` in protobuf).
+//! metrics were created (`_created` in OpenMetrics, `created_timestamp` in protobuf). A
+//! Prometheus that does not ingest created timestamps (`created-timestamp-zero-ingestion` off,
+//! the default) stores OpenMetrics' `_created` samples as series of their own, as it does for
+//! every OpenMetrics client that writes them.
 //!
 //! # Serving `/metrics`
 //!

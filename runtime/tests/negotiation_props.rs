@@ -90,6 +90,40 @@ fn the_probe_handler_is_reported() -> Result<(), TestCaseError> {
     Ok(())
 }
 
+#[test]
+fn what_prometheus_asks_for_is_what_it_gets() -> Result<(), TestCaseError> {
+    let exporter = exporter()?;
+    for (accept, content_type) in [
+        // Prometheus 2.42 with native histograms on, then its default.
+        (
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,\
+             application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,\
+             text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            routemeter::PROTOBUF_CONTENT_TYPE,
+        ),
+        (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,\
+             text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            routemeter::OPENMETRICS_CONTENT_TYPE,
+        ),
+        ("text/plain;version=0.0.4", TEXT_CONTENT_TYPE),
+        ("", TEXT_CONTENT_TYPE),
+    ] {
+        for coding in ["gzip", "zstd", "identity"] {
+            let response = exporter.respond(&request(Method::GET, accept.as_bytes(), coding.as_bytes())?);
+            prop_assert_eq!(response.status(), StatusCode::OK);
+            let headers = response.headers();
+            prop_assert_eq!(
+                headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+                Some(content_type.as_bytes())
+            );
+            let expected = (coding != "identity").then_some(coding.as_bytes());
+            prop_assert_eq!(headers.get(CONTENT_ENCODING).map(HeaderValue::as_bytes), expected);
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn any_scrape_headers_get_an_answer_in_a_format_they_allow(

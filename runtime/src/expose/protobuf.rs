@@ -144,7 +144,10 @@ fn messages(
             [native, classic]
                 .into_iter()
                 .filter(|metric| !metric.is_empty())
-                .map(|metric| message(kind.help(), MetricType::Histogram, metric))
+                .map(|metric| MetricFamily {
+                    unit: Some(kind.unit().to_owned()),
+                    ..message(kind.help(), MetricType::Histogram, metric)
+                })
                 .collect()
         }
         Source::Streams(entries, family) => {
