@@ -117,6 +117,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! That server bounds what clients can hold (connections, idle time, request heads, concurrent
+//! and slow scrapes) with the limits of [`ServeOptions`], set with [`Exporter::serve_with`]; the
+//! same server runs any hyper service with [`serve_connections`].
+//!
 //! [hyper]: https://docs.rs/hyper
 
 // Lets the crate's own tests and doc examples name `::routemeter` as users do.
@@ -152,6 +156,8 @@ pub use error::Error;
 pub use expose::catalog::RegisteredHandler;
 pub use expose::exporter::Exporter;
 pub use expose::prometheus_text::TEXT_CONTENT_TYPE;
+pub use expose::server::options::ServeOptions;
+pub use expose::server::serve_connections::serve_connections;
 pub use install::{install, Config};
 pub use record::outcome::FAILED_CODES;
 pub use summary::{Snapshot, Summary, SummaryOptions};

@@ -90,7 +90,8 @@ impl Exporter {
         response
     }
 
-    fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+    /// The answer to a scrape, not counted: for servers that count scrapes themselves.
+    pub(crate) fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
         if request.method() != Method::GET && request.method() != Method::HEAD {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "use GET or HEAD\n".into());
             response
@@ -117,6 +118,14 @@ impl Exporter {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         response
+    }
+}
+
+impl Exporter {
+    /// The scrape handler's own counts, for a server that answers some scrapes without
+    /// rendering them (too many at once, too slow).
+    pub(crate) fn scrape_counts(&self) -> &ScrapeCounts {
+        &self.state.scrapes
     }
 }
 

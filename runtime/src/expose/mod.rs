@@ -1,7 +1,8 @@
 //! The scrape path: the [`catalog`] of handlers built at `install`, [`text`] helpers (a leaf),
 //! one encoder per format ([`prometheus_text`]), [`negotiation`] and [`compression`] of an
 //! answer, the scrape handler's own [`scrapes`] counts, the [`exporter`] that answers `/metrics`,
-//! and a stand-alone server for it ([`serve`]).
+//! and a stand-alone server for it ([`serve`]), built on a [`server`] that bounds what hostile
+//! clients can hold.
 
 pub(crate) mod catalog;
 pub(crate) mod compression;
@@ -10,4 +11,5 @@ pub(crate) mod negotiation;
 pub(crate) mod prometheus_text;
 pub(crate) mod scrapes;
 pub(crate) mod serve;
+pub(crate) mod server;
 pub(crate) mod text;

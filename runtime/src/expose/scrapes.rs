@@ -2,13 +2,13 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// The statuses the scrape handler answers with.
-const STATUSES: [u16; 3] = [200, 405, 500];
+/// The statuses the scrape handler answers with; 503 comes from the stand-alone server's limits.
+const STATUSES: [u16; 4] = [200, 405, 500, 503];
 
 /// How often an exporter answered each status, and how many scrapes it is serving now.
 #[derive(Debug, Default)]
 pub(crate) struct ScrapeCounts {
-    answered: [AtomicU64; 3],
+    answered: [AtomicU64; 4],
     in_flight: AtomicI64,
 }
 
