@@ -107,6 +107,9 @@ where
         first_request: options.first_request_timeout,
         idle: options.idle_timeout,
     };
+    // A connection's deadline can move earlier (its first request ends, and the idle timeout is the shorter), so
+    // its task never sleeps longer than the shorter timeout before looking again.
+    let longest_sleep = limits.first_request.min(limits.idle);
     let (drain, draining) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut backoff = Backoff::default();
@@ -157,9 +160,10 @@ where
             let mut connection = Box::pin(connection);
             loop {
                 // While a request runs its handler's own timeouts bound it; look again later.
+                let next_look = Instant::now() + longest_sleep;
                 let wake = activity
                     .quiet_deadline(limits)
-                    .unwrap_or_else(|| Instant::now() + limits.idle);
+                    .map_or(next_look, |deadline| deadline.min(next_look));
                 tokio::select! {
                     served = connection.as_mut() => {
                         if let Err(err) = served {
