@@ -88,5 +88,5 @@ pub mod store;
 pub use body::DEFAULT_BODY_LIMIT;
 pub use body_budget::DEFAULT_BODY_BUDGET;
 pub use options::{Instrumentation, Options};
-pub use server::serve;
+pub use server::{listen, serve};
 pub use signal::shutdown_signal;

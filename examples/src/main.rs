@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use accountservice::cli::{self, Command};
 use accountservice::Options;
 use routemeter::ServeOptions;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 #[tokio::main]
@@ -54,7 +53,7 @@ async fn main() -> ExitCode {
         }
         Command::Help => return ExitCode::SUCCESS,
     };
-    let listener = match TcpListener::bind(&settings.addr).await {
+    let listener = match accountservice::listen(&settings.addr).await {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("accountservice: cannot listen on {}: {err}", settings.addr);
@@ -78,7 +77,7 @@ async fn main() -> ExitCode {
         let _ = stopping.wait_for(|stop| *stop).await;
     };
     if let Some(metrics_addr) = &settings.metrics_addr {
-        let metrics_listener = match TcpListener::bind(metrics_addr).await {
+        let metrics_listener = match accountservice::listen(metrics_addr).await {
             Ok(listener) => listener,
             Err(err) => {
                 eprintln!("accountservice: cannot listen on {metrics_addr}: {err}");

@@ -68,7 +68,7 @@ pub struct Options {
     pub body_budget: usize,
     /// The connections' limits, kept by routemeter's [`serve_connections`](routemeter::serve_connections): time
     /// until the first request (10 s), for headers (10 s) and idle (60 s); HTTP/2 streams per connection (100);
-    /// request heads (32 KiB); open connections (the descriptor limit less an eighth, the connection quiet
+    /// request heads (32 KiB); open connections (the descriptor limit less a quarter, the connection quiet
     /// longest closed to make room); the shutdown's grace period (10 s).
     pub server: ServeOptions,
 }

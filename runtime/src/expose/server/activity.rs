@@ -19,6 +19,8 @@ pub(crate) struct Activity {
     /// When the connection last made progress (accepted, a request started or ended, a
     /// response frame went out), in nanoseconds since `epoch`.
     last_progress: AtomicU64,
+    /// When the server last asked to close the connection, in nanoseconds since `epoch` (0: never).
+    evicted_at: AtomicU64,
     /// Wakes the connection's task when the server closes it to make room.
     evict: Notify,
 }
@@ -40,6 +42,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             last_progress: AtomicU64::new(0),
+            evicted_at: AtomicU64::new(0),
             evict: Notify::new(),
         };
         activity.progress();
@@ -48,8 +51,14 @@ impl Activity {
 
     /// Notes progress now.
     pub(crate) fn progress(&self) {
-        let nanos = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.last_progress.fetch_max(nanos, Ordering::Relaxed);
+        self.last_progress.fetch_max(self.now(), Ordering::Relaxed);
+    }
+
+    /// Nanoseconds since `epoch`, at least 1 (0 means "never" above).
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 
     /// Counts a request whose handler starts.
@@ -74,6 +83,11 @@ impl Activity {
         )
     }
 
+    /// When the connection last made progress.
+    pub(crate) fn last_progress(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.last_progress.load(Ordering::Relaxed))
+    }
+
     /// When the connection, if it stays as it is, has been quiet too long: `None` while a
     /// request runs (its handler's own timeouts bound it).
     pub(crate) fn quiet_deadline(&self, limits: QuietLimits) -> Option<Instant> {
@@ -91,8 +105,15 @@ impl Activity {
 
     /// Asks the connection's task to close the connection.
     pub(crate) fn evict(&self) {
+        self.evicted_at.store(self.now(), Ordering::Relaxed);
         // `notify_one` keeps the wake-up if the task is not waiting at this moment.
         self.evict.notify_one();
+    }
+
+    /// Whether the connection made progress after it was asked to close: its request arrived after all (it
+    /// was sent, but not yet read, when the server chose this connection), so it should stay.
+    pub(crate) fn progressed_since_eviction(&self) -> bool {
+        self.last_progress.load(Ordering::Relaxed) > self.evicted_at.load(Ordering::Relaxed)
     }
 
     /// Completes when the server asked to close this connection.
@@ -127,6 +148,15 @@ mod tests {
     fn idle_connections_rank_before_busy_ones() {
         let epoch = Instant::now();
         let older_idle = Activity::new(epoch);
+        std::thread::sleep(Duration::from_millis(2));
+        older_idle.evict();
+        assert!(!older_idle.progressed_since_eviction());
+        std::thread::sleep(Duration::from_millis(2));
+        let started_later = Activity::new(epoch);
+        started_later.evict();
+        std::thread::sleep(Duration::from_millis(2));
+        started_later.request_started();
+        assert!(started_later.progressed_since_eviction());
         std::thread::sleep(Duration::from_millis(2));
         let busy = Activity::new(epoch);
         busy.request_started();

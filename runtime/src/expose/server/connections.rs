@@ -1,14 +1,23 @@
 //! The cap on open connections. A server that is full makes room for a new connection by closing
 //! the one quiet longest, so that a flood of idle sockets cannot lock out a client that actually
 //! sends a request.
+//!
+//! No connection is closed to make room within [`MIN_QUIET`] of its last progress: a client's
+//! request has that long to arrive after its connection is accepted. This also paces a flood that
+//! reconnects as fast as it is closed, to at most the cap every [`MIN_QUIET`]; the connections
+//! waiting meanwhile stay in the kernel's backlog, where a real client's request arrives, so it is
+//! served at once when its turn comes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use crate::expose::server::activity::Activity;
+
+/// How long a connection is safe from being closed to make room, after its last progress.
+pub(crate) const MIN_QUIET: Duration = Duration::from_millis(50);
 
 /// The open connections of one server.
 #[derive(Debug)]
@@ -16,8 +25,8 @@ pub(crate) struct Connections {
     max: usize,
     epoch: Instant,
     table: Mutex<Table>,
-    /// Signalled whenever a connection closes.
-    closed: Notify,
+    /// Signalled whenever a connection closes, or declines to close.
+    changed: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -34,9 +43,24 @@ struct Table {
 pub(crate) enum Admission {
     /// Serve the connection; the slot frees its place when dropped.
     Admitted(Slot),
-    /// Full: the connection quiet longest was asked to close (`true`), or none could be
-    /// (`false`, every one is already closing). Wait for [`Connections::closed`] and ask again.
-    Full { evicted: bool },
+    /// Full: the connection quiet longest was asked to close. Wait for
+    /// [`Connections::changed`] and ask again.
+    Evicting,
+    /// Full, and every connection made progress within [`MIN_QUIET`]: ask again at `retry_at`,
+    /// when the quietest may be closed (or on [`Connections::changed`]).
+    NotYet {
+        /// When the quietest connection will have been quiet long enough.
+        retry_at: Instant,
+    },
+    /// Full, and every connection is closing already: wait for [`Connections::changed`].
+    Closing,
+}
+
+/// What an attempt to close the quietest connection found.
+enum Eviction {
+    Asked,
+    NotYet(Instant),
+    NoneLeft,
 }
 
 /// A connection's place among the open ones.
@@ -54,7 +78,7 @@ impl Connections {
             max: max.max(1),
             epoch,
             table: Mutex::new(Table::default()),
-            closed: Notify::new(),
+            changed: Notify::new(),
         })
     }
 
@@ -63,12 +87,15 @@ impl Connections {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes a place for a connection just accepted, or makes room for one.
-    pub(crate) fn admit(self: &Arc<Self>) -> Admission {
+    /// Takes a place for a connection accepted at `now`, or makes room for one.
+    pub(crate) fn admit(self: &Arc<Self>, now: Instant) -> Admission {
         let mut table = self.table();
         if table.open >= self.max {
-            let evicted = evict_quietest(&mut table);
-            return Admission::Full { evicted };
+            return match evict_quietest(&mut table, Some(now)) {
+                Eviction::Asked => Admission::Evicting,
+                Eviction::NotYet(retry_at) => Admission::NotYet { retry_at },
+                Eviction::NoneLeft => Admission::Closing,
+            };
         }
         let id = table.next_id;
         table.next_id += 1;
@@ -82,10 +109,10 @@ impl Connections {
         })
     }
 
-    /// Asks the connection quiet longest to close, to free a descriptor (after an accept failed
-    /// for want of one). Returns whether there was one to ask.
+    /// Asks the connection quiet longest to close, however recently it made progress, to free a
+    /// descriptor (after an accept failed for want of one). Returns whether there was one to ask.
     pub(crate) fn evict_one(&self) -> bool {
-        evict_quietest(&mut self.table())
+        matches!(evict_quietest(&mut self.table(), None), Eviction::Asked)
     }
 
     /// Connections open now, those closing included.
@@ -98,33 +125,50 @@ impl Connections {
         self.max
     }
 
-    /// Completes at the next close of a connection. Create it (and `enable` it) before checking
-    /// the condition it waits for, so a close in between is not missed.
-    pub(crate) fn closed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.closed.notified()
+    /// Completes at the next close of a connection, or when one asked to close declines. Create
+    /// it (and `enable` it) before checking the condition it waits for, so a change in between is
+    /// not missed.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 }
 
-/// Asks the connection quiet longest to close and takes it off the list of candidates.
-fn evict_quietest(table: &mut Table) -> bool {
-    let quietest = table
+/// Asks the connection quiet longest to close and takes it off the list of candidates; at `now`,
+/// only if it has been quiet for [`MIN_QUIET`] (always without a `now`).
+fn evict_quietest(table: &mut Table, now: Option<Instant>) -> Eviction {
+    let Some((&id, quietest)) = table
         .live
         .iter()
         .min_by_key(|(_, activity)| activity.eviction_key())
-        .map(|(id, _)| *id);
-    match quietest.and_then(|id| table.live.remove(&id)) {
-        Some(activity) => {
-            activity.evict();
-            true
+    else {
+        return Eviction::NoneLeft;
+    };
+    if let Some(now) = now {
+        let safe_until = quietest.last_progress() + MIN_QUIET;
+        if safe_until > now {
+            return Eviction::NotYet(safe_until);
         }
-        None => false,
     }
+    if let Some(activity) = table.live.remove(&id) {
+        activity.evict();
+    }
+    Eviction::Asked
 }
 
 impl Slot {
     /// The activity of this slot's connection.
     pub(crate) fn activity(&self) -> &Arc<Activity> {
         &self.activity
+    }
+
+    /// Puts a connection that was asked to close, but made progress since, back among those that
+    /// may be chosen, and lets the server choose another.
+    pub(crate) fn reinstate(&self) {
+        self.connections
+            .table()
+            .live
+            .insert(self.id, self.activity.clone());
+        self.connections.changed.notify_waiters();
     }
 }
 
@@ -134,22 +178,26 @@ impl Drop for Slot {
         table.live.remove(&self.id);
         table.open = table.open.saturating_sub(1);
         drop(table);
-        self.connections.closed.notify_waiters();
+        self.connections.changed.notify_waiters();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::future::Future as _;
-    use std::time::Duration;
 
     use super::*;
 
     fn admitted(connections: &Arc<Connections>) -> Slot {
-        match connections.admit() {
+        match connections.admit(Instant::now()) {
             Admission::Admitted(slot) => slot,
-            Admission::Full { .. } => unreachable!("expected room"),
+            other => unreachable!("expected room, got {other:?}"),
         }
+    }
+
+    /// A moment when every connection opened so far may be closed to make room.
+    fn later() -> Instant {
+        Instant::now() + MIN_QUIET
     }
 
     #[test]
@@ -162,26 +210,36 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let newest = admitted(&connections);
         // Older than `newest` but busy: closed only when no idle connection is left.
-        assert!(matches!(
-            connections.admit(),
-            Admission::Full { evicted: true }
-        ));
+        assert!(matches!(connections.admit(later()), Admission::Evicting));
         assert_eq!(
             connections.open(),
             3,
             "the evicted one holds its place until it closes"
         );
-        let evicted_oldest = asked_to_close(oldest.activity());
-        assert!(evicted_oldest);
+        assert!(asked_to_close(oldest.activity()));
         drop(oldest);
         assert_eq!(connections.open(), 2);
         let _fresh = admitted(&connections);
-        assert!(matches!(
-            connections.admit(),
-            Admission::Full { evicted: true }
-        ));
+        assert!(matches!(connections.admit(later()), Admission::Evicting));
         assert!(asked_to_close(newest.activity()));
         assert!(!asked_to_close(busy.activity()));
+    }
+
+    #[test]
+    fn connections_are_safe_for_a_moment_after_their_last_progress() {
+        let connections = Connections::new(1, Instant::now());
+        let only = admitted(&connections);
+        match connections.admit(Instant::now()) {
+            Admission::NotYet { retry_at } => {
+                assert!(retry_at > Instant::now());
+                assert!(retry_at <= Instant::now() + MIN_QUIET);
+            }
+            other => unreachable!("expected to wait, got {other:?}"),
+        }
+        assert!(!asked_to_close(only.activity()));
+        // Out of descriptors, the server does not wait.
+        assert!(connections.evict_one());
+        assert!(asked_to_close(only.activity()));
     }
 
     #[test]
@@ -189,17 +247,24 @@ mod tests {
         let connections = Connections::new(1, Instant::now());
         let only = admitted(&connections);
         only.activity().request_started();
-        assert!(matches!(
-            connections.admit(),
-            Admission::Full { evicted: true }
-        ));
-        assert!(matches!(
-            connections.admit(),
-            Admission::Full { evicted: false }
-        ));
+        assert!(matches!(connections.admit(later()), Admission::Evicting));
+        assert!(matches!(connections.admit(later()), Admission::Closing));
         assert!(!connections.evict_one());
         drop(only);
-        assert!(matches!(connections.admit(), Admission::Admitted(_)));
+        assert!(matches!(
+            connections.admit(Instant::now()),
+            Admission::Admitted(_)
+        ));
+    }
+
+    #[test]
+    fn a_reinstated_connection_can_be_chosen_again() {
+        let connections = Connections::new(1, Instant::now());
+        let only = admitted(&connections);
+        assert!(connections.evict_one());
+        assert!(!connections.evict_one());
+        only.reinstate();
+        assert!(connections.evict_one());
     }
 
     /// Whether the activity's eviction wake-up is waiting.

@@ -3,8 +3,9 @@
 /// The soft limit most systems start processes with, assumed where it cannot be read.
 pub(crate) const USUAL_SOFT_LIMIT: usize = 1024;
 
-/// Descriptors kept for everything a process opens besides connections: its listeners, files,
-/// pipes, the runtime's own (at least this many, or an eighth of the limit if more).
+/// Descriptors kept for everything a process opens besides one server's connections: its
+/// listeners, files, pipes, the runtime's own, and a stand-alone `/metrics` server with its
+/// default cap (at least this many, or a quarter of the limit if more).
 const MIN_RESERVE: usize = 32;
 
 /// The soft limit on open files (`RLIMIT_NOFILE`), read from `/proc/self/limits`; `None` where
@@ -29,7 +30,7 @@ fn parse_soft_limit(limits: &str) -> Option<usize> {
 
 /// How many connections fit under a descriptor limit of `limit`, after the reserve.
 pub(crate) fn share_for_connections(limit: usize) -> usize {
-    let reserve = (limit / 8).max(MIN_RESERVE);
+    let reserve = (limit / 4).max(MIN_RESERVE);
     limit.saturating_sub(reserve).max(1)
 }
 
@@ -51,10 +52,10 @@ mod tests {
 
     #[test]
     fn keeps_a_reserve() {
-        assert_eq!(share_for_connections(1024), 896);
+        assert_eq!(share_for_connections(1024), 768);
         assert_eq!(share_for_connections(64), 32);
         assert_eq!(share_for_connections(10), 1);
-        assert_eq!(share_for_connections(80_000), 70_000);
+        assert_eq!(share_for_connections(80_000), 60_000);
     }
 
     #[cfg(target_os = "linux")]

@@ -21,7 +21,7 @@ const MIN_HEADER_BYTES: usize = 8 * 1024;
 /// | [`first_request_timeout`](Self::first_request_timeout) | 10 s | a connection that sends no complete request (HTTP/1 headers or the HTTP/2 preface and a stream) |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s | an HTTP/1 request's headers, from the moment the server waits for them |
 /// | [`idle_timeout`](Self::idle_timeout) | 60 s | a connection, HTTP/1 or HTTP/2, with no request running and no response bytes produced |
-/// | [`max_connections`](Self::max_connections) | 64 | open connections; beyond it the one quiet longest is closed |
+/// | [`max_connections`](Self::max_connections) | 128 | open connections; beyond it the one quiet longest is closed |
 /// | [`max_streams_per_connection`](Self::max_streams_per_connection) | 100 | concurrent HTTP/2 streams on one connection |
 /// | [`max_header_bytes`](Self::max_header_bytes) | 32 KiB | an HTTP/1 request head, an HTTP/2 header list (431 above it) |
 /// | [`shutdown_timeout`](Self::shutdown_timeout) | 10 s | how long a shutdown waits for requests in progress |
@@ -64,7 +64,7 @@ impl Default for ServeOptions {
             first_request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
-            max_connections: 64,
+            max_connections: 128,
             max_streams_per_connection: 100,
             max_header_bytes: 32 * 1024,
             shutdown_timeout: Duration::from_secs(10),
@@ -106,16 +106,17 @@ impl ServeOptions {
 
     /// The most connections open at once (at least 1). A connection beyond it makes room by
     /// closing the connection quiet longest: idle ones first, then the one whose request has
-    /// made no progress for longest. Keep it below the process's descriptor limit, with room for
-    /// everything else the process opens.
+    /// made no progress for longest, but none within 100 ms of its last progress (the newcomer
+    /// waits in the kernel's backlog meanwhile). Keep it below the process's descriptor limit,
+    /// with room for everything else the process opens.
     pub fn max_connections(mut self, max: usize) -> ServeOptions {
         self.max_connections = max.max(1);
         self
     }
 
     /// [`max_connections`](Self::max_connections) set from the process's soft limit on open file
-    /// descriptors, less a reserve for everything else the process opens (an eighth of the
-    /// limit, at least 32). Where the limit cannot be read (`/proc/self/limits`), 1024 is
+    /// descriptors, less a reserve for everything else the process opens, a stand-alone
+    /// `/metrics` server with its default cap included (a quarter of the limit, at least 32). Where the limit cannot be read (`/proc/self/limits`), 1024 is
     /// assumed, the usual default.
     pub fn max_connections_within_descriptor_limit(self) -> ServeOptions {
         let limit = descriptors::soft_limit().unwrap_or(descriptors::USUAL_SOFT_LIMIT);

@@ -29,9 +29,11 @@ use crate::Error;
 const STREAM_WINDOW: u32 = 64 * 1024;
 const CONNECTION_WINDOW: u32 = 256 * 1024;
 
-/// How long a full server waits for the connection it closed to make room to go, before it asks
-/// again or turns the new connection away.
+/// How long a full server waits for the connection it asked to close to go (or to decline, when
+/// its request arrived meanwhile) before it asks again, and how long it tries before it turns the
+/// new connection away.
 const EVICTION_WAIT: Duration = Duration::from_millis(250);
+const ADMISSION_WAIT: Duration = Duration::from_secs(1);
 
 /// `accept(2)` errors that mean the process is out of file descriptors (the same numbers on
 /// Linux, the BSDs and macOS).
@@ -165,13 +167,22 @@ where
                     .quiet_deadline(limits)
                     .map_or(next_look, |deadline| deadline.min(next_look));
                 tokio::select! {
+                    // The connection first: a request that arrived is read before an eviction is
+                    // considered, so that the eviction can be declined.
+                    biased;
                     served = connection.as_mut() => {
                         if let Err(err) = served {
                             logs.report_connection_error(err.as_ref());
                         }
                         break;
                     }
-                    () = activity.evicted() => break,
+                    () = activity.evicted() => {
+                        if activity.progressed_since_eviction() {
+                            slot.reinstate();
+                        } else {
+                            break;
+                        }
+                    }
                     () = tokio::time::sleep_until(wake.into()) => {
                         if activity.quiet_deadline(limits).is_some_and(|at| at <= Instant::now()) {
                             break;
@@ -228,27 +239,33 @@ fn http_builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// A place for a connection just accepted: at once if there is room, else after the quietest
+/// A place for a connection just accepted: at once if there is room, else once the quietest
 /// connection has closed to make some. `None` when none came free in time.
 async fn admit(connections: &Arc<Connections>, logs: &Logs) -> Option<Slot> {
-    for _ in 0..2 {
-        let closed = connections.closed();
-        let mut closed = pin!(closed);
-        closed.as_mut().enable();
-        match connections.admit() {
+    let give_up = Instant::now() + ADMISSION_WAIT;
+    loop {
+        let changed = connections.changed();
+        let mut changed = pin!(changed);
+        changed.as_mut().enable();
+        let now = Instant::now();
+        let look_again = match connections.admit(now) {
             Admission::Admitted(slot) => return Some(slot),
-            Admission::Full { evicted } => {
-                if evicted {
-                    logs.full.log(|| {
-                        format!(
-                            "{} connections open, the limit: closed the one quiet longest",
-                            connections.max()
-                        )
-                    });
-                }
-                let _ = tokio::time::timeout(EVICTION_WAIT, closed).await;
+            Admission::Evicting => {
+                logs.full.log(|| {
+                    format!(
+                        "{} connections open, the limit: closed the one quiet longest",
+                        connections.max()
+                    )
+                });
+                now + EVICTION_WAIT
             }
+            Admission::NotYet { retry_at } => retry_at,
+            Admission::Closing => now + EVICTION_WAIT,
+        };
+        if look_again >= give_up {
+            break;
         }
+        let _ = tokio::time::timeout_at(look_again.into(), changed).await;
     }
     logs.full.log(|| {
         format!(
