@@ -7,6 +7,7 @@ use std::sync::Arc;
 use routemeter::Exporter;
 
 use crate::body::BodyRules;
+use crate::body_budget::BodyBudget;
 use crate::graphql::{self, AccountSchema};
 use crate::handwritten::Handwritten;
 use crate::options::{Instrumentation, Options};
@@ -48,6 +49,7 @@ impl App {
             body: BodyRules {
                 limit: options.body_limit,
                 read_timeout: options.body_read_timeout,
+                budget: BodyBudget::new(options.body_budget),
             },
             healthy: AtomicBool::new(true),
         })

@@ -2,29 +2,48 @@
 //!
 //! In order: the media type (415 unless JSON or absent), the declared length (413 before reading anything when
 //! `Content-Length` is over the limit), the actual length (413 when a chunked body grows past the limit while it
-//! is read), the time taken to send it (408), and the syntax (400 with serde's description of what is wrong and
-//! where). Rejecting on the header first means an oversized upload is refused without being received.
+//! is read), the memory all bodies being read hold together (503 with `Retry-After` when this one would take the
+//! [`BodyBudget`] past its total), the time taken to send it (408), and the syntax (400 with serde's description
+//! of what is wrong and where). Rejecting on the header first means an oversized upload is refused without being
+//! received. Answers quote at most a short, escaped excerpt of what the client sent.
 
 use std::time::Duration;
 
-use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 
+use crate::body_budget::{BodyBudget, Share};
 use crate::reply::{self, Body};
 
 /// The largest request body accepted by default: 1 MiB, far above any account or GraphQL query.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// The least memory set aside for a body at a time, so a body sent in small pieces is not copied at every piece.
+const MIN_BUFFER: usize = 8 * 1024;
+
 /// How request bodies are read.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct BodyRules {
     /// The largest body accepted, in bytes.
     pub(crate) limit: usize,
     /// The time a client gets to send the whole body.
     pub(crate) read_timeout: Duration,
+    /// The memory all bodies being read may hold together.
+    pub(crate) budget: BodyBudget,
+}
+
+/// Why a body was not read to its end.
+#[derive(Debug)]
+enum Refusal {
+    /// Longer than the limit.
+    TooLarge,
+    /// Holding it would take the budget past its total.
+    OverBudget,
+    /// The connection failed while it was read.
+    Transport(hyper::Error),
 }
 
 /// Reads `req`'s body under `rules` and parses it as JSON into `T`; on failure, the response to send.
@@ -39,7 +58,10 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
                     "request body must be application/json, got {}",
-                    String::from_utf8_lossy(content_type.as_bytes())
+                    reply::excerpt(
+                        &String::from_utf8_lossy(content_type.as_bytes()),
+                        reply::ECHO_CHARS
+                    )
                 ),
             );
             // RFC 9110 §15.5.16: Accept in a 415 names the media types that would have been accepted.
@@ -58,7 +80,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large(limit));
     }
-    let reading = Limited::new(req.into_body(), limit).collect();
+    let reading = read_within(req.into_body(), limit, declared, &rules.budget);
     let Ok(read) = tokio::time::timeout(rules.read_timeout, reading).await else {
         let response = reply::text(
             StatusCode::REQUEST_TIMEOUT,
@@ -66,10 +88,12 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         );
         return Err(closing(response));
     };
-    let bytes = match read {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<LengthLimitError>() => return Err(too_large(limit)),
-        Err(err) => {
+    // The share stays held until the body is parsed and dropped, as long as the memory it stands for.
+    let (bytes, _share) = match read {
+        Ok(read) => read,
+        Err(Refusal::TooLarge) => return Err(too_large(limit)),
+        Err(Refusal::OverBudget) => return Err(over_budget(&rules.budget)),
+        Err(Refusal::Transport(err)) => {
             return Err(reply::text(
                 StatusCode::BAD_REQUEST,
                 format!("could not read the request body: {err}"),
@@ -83,11 +107,51 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         ));
     }
     serde_json::from_slice(&bytes).map_err(|err| {
+        // serde quotes the offending value, which may be most of the body.
+        let description = reply::excerpt(&err.to_string(), reply::MESSAGE_CHARS);
         reply::text(
             StatusCode::BAD_REQUEST,
-            format!("request body is not valid JSON for this route: {err}"),
+            format!("request body is not valid JSON for this route: {description}"),
         )
     })
+}
+
+/// Reads `body` into memory charged to `budget`: at most `limit` bytes, and no more memory than a share of the
+/// budget covers. The buffer grows as data arrives (doubling, up to the declared length when there is one), so a
+/// client that announces a large body but sends little holds little.
+async fn read_within(
+    mut body: Incoming,
+    limit: usize,
+    declared: Option<u64>,
+    budget: &BodyBudget,
+) -> Result<(Vec<u8>, Share), Refusal> {
+    let expected = declared
+        .and_then(|length| usize::try_from(length).ok())
+        .map_or(limit, |length| length.min(limit));
+    let mut share = budget.share();
+    let mut buffer = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(Refusal::Transport)?.into_data() else {
+            continue; // trailers
+        };
+        let needed = buffer.len() + data.len();
+        if needed > limit {
+            return Err(Refusal::TooLarge);
+        }
+        if needed > buffer.capacity() {
+            let target = (buffer.capacity() * 2)
+                .max(MIN_BUFFER)
+                .min(expected)
+                .max(needed);
+            // Charged before it is allocated, so a refused body never takes the memory.
+            if !share.grow_to(target) {
+                return Err(Refusal::OverBudget);
+            }
+            buffer.reserve_exact(target - buffer.len());
+        }
+        buffer.extend_from_slice(&data);
+    }
+    Ok((buffer, share))
 }
 
 /// The 413 answer.
@@ -95,6 +159,22 @@ fn too_large(limit: usize) -> Response<Body> {
     closing(reply::text(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("request body is larger than the limit of {limit} bytes"),
+    ))
+}
+
+/// The 503 answer when the bodies being read already hold the whole budget. The client may try again shortly.
+fn over_budget(budget: &BodyBudget) -> Response<Body> {
+    let response = reply::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "too many request bodies are being received at once (together over {} bytes); try again shortly",
+            budget.total()
+        ),
+    );
+    closing(reply::with_header(
+        response,
+        RETRY_AFTER,
+        HeaderValue::from_static("1"),
     ))
 }
 

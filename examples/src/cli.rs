@@ -1,6 +1,7 @@
-//! The example binary's command line: `--addr`, `--instrumentation`, `--help`, and their environment variables.
+//! The example binary's command line: `--addr`, `--instrumentation`, `--metrics-addr`, `--help`, and their
+//! environment variables.
 //!
-//! Hand-written because three options do not justify a parser dependency. Flags win over the environment, which
+//! Hand-written because a few options do not justify a parser dependency. Flags win over the environment, which
 //! wins over the defaults, so a container image can set the environment and an operator can still override it.
 
 use std::ffi::OsString;
@@ -18,11 +19,14 @@ pub const ADDR_ENV: &str = "ACCOUNTSERVICE_ADDR";
 /// Environment variable overriding the default instrumentation switch (`on`, `off` or `handwritten`).
 pub const INSTRUMENTATION_ENV: &str = "ACCOUNTSERVICE_INSTRUMENTATION";
 
+/// Environment variable naming an address for routemeter's stand-alone `/metrics` server.
+pub const METRICS_ADDR_ENV: &str = "ACCOUNTSERVICE_METRICS_ADDR";
+
 /// The `--help` text.
 pub const USAGE: &str = "\
 accountservice: the tutorial's account service, monitored with routemeter
 
-Usage: accountservice [--addr HOST:PORT] [--instrumentation on|off|handwritten]
+Usage: accountservice [--addr HOST:PORT] [--instrumentation on|off|handwritten] [--metrics-addr HOST:PORT]
        accountservice --print-dashboard | --print-rules
 
 Options:
@@ -30,6 +34,8 @@ Options:
   --instrumentation MODE      on: monitor the routes with routemeter; off: run the bare handlers;
                               handwritten: a prometheus-crate middleware written by hand, to compare
                               [env: ACCOUNTSERVICE_INSTRUMENTATION] [default: on]
+  --metrics-addr HOST:PORT    also serve GET /metrics there, with routemeter's stand-alone server
+                              [env: ACCOUNTSERVICE_METRICS_ADDR] [default: none]
   --print-dashboard           print the Grafana dashboard of these routes and exit
   --print-rules               print the Prometheus alerting and recording rules and exit
   -h, --help                  print this help
@@ -58,6 +64,8 @@ pub struct Settings {
     pub addr: String,
     /// Monitored or bare handlers.
     pub instrumentation: Instrumentation,
+    /// Where routemeter's stand-alone `/metrics` server listens as well, if anywhere.
+    pub metrics_addr: Option<String>,
 }
 
 /// A command line that cannot be understood; the message says what was wrong.
@@ -84,6 +92,7 @@ pub fn parse(
 ) -> Result<Command, CliError> {
     let mut addr = None;
     let mut instrumentation = None;
+    let mut metrics_addr = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let arg = arg
@@ -100,6 +109,7 @@ pub fn parse(
             "--print-dashboard" => return Ok(Command::PrintDashboard),
             "--print-rules" => return Ok(Command::PrintRules),
             "--addr" => addr = Some(value_of(&flag, inline, &mut args)?),
+            "--metrics-addr" => metrics_addr = Some(value_of(&flag, inline, &mut args)?),
             "--instrumentation" => {
                 let value = value_of(&flag, inline, &mut args)?;
                 instrumentation = Some(value.parse().map_err(CliError)?);
@@ -119,9 +129,12 @@ pub fn parse(
             None => Instrumentation::default(),
         },
     };
+    let metrics_addr =
+        metrics_addr.or_else(|| env(METRICS_ADDR_ENV).filter(|value| !value.is_empty()));
     Ok(Command::Run(Settings {
         addr,
         instrumentation,
+        metrics_addr,
     }))
 }
 
@@ -162,6 +175,7 @@ mod tests {
         Ok(Command::Run(Settings {
             addr: addr.to_owned(),
             instrumentation,
+            metrics_addr: None,
         }))
     }
 
@@ -184,6 +198,27 @@ mod tests {
         assert_eq!(
             run(&["--addr=[::1]:80"], &[]),
             settings("[::1]:80", Instrumentation::On)
+        );
+    }
+
+    #[test]
+    fn metrics_address_from_flag_or_environment() {
+        let with_metrics = |addr: &str| {
+            Ok(Command::Run(Settings {
+                addr: DEFAULT_ADDR.to_owned(),
+                instrumentation: Instrumentation::On,
+                metrics_addr: Some(addr.to_owned()),
+            }))
+        };
+        assert_eq!(
+            run(&["--metrics-addr", "127.0.0.1:9100"], &[]),
+            with_metrics("127.0.0.1:9100")
+        );
+        let env = [(METRICS_ADDR_ENV, "0.0.0.0:9100")];
+        assert_eq!(run(&[], &env), with_metrics("0.0.0.0:9100"));
+        assert_eq!(
+            run(&["--metrics-addr=127.0.0.1:1"], &env),
+            with_metrics("127.0.0.1:1")
         );
     }
 

@@ -22,10 +22,13 @@ pub(crate) async fn handle(app: &App, served_by: &str, req: Request<Incoming>) -
     let (endpoint, param) = match app.router.route(req.method(), &path) {
         Routed::Found { endpoint, param } => (endpoint, param.unwrap_or_default()),
         Routed::NotFound => {
+            let path = reply::excerpt(&path, reply::ECHO_CHARS);
             return reply::text(StatusCode::NOT_FOUND, format!("no route for {path}"));
         }
         Routed::MethodNotAllowed(allow) => {
-            let message = format!("{} is not allowed on {path}", req.method());
+            let method = reply::excerpt(req.method().as_str(), reply::ECHO_CHARS);
+            let path = reply::excerpt(&path, reply::ECHO_CHARS);
+            let message = format!("{method} is not allowed on {path}");
             let response = reply::text(StatusCode::METHOD_NOT_ALLOWED, message);
             return reply::with_header(response, ALLOW, allow);
         }

@@ -9,12 +9,18 @@
 //!
 //! The serving address is not known when the schema is built (it depends on the connection), so it travels with
 //! each request as [`ServedBy`] request data.
+//!
+//! A query is measured before async-graphql validates it, and refused with a GraphQL error when it is too long or
+//! asks for too much work once its fragments are written out; see [`limits`].
 
 use std::sync::Arc;
 
 use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema};
 
+pub mod limits;
+
 use crate::model::{AccountEvent, ImageData, Quote};
+use crate::reply;
 use crate::store::{Lookup, Record, Store};
 
 /// The executable schema of the accountservice.
@@ -31,6 +37,7 @@ pub fn schema(store: Arc<Store>) -> AccountSchema {
         .data(store)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(limits::RequestLimits)
         .finish()
 }
 
@@ -60,7 +67,8 @@ impl Query {
                 Lookup::Found(record) => Some(record),
                 Lookup::Unknown => None,
                 Lookup::Invalid => {
-                    return Err(format!("Account id must be a decimal number, got {id:?}").into())
+                    let id = reply::excerpt(&id, reply::ECHO_CHARS);
+                    return Err(format!("Account id must be a decimal number, got \"{id}\"").into());
                 }
             },
             (None, Some(name)) => store.find_by_name(&name),

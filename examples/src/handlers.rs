@@ -164,7 +164,10 @@ pub(crate) fn testability(app: &App, state: &str) -> Response<Body> {
         _ => {
             return reply::text(
                 StatusCode::BAD_REQUEST,
-                format!("state must be true or false, got {state:?}"),
+                format!(
+                    "state must be true or false, got \"{}\"",
+                    reply::excerpt(state, reply::ECHO_CHARS)
+                ),
             )
         }
     };
@@ -204,13 +207,19 @@ fn not_found(account_id: &str) -> Response<Body> {
     // The tutorial's message, word for word.
     reply::text(
         StatusCode::NOT_FOUND,
-        format!("Account identified by '{account_id}' not found"),
+        format!(
+            "Account identified by '{}' not found",
+            reply::excerpt(account_id, reply::ECHO_CHARS)
+        ),
     )
 }
 
 fn invalid_id(account_id: &str) -> Response<Body> {
     reply::text(
         StatusCode::BAD_REQUEST,
-        format!("Account id must be a decimal number, got '{account_id}'"),
+        format!(
+            "Account id must be a decimal number, got '{}'",
+            reply::excerpt(account_id, reply::ECHO_CHARS)
+        ),
     )
 }

@@ -59,9 +59,16 @@
 //! clients that do not finish their headers within [`Options::header_read_timeout`] are disconnected, and those
 //! that do not finish a body within [`Options::body_read_timeout`] get a 408. None of
 //! these create metric series: the series are bounded by the four handlers and the status codes they return.
+//!
+//! Hostile clients are bounded as well: connections by routemeter's server ([`Options::server`]: time until the
+//! first request, idle time, streams, and a cap under the descriptor limit that closes the connection quiet
+//! longest to make room), the bodies held at once ([`Options::body_budget`], 503 with `Retry-After` beyond it),
+//! GraphQL work before validation ([`graphql::limits`]). Error answers quote at most a short, escaped excerpt
+//! of the request.
 
 mod app;
 mod body;
+mod body_budget;
 pub mod cli;
 mod clock;
 mod dispatch;
@@ -80,6 +87,7 @@ mod signal;
 pub mod store;
 
 pub use body::DEFAULT_BODY_LIMIT;
+pub use body_budget::DEFAULT_BODY_BUDGET;
 pub use options::{Instrumentation, Options};
-pub use server::serve;
+pub use server::{listen, serve};
 pub use signal::shutdown_signal;

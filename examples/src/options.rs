@@ -4,7 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use routemeter::ServeOptions;
+
 use crate::body::DEFAULT_BODY_LIMIT;
+use crate::body_budget::DEFAULT_BODY_BUDGET;
 
 /// Whether requests go through the `#[routemeter::instrumented]` handlers or straight to the same logic without
 /// them. The load benchmark runs the service both ways to measure what monitoring costs; it can also run it with
@@ -57,14 +60,17 @@ pub struct Options {
     pub instrumentation: Instrumentation,
     /// The largest request body accepted (413 above it). Default 1 MiB.
     pub body_limit: usize,
-    /// How long a client may take to send a request's headers before its connection is closed, so slow or idle
-    /// clients cannot hold connections open forever. Default 10 s.
-    pub header_read_timeout: Duration,
-    /// How long a client may take to send a request body once its headers are in (408 after that), the same
-    /// protection for the body. Default 30 s.
+    /// How long a client may take to send a request body once its headers are in (408 after that), so slow
+    /// clients cannot hold a handler forever. Default 30 s.
     pub body_read_timeout: Duration,
-    /// How long a shutdown waits for requests in progress before giving up on them. Default 10 s.
-    pub shutdown_timeout: Duration,
+    /// The most bytes of request bodies held in memory at once, across all connections; a body that would take
+    /// more is refused with 503 and `Retry-After`. Default 32 MiB.
+    pub body_budget: usize,
+    /// The connections' limits, kept by routemeter's [`serve_connections`](routemeter::serve_connections): time
+    /// until the first request (10 s), for headers (10 s) and idle (60 s); HTTP/2 streams per connection (100);
+    /// request heads (32 KiB); open connections (the descriptor limit less a quarter, the connection quiet
+    /// longest closed to make room); the shutdown's grace period (10 s).
+    pub server: ServeOptions,
 }
 
 impl Default for Options {
@@ -72,9 +78,11 @@ impl Default for Options {
         Options {
             instrumentation: Instrumentation::On,
             body_limit: DEFAULT_BODY_LIMIT,
-            header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
-            shutdown_timeout: Duration::from_secs(10),
+            body_budget: DEFAULT_BODY_BUDGET,
+            server: ServeOptions::default()
+                .max_connections_within_descriptor_limit()
+                .log_name("accountservice"),
         }
     }
 }
@@ -92,9 +100,10 @@ impl Options {
         self
     }
 
-    /// These options with a header read timeout of `timeout`.
+    /// These options with a header read timeout of `timeout`: how long a client may take to send a request's
+    /// headers before its connection is closed.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Options {
-        self.header_read_timeout = timeout;
+        self.server = self.server.header_read_timeout(timeout);
         self
     }
 
@@ -104,9 +113,21 @@ impl Options {
         self
     }
 
-    /// These options with a shutdown grace period of `timeout`.
+    /// These options with a shutdown grace period of `timeout`: how long a shutdown waits for requests in progress.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Options {
-        self.shutdown_timeout = timeout;
+        self.server = self.server.shutdown_timeout(timeout);
+        self
+    }
+
+    /// These options with a budget of `bytes` for request bodies held at once.
+    pub fn body_budget(mut self, bytes: usize) -> Options {
+        self.body_budget = bytes;
+        self
+    }
+
+    /// These options with the connection limits of `server`.
+    pub fn server(mut self, server: ServeOptions) -> Options {
+        self.server = server;
         self
     }
 }

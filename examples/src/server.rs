@@ -1,36 +1,61 @@
-//! The HTTP server: accept loop, connections, graceful shutdown.
+//! The HTTP server: the accountservice's routes on routemeter's hardened connection handling.
 
 use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use routemeter::Exporter;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use crate::app::App;
 use crate::dispatch;
 use crate::options::Options;
 
-/// How long the accept loop pauses after an accept error such as running out of file descriptors: retrying at
-/// once would spin the CPU while the condition lasts.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// The kernel's queue of connections not yet accepted. While a flood of idle sockets fills the server, clients
+/// wait their turn there (their requests already sent); a longer queue than tokio's default of 1024 keeps the
+/// kernel from dropping their connection attempts (Linux caps it at `net.core.somaxconn`, 4096 by default).
+const BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (`host:port`, host names resolved) with a backlog of 4096, as [`serve`] expects.
+///
+/// # Errors
+/// When the address does not resolve or none of its addresses can be bound.
+pub async fn listen(addr: &str) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for resolved in tokio::net::lookup_host(addr).await? {
+        let socket = if resolved.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restarted service can bind while old connections linger in TIME_WAIT.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(resolved).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{addr} resolves to no address"),
+        )
+    }))
+}
 
 /// Serves the accountservice on `listener` until `shutdown` completes, then lets requests in progress finish
-/// (up to [`Options::shutdown_timeout`]) and returns.
+/// (up to the shutdown timeout of [`Options::server`]) and returns.
 ///
-/// `exporter` answers `GET /metrics`; get it once per process from `routemeter::install()`. Every connection is
-/// served on its own task, over HTTP/1.1 or (with prior knowledge) HTTP/2. Accept errors are logged and do not
-/// stop the server. The answer's `servedBy` is the local address the client connected to, so an instance
-/// listening on `0.0.0.0` still reports a reachable address.
+/// `exporter` answers `GET /metrics`; get it once per process from `routemeter::install()`. Connections are
+/// served by [`routemeter::serve_connections`], over HTTP/1.1 or (with prior knowledge) HTTP/2, with every phase
+/// bounded by [`Options::server`]; accept errors are logged (at most once a second) and do not stop the server.
+/// The answer's `servedBy` is the local address the client connected to, so an instance listening on `0.0.0.0`
+/// still reports a reachable address.
 ///
 /// # Errors
 /// Only when the server cannot start: the listener's address cannot be read, the route table is invalid, or the
@@ -41,85 +66,25 @@ pub async fn serve(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let listening_on = listener.local_addr()?.to_string();
+    let listening_on: Arc<str> = Arc::from(listener.local_addr()?.to_string());
     let app = Arc::new(App::new(exporter, &options).map_err(io::Error::other)?);
-
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
-
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
-            Err(err) => {
-                eprintln!("accountservice: accept failed: {err}");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-                continue;
-            }
-        };
-        // Small JSON answers go out in one segment; without this Nagle's algorithm can delay them.
-        let _ = stream.set_nodelay(true);
+    let make_service = move |stream: &TcpStream| {
         let served_by: Arc<str> = match stream.local_addr() {
             Ok(local) => Arc::from(local.to_string()),
-            Err(_) => Arc::from(listening_on.as_str()),
+            Err(_) => listening_on.clone(),
         };
         let app = app.clone();
-        let service = service_fn(move |req: Request<Incoming>| {
+        // Metered measures the monitored routes to the end of their body, which matters for the streamed export.
+        routemeter::Metered::new(service_fn(move |req: Request<Incoming>| {
             let app = app.clone();
             let served_by = served_by.clone();
             async move { Ok::<_, Infallible>(dispatch::handle(&app, &served_by, req).await) }
-        });
-        // Metered measures the monitored routes to the end of their body, which matters for the streamed export.
-        let connection = graceful.watch(
-            builder
-                .serve_connection(TokioIo::new(stream), routemeter::Metered::new(service))
-                .into_owned(),
-        );
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                log_connection_error(err.as_ref());
-            }
-        });
-    }
-
-    // Stop accepting first, so clients are refused rather than queued while the server winds down.
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(options.shutdown_timeout) => {
-            eprintln!(
-                "accountservice: requests still running after {:?}; stopping anyway",
-                options.shutdown_timeout
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Reports a connection that ended with an error, except the routine ones: clients hanging up mid-request and
-/// clients too slow to send their headers happen all the time on a public service and are not news.
-fn log_connection_error(err: &(dyn StdError + Send + Sync + 'static)) {
-    if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
-        if hyper_err.is_incomplete_message() || hyper_err.is_timeout() || hyper_err.is_canceled() {
-            return;
-        }
-    }
-    if let Some(io_err) = err.downcast_ref::<io::Error>() {
-        if matches!(
-            io_err.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-        ) {
-            return;
-        }
-    }
-    eprintln!("accountservice: connection error: {err}");
+        }))
+    };
+    routemeter::serve_connections(listener, options.server, make_service, shutdown)
+        .await
+        .map_err(|err| match err {
+            routemeter::Error::Io(err) => err,
+            other => io::Error::other(other),
+        })
 }

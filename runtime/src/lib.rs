@@ -206,6 +206,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! That server bounds what clients can hold (connections, idle time, request heads, concurrent
+//! and slow scrapes) with the limits of [`ServeOptions`], set with [`Exporter::serve_with`]; the
+//! same server runs any hyper service with [`serve_connections`].
+//!
 //! [hyper]: https://docs.rs/hyper
 
 // Lets the crate's own tests and doc examples name `::routemeter` as users do.
@@ -245,6 +249,8 @@ pub use expose::format::Format;
 pub use expose::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use expose::prometheus_text::TEXT_CONTENT_TYPE;
 pub use expose::protobuf::PROTOBUF_CONTENT_TYPE;
+pub use expose::server::options::ServeOptions;
+pub use expose::server::serve_connections::serve_connections;
 pub use install::{install, Config};
 pub use record::metered::{Metered, MeteredFuture};
 pub use record::metered_body::MeteredBody;

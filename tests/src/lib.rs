@@ -5,19 +5,23 @@
 //! - [`raw`]: raw TCP exchanges for malformed or slow requests;
 //! - [`server`]: a hyper server for a test's own handlers (cancellation, panics, exposition under load), metered
 //!   or not;
+//! - [`metrics_server`]: routemeter's stand-alone `/metrics` server, in-process;
 //! - [`streaming`]: a response read frame by frame over HTTP/1.1 or HTTP/2, and dropped mid-body at will;
 //! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
 //! - [`series`]: one instrumented handler's series read out of a parsed exposition;
 //! - [`strict`]: the Python client's OpenMetrics parser, run as a program;
 //! - [`trace`]: a W3C `traceparent` written and read back as an OpenTelemetry context, for exemplars;
 //! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
-//!   end-to-end tests.
+//!   end-to-end tests;
+//! - [`resources`]: what a process uses (memory, CPU time, descriptors), read from `/proc`.
 
 pub mod client;
 pub mod exposition;
+pub mod metrics_server;
 pub mod process;
 pub mod prometheus;
 pub mod raw;
+pub mod resources;
 pub mod series;
 pub mod server;
 pub mod service;

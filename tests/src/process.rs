@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::TestResult;
@@ -13,6 +14,8 @@ use crate::TestResult;
 pub struct Running {
     name: String,
     child: Child,
+    /// The lines the process wrote to standard error, when they are collected.
+    stderr: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl Running {
@@ -29,7 +32,44 @@ impl Running {
         Ok(Running {
             name: name.to_owned(),
             child,
+            stderr: None,
         })
+    }
+
+    /// Starts `command` like [`Running::start`], and collects what it writes to standard error (still passing
+    /// it on to this process's standard error, so a failing test shows it).
+    ///
+    /// # Errors
+    /// When the program cannot be started.
+    pub fn start_collecting_stderr(name: &str, mut command: Command) -> TestResult<Running> {
+        command.stderr(Stdio::piped());
+        let mut running = Running::start(name, command)?;
+        let stderr = running.child.stderr.take().ok_or("stderr not piped")?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let collected = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                collected
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(line);
+            }
+        });
+        running.stderr = Some(lines);
+        Ok(running)
+    }
+
+    /// The lines written to standard error so far, if they are collected.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.as_ref().map_or_else(Vec::new, |lines| {
+            lines.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Takes the standard output, to read what the process prints.
@@ -105,13 +145,62 @@ pub fn start_accountservice(executable: &Path) -> TestResult<(Running, SocketAdd
     let mut line = String::new();
     service.stdout()?.read_line(&mut line)?;
     // "accountservice listening on http://127.0.0.1:PORT (instrumentation on)"
-    let addr = line
+    let addr = address_in(&line)?;
+    Ok((service, addr))
+}
+
+/// An accountservice executable running with a limit on open files, serving `/metrics` on a port of its own too.
+#[derive(Debug)]
+pub struct LimitedService {
+    /// The process; its standard error is collected.
+    pub process: Running,
+    /// Where the service listens.
+    pub addr: SocketAddr,
+    /// Where routemeter's stand-alone `/metrics` server listens (`--metrics-addr`).
+    pub metrics_addr: SocketAddr,
+}
+
+/// Starts the accountservice executable with `descriptor_limit` as its limit on open files (soft and hard, set by
+/// `prlimit` from util-linux before the program starts), on an ephemeral loopback port, with routemeter's
+/// stand-alone `/metrics` server on another.
+///
+/// # Errors
+/// When `prlimit` is missing, or the service does not start or does not say where it listens.
+pub fn start_limited_accountservice(
+    executable: &Path,
+    descriptor_limit: u64,
+) -> TestResult<LimitedService> {
+    let prlimit =
+        find_program("prlimit").ok_or("`prlimit` is not installed: apt-get install util-linux")?;
+    let mut command = Command::new(prlimit);
+    command
+        .arg(format!("--nofile={descriptor_limit}:{descriptor_limit}"))
+        .arg(executable)
+        .args(["--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"]);
+    let mut process = Running::start_collecting_stderr("accountservice", command)?;
+    let mut stdout = process.stdout()?;
+    let mut line = String::new();
+    stdout.read_line(&mut line)?;
+    let addr = address_in(&line)?;
+    line.clear();
+    // "metrics served on http://127.0.0.1:PORT/metrics"
+    stdout.read_line(&mut line)?;
+    let metrics_addr = address_in(&line.replace("/metrics", ""))?;
+    Ok(LimitedService {
+        process,
+        addr,
+        metrics_addr,
+    })
+}
+
+/// The address in a line such as `... on http://127.0.0.1:PORT ...`.
+fn address_in(line: &str) -> TestResult<SocketAddr> {
+    Ok(line
         .split("http://")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
-        .ok_or_else(|| format!("accountservice printed no address: {line:?}"))?
-        .parse()?;
-    Ok((service, addr))
+        .ok_or_else(|| format!("no address in {line:?}"))?
+        .parse()?)
 }
 
 /// A loopback port that was free a moment ago, for a program that must be told its port.

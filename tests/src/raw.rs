@@ -59,3 +59,18 @@ pub async fn exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> TestR
         elapsed: started.elapsed(),
     })
 }
+
+/// Reads (and discards) what the server sends on `stream` until it closes the connection or `wait` passes; the
+/// time until the close, if it came. A reset counts as a close.
+pub async fn closed_within(stream: &mut TcpStream, wait: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        let remaining = wait.checked_sub(started.elapsed())?;
+        match tokio::time::timeout(remaining, stream.read(&mut buffer)).await {
+            Err(_elapsed) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}

@@ -125,7 +125,8 @@ impl Exporter {
         response
     }
 
-    fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+    /// The answer to a scrape, not counted: for servers that count scrapes themselves.
+    pub(crate) fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
         if request.method() != Method::GET && request.method() != Method::HEAD {
             let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "use GET or HEAD\n".into());
             response
@@ -165,6 +166,13 @@ impl Exporter {
 
 /// The request headers an answer depends on.
 const VARY_ON: &str = "accept, accept-encoding";
+impl Exporter {
+    /// The scrape handler's own counts, for a server that answers some scrapes without
+    /// rendering them (too many at once, too slow).
+    pub(crate) fn scrape_counts(&self) -> &ScrapeCounts {
+        &self.state.scrapes
+    }
+}
 
 fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(message)));

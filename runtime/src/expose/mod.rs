@@ -2,7 +2,8 @@
 //! writes, [`text`] helpers (a leaf), one encoder per [`format`] ([`prometheus_text`],
 //! [`openmetrics`], [`protobuf`] with its messages in [`metrics_proto`]), [`negotiation`] and
 //! [`compression`] of an answer, the scrape handler's own [`scrapes`] counts, the [`exporter`]
-//! that answers `/metrics`, and a stand-alone server for it ([`serve`]).
+//! that answers `/metrics`, and a stand-alone server for it ([`serve`]), built on a [`server`]
+//! that bounds what hostile clients can hold.
 
 pub(crate) mod catalog;
 pub(crate) mod compression;
@@ -16,4 +17,5 @@ pub(crate) mod prometheus_text;
 pub(crate) mod protobuf;
 pub(crate) mod scrapes;
 pub(crate) mod serve;
+pub(crate) mod server;
 pub(crate) mod text;

@@ -4,13 +4,13 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crate::primitives::clock;
 
-/// The statuses the scrape handler answers with.
-const STATUSES: [u16; 4] = [200, 405, 406, 500];
+/// The statuses the scrape handler answers with; 503 comes from the stand-alone server's limits.
+const STATUSES: [u16; 5] = [200, 405, 406, 500, 503];
 
 /// How often an exporter answered each status, and how many scrapes it is serving now.
 #[derive(Debug)]
 pub(crate) struct ScrapeCounts {
-    answered: [AtomicU64; 4],
+    answered: [AtomicU64; 5],
     in_flight: AtomicI64,
     /// When counting began, in nanoseconds since the Unix epoch.
     created: u64,

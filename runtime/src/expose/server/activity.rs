@@ -1,0 +1,168 @@
+//! What a connection is doing: how many of its requests are running, and when it last made
+//! progress. The idle timeouts and the choice of which connection to close when the server is
+//! full both read it.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+/// One connection's activity, shared by its task, its service and its response bodies.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    /// The server's start, from which the times below are counted.
+    epoch: Instant,
+    /// Requests whose handler is running.
+    in_flight: AtomicUsize,
+    /// Requests that reached the service, ever.
+    started: AtomicU64,
+    /// When the connection last made progress (accepted, a request started or ended, a
+    /// response frame went out), in nanoseconds since `epoch`.
+    last_progress: AtomicU64,
+    /// When the server last asked to close the connection, in nanoseconds since `epoch` (0: never).
+    evicted_at: AtomicU64,
+    /// Wakes the connection's task when the server closes it to make room.
+    evict: Notify,
+}
+
+/// The timeouts that apply to a connection with no request running.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuietLimits {
+    /// Before the first request.
+    pub(crate) first_request: Duration,
+    /// After a request.
+    pub(crate) idle: Duration,
+}
+
+impl Activity {
+    /// A connection accepted now, on a server started at `epoch`.
+    pub(crate) fn new(epoch: Instant) -> Activity {
+        let activity = Activity {
+            epoch,
+            in_flight: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
+            last_progress: AtomicU64::new(0),
+            evicted_at: AtomicU64::new(0),
+            evict: Notify::new(),
+        };
+        activity.progress();
+        activity
+    }
+
+    /// Notes progress now.
+    pub(crate) fn progress(&self) {
+        self.last_progress.fetch_max(self.now(), Ordering::Relaxed);
+    }
+
+    /// Nanoseconds since `epoch`, at least 1 (0 means "never" above).
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Counts a request whose handler starts.
+    pub(crate) fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.started.fetch_add(1, Ordering::Relaxed);
+        self.progress();
+    }
+
+    /// Counts a request whose handler ended (answered, or dropped).
+    pub(crate) fn request_ended(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.progress();
+    }
+
+    /// How to rank this connection for closing: idle ones before busy ones, and within each the
+    /// one that made progress longest ago first. The least key goes first.
+    pub(crate) fn eviction_key(&self) -> (bool, u64) {
+        (
+            self.in_flight.load(Ordering::Relaxed) > 0,
+            self.last_progress.load(Ordering::Relaxed),
+        )
+    }
+
+    /// When the connection last made progress.
+    pub(crate) fn last_progress(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.last_progress.load(Ordering::Relaxed))
+    }
+
+    /// When the connection, if it stays as it is, has been quiet too long: `None` while a
+    /// request runs (its handler's own timeouts bound it).
+    pub(crate) fn quiet_deadline(&self, limits: QuietLimits) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        let timeout = if self.started.load(Ordering::Relaxed) == 0 {
+            limits.first_request
+        } else {
+            limits.idle
+        };
+        let last = Duration::from_nanos(self.last_progress.load(Ordering::Relaxed));
+        Some(self.epoch + last + timeout)
+    }
+
+    /// Asks the connection's task to close the connection.
+    pub(crate) fn evict(&self) {
+        self.evicted_at.store(self.now(), Ordering::Relaxed);
+        // `notify_one` keeps the wake-up if the task is not waiting at this moment.
+        self.evict.notify_one();
+    }
+
+    /// Whether the connection made progress after it was asked to close: its request arrived after all (it
+    /// was sent, but not yet read, when the server chose this connection), so it should stay.
+    pub(crate) fn progressed_since_eviction(&self) -> bool {
+        self.last_progress.load(Ordering::Relaxed) > self.evicted_at.load(Ordering::Relaxed)
+    }
+
+    /// Completes when the server asked to close this connection.
+    pub(crate) async fn evicted(&self) {
+        self.evict.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: QuietLimits = QuietLimits {
+        first_request: Duration::from_secs(10),
+        idle: Duration::from_secs(60),
+    };
+
+    #[test]
+    fn a_new_connection_gets_the_first_request_timeout_then_the_idle_one() {
+        let epoch = Instant::now();
+        let activity = Activity::new(epoch);
+        let first = activity.quiet_deadline(LIMITS);
+        assert!(first.is_some_and(|at| at <= Instant::now() + LIMITS.first_request));
+        activity.request_started();
+        assert_eq!(activity.quiet_deadline(LIMITS), None);
+        activity.request_ended();
+        let idle = activity.quiet_deadline(LIMITS);
+        assert!(idle.is_some_and(|at| at > epoch + LIMITS.first_request));
+    }
+
+    #[test]
+    fn idle_connections_rank_before_busy_ones() {
+        let epoch = Instant::now();
+        let older_idle = Activity::new(epoch);
+        std::thread::sleep(Duration::from_millis(2));
+        older_idle.evict();
+        assert!(!older_idle.progressed_since_eviction());
+        std::thread::sleep(Duration::from_millis(2));
+        let started_later = Activity::new(epoch);
+        started_later.evict();
+        std::thread::sleep(Duration::from_millis(2));
+        started_later.request_started();
+        assert!(started_later.progressed_since_eviction());
+        std::thread::sleep(Duration::from_millis(2));
+        let busy = Activity::new(epoch);
+        busy.request_started();
+        std::thread::sleep(Duration::from_millis(2));
+        let idle = Activity::new(epoch);
+        assert!(idle.eviction_key() < busy.eviction_key());
+        assert!(older_idle.eviction_key() < idle.eviction_key());
+    }
+}
