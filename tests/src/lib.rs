@@ -7,9 +7,13 @@
 //! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
 //! - [`series`]: one instrumented handler's series read out of a parsed exposition;
 //! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
-//!   end-to-end tests.
+//!   end-to-end tests;
+//! - [`docker`]: a real Docker engine, swarm, images, stacks and compose projects for the deployment
+//!   tests, and [`deployment`]: the tutorial's load and queries against what they deploy.
 
 pub mod client;
+pub mod deployment;
+pub mod docker;
 pub mod exposition;
 pub mod process;
 pub mod prometheus;
