@@ -311,10 +311,17 @@ impl Drop for Swarm {
         if let Err(err) = self.docker.run(&["swarm", "leave", "--force"]) {
             eprintln!("cannot leave the swarm this test initialised: {err}");
         }
-        if !self.had_gateway_bridge {
-            if let Err(err) = self.docker.run(&["network", "rm", GATEWAY_BRIDGE]) {
+        if self.had_gateway_bridge {
+            return;
+        }
+        // The ingress sandbox leaves the bridge a moment after the node leaves the swarm.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Err(err) = self.docker.run(&["network", "rm", GATEWAY_BRIDGE]) {
+            if Instant::now() > deadline {
                 eprintln!("cannot remove {GATEWAY_BRIDGE}: {err}");
+                break;
             }
+            std::thread::sleep(Duration::from_millis(500));
         }
     }
 }
