@@ -149,7 +149,7 @@ fn once_writes_the_file_logs_what_it_found_and_exits_0() {
         fixture("expected/published.json")
     );
     assert!(
-        log.contains("found 6 targets: accountservice=3 imageservice=2 quotes-service=1; "),
+        log.contains("found 5 targets: accountservice=3 imageservice=1 quotes-service=1; "),
         "{log}"
     );
     assert!(
@@ -319,7 +319,7 @@ fn the_loop_logs_each_failure_keeps_the_file_and_recovers() {
     assert!(wait_for(limit, || fs::read_to_string(&output_path)
         .unwrap()
         == scaled));
-    logged("INFO  found 7 targets: accountservice=3 imageservice=2 quotes-service=2; ");
+    logged("INFO  found 6 targets: accountservice=3 imageservice=1 quotes-service=2; ");
 
     let sent = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

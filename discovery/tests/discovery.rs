@@ -56,15 +56,16 @@ async fn published_mode_writes_the_tutorial_targets() {
     let outcome = poller.poll().await.unwrap();
     assert_output(&output, "published.json");
 
-    // accountservice x3, imageservice x2 (global), quotes-service x1 (slot 2 is starting).
-    assert_eq!(outcome.discovery.target_count(), 6);
+    // accountservice x3, imageservice x1 (global, on the one node), quotes-service x1 (slot 2
+    // is starting).
+    assert_eq!(outcome.discovery.target_count(), 5);
     assert_eq!(
         service_report(&outcome.discovery),
         [
             "accountservice=3",
             "dns-cache (no published TCP port)",
             "grafana (ignored)",
-            "imageservice=2",
+            "imageservice=1",
             "ledger (no address on the network)",
             "prometheus (ignored)",
             "quotes-service=1",
@@ -104,7 +105,7 @@ async fn another_network_gives_the_addresses_on_it() {
     // By network ID this time: backend's.
     let flags = [
         "--network",
-        "8ua3hz0mw5cq9k1ys4frj6dte",
+        "qgzdkr50ufkzhek0wq7xnsvcv",
         "--ignored-services=prometheus,grafana",
     ];
     assert_flags_write(&flags, "backend.json").await;
@@ -173,7 +174,7 @@ async fn strip_stack_prefix_gives_the_names_of_the_stack_file() {
         assert_eq!(
             service_report(&outcome.discovery)[..3],
             [
-                "monitoring_accountservice=2",
+                "monitoring_accountservice=3",
                 "monitoring_grafana (ignored)",
                 "legacy_reports=1"
             ],

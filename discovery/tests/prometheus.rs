@@ -192,19 +192,18 @@ fn prometheus_discovers_the_written_targets_with_the_task_label() {
 
     let mut prometheus = Prometheus::start(&binary, dir.path(), &sd_dir);
     let mut expected = pairs(&[
-        ("127.0.10.3:6767", "accountservice"),
-        ("127.0.10.4:6767", "accountservice"),
-        ("127.0.10.5:6767", "accountservice"),
-        ("127.0.10.11:7777", "imageservice"),
-        ("127.0.10.12:7777", "imageservice"),
-        ("127.0.10.6:18080", "quotes-service"),
+        ("127.0.9.3:6767", "accountservice"),
+        ("127.0.9.4:6767", "accountservice"),
+        ("127.0.9.5:6767", "accountservice"),
+        ("127.0.9.7:7777", "imageservice"),
+        ("127.0.9.18:18080", "quotes-service"),
     ]);
     prometheus.wait_for_targets(&expected);
 
     // The swarm scales; the atomically replaced file is picked up while Prometheus runs.
     docker.set(Behaviour::serve("tasks-scaled.json"));
     run_discovery(&docker, &output);
-    expected.insert(("127.0.10.7:18080".to_string(), "quotes-service".to_string()));
+    expected.insert(("127.0.9.19:18080".to_string(), "quotes-service".to_string()));
     prometheus.wait_for_targets(&expected);
 
     // The per-task labels arrive too.
@@ -214,12 +213,12 @@ fn prometheus_discovers_the_written_targets_with_the_task_label() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|target| target["labels"]["instance"] == "127.0.10.7:18080")
+        .find(|target| target["labels"]["instance"] == "127.0.9.19:18080")
         .unwrap();
     assert_eq!(slot_two["labels"]["slot"], "2");
     assert_eq!(
         slot_two["labels"]["service_id"],
-        "quot9e8d7c6b5a4z3y2x1w0v1"
+        "jhsb9v4ib6nc2rkeu1r766rkk"
     );
-    assert_eq!(slot_two["labels"]["node_id"], "wrk1fz8lpa6sd3h0g2m7q9x5c4");
+    assert_eq!(slot_two["labels"]["node_id"], "36wi0zjbgf0o6vidoar4jygl8");
 }

@@ -14,8 +14,12 @@
 //! - [`process`] and [`prometheus`]: real processes (the release example, a Prometheus server) for the
 //!   end-to-end tests;
 //! - [`resources`]: what a process uses (memory, CPU time, descriptors), read from `/proc`.
+//! - [`docker`]: a real Docker engine, swarm, images, stacks and compose projects for the deployment
+//!   tests, and [`deployment`]: the tutorial's load and queries against what they deploy.
 
 pub mod client;
+pub mod deployment;
+pub mod docker;
 pub mod exposition;
 pub mod metrics_server;
 pub mod process;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::{Client, Reply};
 use crate::process::{eventually, free_port, Running};
 use crate::TestResult;
 
@@ -103,12 +103,7 @@ impl Prometheus {
     /// # Errors
     /// A transport failure or an API error.
     pub async fn api(&self, path: &str) -> TestResult<Value> {
-        let reply = self.client.get(path).await?;
-        let body = reply.json()?;
-        if body["status"] != "success" {
-            return Err(format!("{path}: {}", reply.text()).into());
-        }
-        Ok(body["data"].clone())
+        api_data(path, &self.client.get(path).await?)
     }
 
     /// Evaluates `query` now; returns the result vector's samples as (labels, value).
@@ -119,21 +114,41 @@ impl Prometheus {
         let data = self
             .api(&format!("/api/v1/query?query={}", encode(query)))
             .await?;
-        if data["resultType"] != "vector" {
-            return Err(format!("{query}: not a vector: {data}").into());
-        }
-        let samples = data["result"].as_array().cloned().unwrap_or_default();
-        samples
-            .into_iter()
-            .map(|sample| {
-                let value = sample["value"][1]
-                    .as_str()
-                    .ok_or_else(|| format!("{query}: no value in {sample}"))?
-                    .parse::<f64>()?;
-                Ok((sample["metric"].clone(), value))
-            })
-            .collect()
+        vector(query, &data)
     }
+}
+
+/// The `data` of an API answer to `GET path`, when its `status` is `success`.
+///
+/// # Errors
+/// An answer that is not JSON, or an API error.
+pub fn api_data(path: &str, reply: &Reply) -> TestResult<Value> {
+    let body = reply.json()?;
+    if body["status"] != "success" {
+        return Err(format!("{path}: {}", reply.text()).into());
+    }
+    Ok(body["data"].clone())
+}
+
+/// The samples of an instant query's `data`, as (labels, value).
+///
+/// # Errors
+/// A result that is not an instant vector, or a sample without a number.
+pub fn vector(query: &str, data: &Value) -> TestResult<Vec<(Value, f64)>> {
+    if data["resultType"] != "vector" {
+        return Err(format!("{query}: not a vector: {data}").into());
+    }
+    let samples = data["result"].as_array().cloned().unwrap_or_default();
+    samples
+        .into_iter()
+        .map(|sample| {
+            let value = sample["value"][1]
+                .as_str()
+                .ok_or_else(|| format!("{query}: no value in {sample}"))?
+                .parse::<f64>()?;
+            Ok((sample["metric"].clone(), value))
+        })
+        .collect()
 }
 
 impl Drop for Prometheus {
