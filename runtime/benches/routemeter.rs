@@ -276,6 +276,76 @@ fn drain<B: http_body::Body, E>(response: Result<Response<B>, E>) {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// What any service wrapper that passes the response body through costs at least: one more
+    /// future around the service's, one more body around its body, nothing recorded. The floor
+    /// under `Metered`'s figure.
+    struct PassFuture<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct PassBody<B> {
+        #[pin]
+        inner: B,
+    }
+}
+
+struct Pass<S>(S);
+
+impl<S, B, RB> hyper::service::Service<Request<B>> for Pass<S>
+where
+    S: hyper::service::Service<Request<B>, Response = Response<RB>>,
+{
+    type Response = Response<PassBody<RB>>;
+    type Error = S::Error;
+    type Future = PassFuture<S::Future>;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        PassFuture {
+            inner: self.0.call(request),
+        }
+    }
+}
+
+impl<F, RB, E> Future for PassFuture<F>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+{
+    type Output = Result<Response<PassBody<RB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().inner.poll(cx) {
+            Poll::Ready(result) => {
+                Poll::Ready(result.map(|response| response.map(|inner| PassBody { inner })))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for PassBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 fn body(c: &mut Criterion) {
     use hyper::service::Service as _;
     routemeter::install().expect("install");
@@ -288,7 +358,11 @@ fn body(c: &mut Criterion) {
     group.bench_function("full", |b| {
         b.iter(|| drain(complete(whole_service.call(Request::new(Empty::new())))))
     });
-    let metered = routemeter::Metered::new(whole_service);
+    let passed = Pass(whole_service);
+    group.bench_function("full_passed", |b| {
+        b.iter(|| drain(complete(passed.call(Request::new(Empty::new())))))
+    });
+    let metered = routemeter::Metered::new(passed.0);
     group.bench_function("full_metered", |b| {
         b.iter(|| drain(complete(metered.call(Request::new(Empty::new())))))
     });
@@ -521,6 +595,7 @@ fn report() -> Result<(), String> {
     let middleware = median("handler/prometheus_middleware")?;
     let full = median("body/full")?;
     let full_metered = median("body/full_metered")?;
+    let full_passed = median("body/full_passed")?;
     let frames = median("body/frames")?;
     let frames_metered = median("body/frames_metered")?;
     let bytes = bytes_per_handler(true, Histograms::None);
@@ -549,6 +624,10 @@ fn report() -> Result<(), String> {
     println!(
         "  Metered, Full body           {full_metered:>10.1} ns (the service alone {full:.1}; wrapper {:.1} ns)",
         full_metered - full
+    );
+    println!(
+        "  a do-nothing wrapper, Full    {full_passed:>10.1} ns (the floor of any wrapper: {:.1} ns)",
+        full_passed - full
     );
     println!(
         "  Metered, 10-frame body       {frames_metered:>10.1} ns (the service alone {frames:.1}; wrapper {:.1} ns)",
@@ -601,6 +680,7 @@ fn report() -> Result<(), String> {
         "handler_overhead_ns": instrumented - bare,
         "handler_prometheus_middleware_ns": middleware,
         "metered_full_overhead_ns": full_metered - full,
+        "passthrough_full_overhead_ns": full_passed - full,
         "metered_10frames_overhead_ns": frames_metered - frames,
         "handler_instrumented_native_ns": instrumented_native,
         "handler_native_overhead_ns": instrumented_native - bare,
