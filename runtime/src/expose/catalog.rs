@@ -3,10 +3,26 @@
 
 use std::collections::BTreeMap;
 
-use crate::expose::families::OWN_FAMILIES;
 use crate::expose::text::{escape_help, escape_label};
 use crate::record::handler::Handler;
 use crate::Error;
+
+/// The name suffixes (after `<namespace>_`) of every family routemeter writes per namespace, as
+/// the text format and OpenMetrics name them (OpenMetrics names the `requests_total` counter
+/// `requests`); a handler's summary may not take one of these names.
+pub(crate) const OWN_FAMILIES: [&str; 11] = [
+    "build_info",
+    "request_duration_seconds",
+    "request_size_bytes",
+    "requests",
+    "requests_in_flight",
+    "requests_total",
+    "stream_duration_seconds",
+    "stream_sent_bytes",
+    "stream_sent_bytes_total",
+    "streams_open",
+    "time_to_headers_seconds",
+];
 
 /// An instrumented handler as `/metrics` reports it: its resolved names and its label set,
 /// escaped once at start-up. A read-only view, for tools that generate dashboards and rules

@@ -22,23 +22,6 @@ pub(crate) const SCRAPE_REQUESTS_HELP: &str = "Scrapes of /metrics, by HTTP stat
 /// HELP of the scrape handler's own in-flight gauge.
 pub(crate) const SCRAPE_IN_FLIGHT_HELP: &str = "Scrapes of /metrics being served right now.";
 
-/// The name suffixes (after `<namespace>_`) of every family routemeter writes per namespace, as
-/// the text format and OpenMetrics name them (OpenMetrics names the `requests_total` counter
-/// `requests`). The catalog reserves them.
-pub(crate) const OWN_FAMILIES: [&str; 11] = [
-    "build_info",
-    "request_duration_seconds",
-    "request_size_bytes",
-    "requests",
-    "requests_in_flight",
-    "requests_total",
-    "stream_duration_seconds",
-    "stream_sent_bytes",
-    "stream_sent_bytes_total",
-    "streams_open",
-    "time_to_headers_seconds",
-];
-
 /// The opt-in histograms, each a family labelled `handler`, `method`, `route`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HandlerHistogram {
@@ -300,5 +283,23 @@ impl<'a> SummaryReader<'a> {
         self.read += 1;
         let reading = current.read_into(&mut self.values);
         (reading, &self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expose::catalog::OWN_FAMILIES;
+
+    #[test]
+    fn every_family_of_ours_is_reserved_in_the_catalog() {
+        let suffixes = HandlerHistogram::ALL
+            .map(HandlerHistogram::suffix)
+            .into_iter()
+            .chain(StreamFamily::ALL.map(StreamFamily::suffix))
+            .chain(["requests_total", "requests_in_flight", "build_info"]);
+        for suffix in suffixes {
+            assert!(OWN_FAMILIES.contains(&suffix), "{suffix} is not reserved");
+        }
     }
 }

@@ -17,8 +17,6 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 use opentelemetry::trace::TraceContextExt as _;
 
-use crate::primitives::clock;
-use crate::record::metrics::HandlerMetrics;
 use crate::record::outcome::Code;
 
 /// Codes a handler keeps an exemplar for.
@@ -58,7 +56,7 @@ pub(crate) struct Exemplars {
 }
 
 impl Exemplars {
-    fn new(buckets: usize) -> Exemplars {
+    pub(crate) fn new(buckets: usize) -> Exemplars {
         Exemplars {
             codes: [const { AtomicU32::new(0) }; CODES],
             requests: [const { Slot::new() }; CODES],
@@ -81,7 +79,16 @@ impl Exemplars {
         self.buckets.get(bucket)?.read()
     }
 
-    fn record_request(&self, code: Code, exemplar: &Exemplar) {
+    /// Keeps `exemplar` as the latest of classic bucket `bucket`, if the handler has that bucket.
+    pub(crate) fn record_bucket(&self, bucket: usize, exemplar: &Exemplar) {
+        if let Some(slot) = self.buckets.get(bucket) {
+            slot.write(exemplar);
+        }
+    }
+
+    /// Keeps `exemplar` as the latest of the requests that ended with `code`, while the table has
+    /// room for the code.
+    pub(crate) fn record_request(&self, code: Code, exemplar: &Exemplar) {
         let key = code.slot() as u32 + 1;
         for (held, slot) in self.codes.iter().zip(&self.requests) {
             let current = match held.compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
@@ -93,43 +100,6 @@ impl Exemplars {
                 return;
             }
         }
-    }
-}
-
-impl HandlerMetrics {
-    /// Keeps `trace` as the latest exemplar of a request that took `elapsed` nanoseconds and
-    /// ended with `code`: on the count of `code` (value 1, one request) and on the histogram's
-    /// bucket of its duration, if the handler keeps a histogram.
-    pub(crate) fn record_exemplar(&self, trace: TraceId, elapsed: u64, code: Code) {
-        let seconds = elapsed as f64 / 1e9;
-        let buckets = self
-            .histogram
-            .as_ref()
-            .map_or(0, |histogram| histogram.bounds().len() + 1);
-        let exemplars = self.exemplars.get_or_init(|| Exemplars::new(buckets));
-        let at = clock::unix_nanos();
-        exemplars.record_request(
-            code,
-            &Exemplar {
-                trace,
-                value: 1.0,
-                at,
-            },
-        );
-        if let Some(histogram) = &self.histogram {
-            if let Some(slot) = exemplars.buckets.get(histogram.bucket_of(seconds)) {
-                slot.write(&Exemplar {
-                    trace,
-                    value: seconds,
-                    at,
-                });
-            }
-        }
-    }
-
-    /// The exemplars recorded so far, if any request had a trace.
-    pub(crate) fn exemplars(&self) -> Option<&Exemplars> {
-        self.exemplars.get()
     }
 }
 

@@ -8,7 +8,7 @@ use crate::primitives::clock;
 use crate::primitives::lazy_box::LazyBox;
 use crate::primitives::shard::{self, Owner, Shards, Sharer, Writer};
 #[cfg(feature = "exemplars")]
-use crate::record::exemplars::Exemplars;
+use crate::record::exemplars::{Exemplar, Exemplars, TraceId};
 use crate::record::handler_info::HandlerInfo;
 use crate::record::histogram::{Histogram, SIZE_BUCKETS};
 use crate::record::native_histogram::NativeHistogram;
@@ -256,6 +256,45 @@ impl<'a> SummaryOf<'a> {
 
     pub(crate) fn prepare(self, now: u64) -> Prepared<'a> {
         self.metrics.shape.prepare(self.cores(), now)
+    }
+}
+
+#[cfg(feature = "exemplars")]
+impl HandlerMetrics {
+    /// Keeps `trace` as the latest exemplar of a request that took `elapsed` nanoseconds and
+    /// ended with `code`: on the count of `code` (value 1, one request) and on the histogram's
+    /// bucket of its duration, if the handler keeps a histogram.
+    pub(crate) fn record_exemplar(&self, trace: TraceId, elapsed: u64, code: Code) {
+        let seconds = elapsed as f64 / 1e9;
+        let buckets = self
+            .histogram
+            .as_ref()
+            .map_or(0, |histogram| histogram.bounds().len() + 1);
+        let exemplars = self.exemplars.get_or_init(|| Exemplars::new(buckets));
+        let at = clock::unix_nanos();
+        exemplars.record_request(
+            code,
+            &Exemplar {
+                trace,
+                value: 1.0,
+                at,
+            },
+        );
+        if let Some(histogram) = &self.histogram {
+            exemplars.record_bucket(
+                histogram.bucket_of(seconds),
+                &Exemplar {
+                    trace,
+                    value: seconds,
+                    at,
+                },
+            );
+        }
+    }
+
+    /// The exemplars recorded so far, if any request had a trace.
+    pub(crate) fn exemplars(&self) -> Option<&Exemplars> {
+        self.exemplars.get()
     }
 }
 
