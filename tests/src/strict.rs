@@ -1,9 +1,13 @@
 //! Strict readers of an exposition, run as programs: the Python client's OpenMetrics parser.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use http::Method;
+use routemeter::OPENMETRICS_CONTENT_TYPE;
+
+use crate::client::{Client, Reply};
 use crate::process::find_program;
 use crate::TestResult;
 
@@ -61,3 +65,28 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         if sample.exemplar:
             print('exemplar', sample.name, sample.exemplar.labels['trace_id'], sample.exemplar.value)
 ";
+
+/// Asks `client`'s service for `/metrics` in OpenMetrics, checks the content type, and reads the
+/// answer with [`PARSE`] in `python`: the answer, whether the parser accepted it, and its report.
+///
+/// # Errors
+/// A transport failure, or Python cannot be run.
+///
+/// # Panics
+/// When the answer's content type is not OpenMetrics'.
+pub async fn read_openmetrics(client: &Client, python: &Path) -> TestResult<(Reply, bool, String)> {
+    let openmetrics = client
+        .request(
+            Method::GET,
+            "/metrics",
+            &[("accept", "application/openmetrics-text;version=1.0.0")],
+            "",
+        )
+        .await?;
+    assert_eq!(
+        openmetrics.header("content-type"),
+        Some(OPENMETRICS_CONTENT_TYPE)
+    );
+    let (parsed, report) = run(python, &["-c", PARSE], &openmetrics.body)?;
+    Ok((openmetrics, parsed, report))
+}

@@ -9,11 +9,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use opentelemetry::context::FutureExt as _;
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntGaugeVec, Opts, Registry};
-use routemeter::{Exporter, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use routemeter::{Exporter, TEXT_CONTENT_TYPE};
 use routemeter_tests::client::Client;
 use routemeter_tests::process::required_program;
 use routemeter_tests::server::{text, TestServer};
-use routemeter_tests::strict::{python_with_the_parser, run, PARSE};
+use routemeter_tests::strict::{python_with_the_parser, read_openmetrics, run};
 use routemeter_tests::trace::{context_of, traceparent};
 use routemeter_tests::TestResult;
 
@@ -102,19 +102,7 @@ async fn openmetrics_passes_a_strict_parser_and_text_passes_promtool() -> TestRe
             .await?;
     }
 
-    let openmetrics = client
-        .request(
-            Method::GET,
-            "/metrics",
-            &[("accept", "application/openmetrics-text;version=1.0.0")],
-            "",
-        )
-        .await?;
-    assert_eq!(
-        openmetrics.header("content-type"),
-        Some(OPENMETRICS_CONTENT_TYPE)
-    );
-    let (parsed, report) = run(&python, &["-c", PARSE], &openmetrics.body)?;
+    let (openmetrics, parsed, report) = read_openmetrics(&client, &python).await?;
     assert!(
         parsed,
         "the OpenMetrics parser refused the exposition: {report}\n{}",

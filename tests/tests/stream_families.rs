@@ -12,12 +12,12 @@ use http::{Method, Request, Response};
 use http_body::{Body, Frame};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use routemeter::{Exporter, OPENMETRICS_CONTENT_TYPE};
+use routemeter::Exporter;
 use routemeter_tests::client::Client;
 use routemeter_tests::process::{eventually, required_program};
 use routemeter_tests::server::TestServer;
 use routemeter_tests::streaming::{get, read, Protocol};
-use routemeter_tests::strict::{python_with_the_parser, run, PARSE};
+use routemeter_tests::strict::{python_with_the_parser, read_openmetrics, run};
 use routemeter_tests::TestResult;
 
 /// One event, then nothing until the client leaves.
@@ -104,19 +104,7 @@ async fn stream_and_opt_in_families_pass_the_strict_readers() -> TestResult {
     })
     .await?;
 
-    let openmetrics = client
-        .request(
-            Method::GET,
-            "/metrics",
-            &[("accept", "application/openmetrics-text;version=1.0.0")],
-            "",
-        )
-        .await?;
-    assert_eq!(
-        openmetrics.header("content-type"),
-        Some(OPENMETRICS_CONTENT_TYPE)
-    );
-    let (parsed, report) = run(&python, &["-c", PARSE], &openmetrics.body)?;
+    let (openmetrics, parsed, report) = read_openmetrics(&client, &python).await?;
     assert!(parsed, "{report}\n{}", openmetrics.text());
     for family in [
         "family stream_families_streams_open gauge - 1",

@@ -13,8 +13,8 @@ use crate::expose::families::{
 };
 use crate::expose::scrapes::ScrapeStats;
 use crate::expose::text::{
-    escape_label, push_all, push_canonical_float, push_code, push_float, push_integer,
-    push_unix_seconds,
+    escape_label, push_all, push_build_info, push_canonical_float, push_code, push_float,
+    push_integer, push_unix_seconds,
 };
 #[cfg(feature = "exemplars")]
 use crate::record::exemplars::Exemplar;
@@ -103,17 +103,7 @@ fn write(family: &Family<'_>, out: &mut String, context: &mut Context<'_>) {
         Source::Streams(entries, family) => write_streams(out, name, entries, *family),
         Source::BuildInfo(entries) => {
             header(out, name, "gauge", &escape_label(BUILD_INFO_HELP));
-            push_all(
-                out,
-                &[
-                    name,
-                    "{version=\"",
-                    &escape_label(service_version(entries)),
-                    "\",routemeter_version=\"",
-                    env!("CARGO_PKG_VERSION"),
-                    "\"} 1\n",
-                ],
-            );
+            push_build_info(out, name, service_version(entries));
         }
         Source::ScrapeRequests => {
             let name = counter_family(name);

@@ -7,7 +7,7 @@ use crate::expose::families::{
     BUILD_INFO_HELP, IN_FLIGHT_HELP, REQUESTS_HELP, SCRAPE_IN_FLIGHT_HELP, SCRAPE_REQUESTS_HELP,
 };
 use crate::expose::scrapes::ScrapeStats;
-use crate::expose::text::{escape_label, header, push_all, push_code, push_float, push_integer};
+use crate::expose::text::{header, push_all, push_build_info, push_code, push_float, push_integer};
 use crate::record::metrics::Measure;
 use crate::record::outcome::Code;
 use crate::Error;
@@ -98,17 +98,7 @@ fn write(family: &Family<'_>, out: &mut String, context: &mut Context<'_>) -> Re
         Source::Streams(entries, family) => write_streams(out, name, entries, *family),
         Source::BuildInfo(entries) => {
             header(out, name, BUILD_INFO_HELP, "gauge");
-            push_all(
-                out,
-                &[
-                    name,
-                    "{version=\"",
-                    &escape_label(service_version(entries)),
-                    "\",routemeter_version=\"",
-                    env!("CARGO_PKG_VERSION"),
-                    "\"} 1\n",
-                ],
-            );
+            push_build_info(out, name, service_version(entries));
         }
         Source::ScrapeRequests => {
             header(out, name, SCRAPE_REQUESTS_HELP, "counter");

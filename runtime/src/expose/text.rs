@@ -85,6 +85,21 @@ pub(crate) fn escape_label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Writes the one sample of `<namespace>_build_info`, the same line in every text format.
+pub(crate) fn push_build_info(out: &mut String, name: &str, version: &str) {
+    push_all(
+        out,
+        &[
+            name,
+            "{version=\"",
+            &escape_label(version),
+            "\",routemeter_version=\"",
+            env!("CARGO_PKG_VERSION"),
+            "\"} 1\n",
+        ],
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
