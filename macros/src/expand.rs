@@ -57,10 +57,11 @@ fn async_fn(args: &Args, handler: Handler) -> TokenStream {
         body,
     } = handler;
     let observe = observe_fn(args, output_span);
+    let classifier = classifier(&private, output_span);
     // The future and its `.await` are spanned at the return type too, so that errors about the
     // handler's output as a whole (not a response, an empty body) point there, once.
     let observed = quote_spanned!(output_span=>
-        #observe(&__ROUTEMETER_HANDLER, async move { #edge #body }).await
+        #observe(&__ROUTEMETER_HANDLER, async move { #edge #body }, #classifier).await
     );
     let body = quote! {
         #(#inner_attrs)*
@@ -77,6 +78,7 @@ fn future_tail(args: &Args, handler: Handler) -> TokenStream {
     let private = private_path(args);
     let edge = handler.output_type().map(fake_return_edge);
     let observe = observe_fn(args, output_span(&handler));
+    let classifier = classifier(&private, output_span(&handler));
     let statics = handler_statics(args, &private);
     let Handler {
         attrs,
@@ -90,9 +92,12 @@ fn future_tail(args: &Args, handler: Handler) -> TokenStream {
         if let Some(tail) = tail_future_mut(stmts) {
             let original = std::mem::replace(tail, Expr::Verbatim(TokenStream::new()));
             *tail = match original {
-                Expr::Async(future) => {
-                    Expr::Verbatim(observed_async_block(&observe, edge.as_ref(), future))
-                }
+                Expr::Async(future) => Expr::Verbatim(observed_async_block(
+                    &observe,
+                    edge.as_ref(),
+                    future,
+                    &classifier,
+                )),
                 other => other,
             };
         }
@@ -106,11 +111,13 @@ fn future_tail(args: &Args, handler: Handler) -> TokenStream {
     quote!(#(#attrs)* #vis #sig #body)
 }
 
-/// `observe(&HANDLER, async move { edge; stmts })`, keeping the user's `async` block as it was.
+/// `observe(&HANDLER, async move { edge; stmts }, classifier)`, keeping the user's `async` block
+/// as it was.
 fn observed_async_block(
     observe: &TokenStream,
     edge: Option<&TokenStream>,
     future: ExprAsync,
+    classifier: &TokenStream,
 ) -> TokenStream {
     let ExprAsync {
         attrs,
@@ -120,7 +127,20 @@ fn observed_async_block(
     } = future;
     let stmts = block.stmts;
     let block = braced(block.brace_token, quote!(#edge #(#stmts)*));
-    quote!(#observe(&__ROUTEMETER_HANDLER, #(#attrs)* #async_token #capture #block))
+    quote!(#observe(&__ROUTEMETER_HANDLER, #(#attrs)* #async_token #capture #block, #classifier))
+}
+
+/// The closure that reads the handler's output. It is written out here, where the output's type
+/// is concrete, so that method lookup can pick how to read it: as a response, as an axum
+/// `IntoResponse` (feature `axum`), or not at all, which `observe` reports as an error.
+fn classifier(private: &TokenStream, output_span: Span) -> TokenStream {
+    quote_spanned! {output_span=>
+        |__routemeter_output| {
+            #[allow(unused_imports)]
+            use #private::{ByIntoResponse as _, ByOutcome as _, Unreadable as _};
+            (&&#private::Probe(__routemeter_output)).classify()
+        }
+    }
 }
 
 /// The `static` describing the handler, and its entry in the runtime's link-time list.
@@ -260,7 +280,10 @@ mod tests {
             "::routemeter::__private::observe(&__ROUTEMETER_HANDLER, async move {"
         )));
         assert!(out.contains(&squash("let __routemeter_ret: Result<Resp, E> = loop {};")));
-        assert!(out.contains(&squash("let x = req?; Ok(x) }).await }")));
+        assert!(out.contains(&squash("let x = req?; Ok(x) }, |__routemeter_output|")));
+        assert!(out.contains(&squash(
+            "(&&::routemeter::__private::Probe(__routemeter_output)).classify() }).await }"
+        )));
         assert!(out.contains(&squash(
             r#"name: "GetAccount", method: "GET", path: "/accounts/{accountId}","#
         )));
@@ -290,7 +313,8 @@ mod tests {
             "let s = s.clone(); ::routemeter::__private::observe(&__ROUTEMETER_HANDLER, async move {"
         )));
         assert!(out.contains(&squash("let __routemeter_ret: R = loop {};")));
-        assert!(out.ends_with(&squash("s.r() }) }")));
+        assert!(out.contains(&squash("s.r() }, |__routemeter_output|")));
+        assert!(out.ends_with(&squash("classify() }) }")));
     }
 
     #[test]
@@ -331,7 +355,7 @@ mod tests {
     fn unparsable_async_body_is_kept_raw() {
         let out = squash(&expand(ARGS, "async fn get() -> R { let = ; }"));
         assert!(out.contains(&squash("async move { #[allow(")));
-        assert!(out.contains(&squash("let = ; }).await")));
+        assert!(out.contains(&squash("let = ; }, |__routemeter_output|")));
     }
 
     #[test]

@@ -28,7 +28,8 @@ fn panels(exporter: &Exporter) -> Vec<Panel> {
         .iter()
         .min_by(|a, b| (*a - 0.5).abs().total_cmp(&(*b - 0.5).abs()))
         .and_then(|nearest| served_quantile(exporter, *nearest));
-    for (namespace, entries) in by_namespace(exporter) {
+    let handlers = exporter.handlers();
+    for (namespace, entries) in by_namespace(&handlers) {
         let per_handler = |query: &dyn Fn(&RegisteredHandler) -> String| -> Vec<(String, String)> {
             entries
                 .iter()

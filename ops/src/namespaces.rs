@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use routemeter::{Exporter, RegisteredHandler};
+use routemeter::{Exporter, Handlers, RegisteredHandler};
 
 /// Every namespace with its handlers, in the exporter's order.
-pub(crate) fn by_namespace(exporter: &Exporter) -> BTreeMap<&str, Vec<&RegisteredHandler>> {
+pub(crate) fn by_namespace(handlers: &Handlers) -> BTreeMap<&str, Vec<&RegisteredHandler>> {
     let mut namespaces: BTreeMap<&str, Vec<&RegisteredHandler>> = BTreeMap::new();
-    for handler in exporter.handlers() {
+    for handler in handlers {
         namespaces
             .entry(handler.namespace())
             .or_default()

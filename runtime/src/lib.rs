@@ -217,10 +217,12 @@
 extern crate self as routemeter;
 
 // The layers, bottom up: error and primitives, summary, record (the request path), expose (the
-// scrape path), install. Each names only the layers below it (see ARCHITECTURE.md).
+// scrape path), middleware (tower), install. Each names only the layers below it (see ARCHITECTURE.md).
 mod error;
 mod expose;
 mod install;
+#[cfg(feature = "tower")]
+mod middleware;
 mod primitives;
 mod record;
 mod summary;
@@ -236,6 +238,7 @@ pub mod bench_support;
 pub mod __private {
     pub use linkme;
 
+    pub use crate::record::classify::{ByIntoResponse, ByOutcome, Probe, Unreadable, Verdict};
     pub use crate::record::handler::{is_valid_name, Handler, HANDLERS};
     pub use crate::record::handler_info::{HandlerInfo, HistogramKind};
     pub use crate::record::observe::{observe, Observed};
@@ -244,7 +247,7 @@ pub mod __private {
 
 pub use error::Error;
 pub use expose::catalog::RegisteredHandler;
-pub use expose::exporter::Exporter;
+pub use expose::exporter::{Exporter, Handlers};
 pub use expose::format::Format;
 pub use expose::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use expose::prometheus_text::TEXT_CONTENT_TYPE;
@@ -252,6 +255,8 @@ pub use expose::protobuf::PROTOBUF_CONTENT_TYPE;
 pub use expose::server::options::ServeOptions;
 pub use expose::server::serve_connections::serve_connections;
 pub use install::{install, Config};
+#[cfg(feature = "tower")]
+pub use middleware::layer::{MeteredLayer, RouteLayer};
 pub use record::metered::{Metered, MeteredFuture};
 pub use record::metered_body::MeteredBody;
 pub use record::outcome::FAILED_CODES;

@@ -4,11 +4,12 @@
 use std::path::Path;
 
 /// The layers, bottom first; `error` sits at the bottom with the primitives.
-const LAYERS: [&[&str]; 5] = [
+const LAYERS: [&[&str]; 6] = [
     &["error", "primitives"],
     &["summary"],
     &["record"],
     &["expose"],
+    &["middleware"],
     &["install", "bench_support"],
 ];
 

@@ -141,6 +141,12 @@ impl Catalog {
         catalog
     }
 
+    /// This catalog with `handler` added.
+    pub(crate) fn with(&self, handler: &'static Handler, namespace_override: Option<&str>) -> Self {
+        let handlers = self.entries().map(|entry| entry.handler);
+        Catalog::build(handlers.chain([handler]), namespace_override)
+    }
+
     /// The first clash found, if any. Clashing handlers are left out of `/metrics`.
     pub(crate) fn check(&self) -> Result<(), Error> {
         self.conflicts

@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY};
@@ -11,12 +11,13 @@ use http_body_util::Full;
 
 use crate::expose::catalog::{Catalog, RegisteredHandler};
 use crate::expose::compression::compress;
-use crate::expose::families::{self, Family};
+use crate::expose::families;
 use crate::expose::format::Format;
 use crate::expose::negotiation;
 use crate::expose::scrapes::ScrapeCounts;
 use crate::expose::{openmetrics, prometheus_text, protobuf};
 use crate::primitives::clock;
+use crate::record::handler::Handler;
 use crate::record::settings::Settings;
 use crate::Error;
 
@@ -34,7 +35,9 @@ pub struct Exporter {
 /// What an exporter serves from, built once by `install`.
 #[derive(Debug)]
 struct State {
-    catalog: Catalog,
+    /// Replaced as a whole when a route layer adds a route: a scrape keeps the one it started
+    /// with.
+    catalog: RwLock<Arc<Catalog>>,
     registries: Vec<prometheus::Registry>,
     settings: &'static Settings,
     scrapes: ScrapeCounts,
@@ -48,7 +51,7 @@ impl Exporter {
     ) -> Exporter {
         Exporter {
             state: Arc::new(State {
-                catalog,
+                catalog: RwLock::new(Arc::new(catalog)),
                 registries,
                 settings,
                 scrapes: ScrapeCounts::default(),
@@ -61,7 +64,8 @@ impl Exporter {
     /// # Errors
     /// [`Error::Encode`] when a custom registry's metrics cannot be encoded.
     pub fn render(&self) -> Result<String, Error> {
-        let families = self.families();
+        let catalog = self.catalog();
+        let families = families::gather(&catalog, &self.state.registries);
         prometheus_text::render(
             &families,
             &self.state.scrapes.read(),
@@ -83,7 +87,8 @@ impl Exporter {
     /// [`Error::Encode`] when a custom registry's metrics cannot be encoded as text, or a
     /// protobuf message cannot be written.
     pub fn encode(&self, format: Format) -> Result<Vec<u8>, Error> {
-        let families = self.families();
+        let catalog = self.catalog();
+        let families = families::gather(&catalog, &self.state.registries);
         let scrapes = self.state.scrapes.read();
         let (quantiles, now) = (self.quantiles(), clock::nanos_now());
         match format {
@@ -97,14 +102,46 @@ impl Exporter {
         }
     }
 
-    fn families(&self) -> Vec<Family<'_>> {
-        families::gather(&self.state.catalog, &self.state.registries)
+    /// The catalog as it is now.
+    fn catalog(&self) -> Arc<Catalog> {
+        let catalog = self.state.catalog.read().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(&catalog)
     }
 
     /// Every handler this exporter reports, by namespace then metric name: what tools that
-    /// generate dashboards and alerting rules work from.
-    pub fn handlers(&self) -> impl Iterator<Item = &RegisteredHandler> {
-        self.state.catalog.entries()
+    /// generate dashboards and alerting rules work from. A snapshot: routes a route layer adds
+    /// later are not in it.
+    ///
+    /// ```
+    /// let exporter = routemeter::install()?;
+    /// for handler in &exporter.handlers() {
+    ///     println!("{} {} {}", handler.metric(), handler.method(), handler.route());
+    /// }
+    /// # Ok::<(), routemeter::Error>(())
+    /// ```
+    pub fn handlers(&self) -> Handlers {
+        Handlers(self.catalog())
+    }
+
+    /// Adds `handler` to what this exporter reports, with its series at zero from now on.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateHandler`] or [`Error::ReservedName`] when its name is taken; it is
+    /// then left out.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn register(&self, handler: &'static Handler) -> Result<(), Error> {
+        let mut catalog = self.state.catalog.write().unwrap_or_else(PoisonError::into_inner);
+        let grown = catalog.with(handler, self.state.settings.namespace.as_deref());
+        grown.check()?;
+        grown.initialise();
+        *catalog = Arc::new(grown);
+        Ok(())
+    }
+
+    /// The namespace `Config::namespace` set, if any.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        self.state.settings.namespace.as_deref()
     }
 
     /// The quantiles every summary reports, in increasing order.
@@ -164,6 +201,26 @@ impl Exporter {
     }
 }
 
+/// The handlers an exporter reports, as [`Exporter::handlers`] lists them.
+#[derive(Debug, Clone)]
+pub struct Handlers(Arc<Catalog>);
+
+impl Handlers {
+    /// Every handler, by namespace then metric name.
+    pub fn iter(&self) -> impl Iterator<Item = &RegisteredHandler> {
+        self.0.entries()
+    }
+}
+
+impl<'a> IntoIterator for &'a Handlers {
+    type Item = &'a RegisteredHandler;
+    type IntoIter = Box<dyn Iterator<Item = &'a RegisteredHandler> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 /// The request headers an answer depends on.
 const VARY_ON: &str = "accept, accept-encoding";
 impl Exporter {
@@ -190,6 +247,26 @@ impl<B> hyper::service::Service<Request<B>> for Exporter {
     type Future = Ready<Result<Self::Response, Infallible>>;
 
     fn call(&self, request: Request<B>) -> Self::Future {
+        ready(Ok(self.respond(&request)))
+    }
+}
+
+/// `/metrics` as a tower service, e.g. an axum route:
+/// `Router::new().route_service("/metrics", exporter.clone())`.
+#[cfg(feature = "tower")]
+impl<B> tower_service::Service<Request<B>> for Exporter {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         ready(Ok(self.respond(&request)))
     }
 }

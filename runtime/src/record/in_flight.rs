@@ -44,6 +44,12 @@ impl InFlight {
         clock::nanos_now().saturating_sub(self.started) as f64 / 1e9
     }
 
+    /// Forgets the request without recording it: another handler's metrics record it instead.
+    pub(crate) fn discard(self) {
+        self.metrics.unstart();
+        std::mem::forget(self);
+    }
+
     /// Records the request, completed with `outcome`.
     pub(crate) fn finish(self, outcome: Classification) {
         self.record(outcome);

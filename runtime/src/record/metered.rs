@@ -1,15 +1,18 @@
 //! A service wrapper that measures each response to the end of its body.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::CONTENT_LENGTH;
-use http::{Method, Request, Response, StatusCode};
+use http::{Extensions, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
 use crate::record::handoff::{self, HandedOver};
+use crate::record::in_flight::InFlight;
 use crate::record::metered_body::MeteredBody;
 use crate::record::outcome::{content_length, response_size, Classification, Code};
 use crate::record::streams::OpenStream;
@@ -41,15 +44,33 @@ use crate::record::streams::OpenStream;
 /// Without it, a handler is recorded when it returns its response: the duration runs to the
 /// headers and the size is `Content-Length` or the body's exact size hint. Responses that carry
 /// no body (to `HEAD`, `1xx`, `204`, `304`) are recorded that way in both cases.
+///
+/// With the `tower` feature it is also a tower `Service`, and
+/// [`MeteredLayer`](crate::MeteredLayer) puts it around a router's routes.
 #[derive(Clone, Debug)]
 pub struct Metered<S> {
     inner: S,
+    /// Requests it measures itself when no instrumented handler answers them (the route layer).
+    own: Option<Arc<dyn OwnRequests>>,
+}
+
+/// Starts a request of the wrapper's own, for a route no instrumented handler may answer; the
+/// route layer (feature `tower`) implements it.
+pub(crate) trait OwnRequests: Send + Sync + fmt::Debug {
+    /// The request the wrapper measures for this one, started now, or `None` to measure none.
+    fn start(&self, method: &Method, uri: &Uri, extensions: &Extensions) -> Option<InFlight>;
 }
 
 impl<S> Metered<S> {
     /// Wraps `inner`.
     pub fn new(inner: S) -> Metered<S> {
-        Metered { inner }
+        Metered { inner, own: None }
+    }
+
+    /// Wraps `inner`, measuring requests no instrumented handler answers with `own`.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn with_own(inner: S, own: Option<Arc<dyn OwnRequests>>) -> Metered<S> {
+        Metered { inner, own }
     }
 
     /// The wrapped service.
@@ -68,15 +89,42 @@ where
     type Future = MeteredFuture<S::Future>;
 
     fn call(&self, request: Request<B>) -> Self::Future {
-        MeteredFuture {
-            head: request.method() == Method::HEAD,
-            request_length: request
-                .headers()
-                .get(CONTENT_LENGTH)
-                .and_then(|value| content_length(value.as_bytes())),
-            inner: self.inner.call(request),
-            handed: None,
-        }
+        let (head, request_length, own) = self.read(&request);
+        MeteredFuture::new(self.inner.call(request), head, request_length, own)
+    }
+}
+
+impl<S> Metered<S> {
+    /// What the future needs from the request before the inner service takes it.
+    fn read<B>(&self, request: &Request<B>) -> (bool, Option<u64>, Option<InFlight>) {
+        let own = self.own.as_ref().and_then(|own| {
+            own.start(request.method(), request.uri(), request.extensions())
+        });
+        let request_length = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|value| content_length(value.as_bytes()));
+        (request.method() == Method::HEAD, request_length, own)
+    }
+}
+
+#[cfg(feature = "tower")]
+impl<S, B, RB> tower_service::Service<Request<B>> for Metered<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<RB>>,
+    RB: Body,
+{
+    type Response = Response<MeteredBody<RB>>;
+    type Error = S::Error;
+    type Future = MeteredFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let (head, request_length, own) = self.read(&request);
+        MeteredFuture::new(self.inner.call(request), head, request_length, own)
     }
 }
 
@@ -92,6 +140,20 @@ pin_project! {
         request_length: Option<u64>,
         // The request an instrumented handler handed over, waiting for the response.
         handed: Option<HandedOver>,
+        // The wrapper's own request, recorded when no instrumented handler hands one over.
+        own: Option<InFlight>,
+    }
+}
+
+impl<F> MeteredFuture<F> {
+    fn new(inner: F, head: bool, request_length: Option<u64>, own: Option<InFlight>) -> Self {
+        MeteredFuture {
+            inner,
+            head,
+            request_length,
+            handed: None,
+            own,
+        }
     }
 }
 
@@ -115,7 +177,14 @@ where
         let Poll::Ready(result) = poll else {
             return Poll::Pending;
         };
-        let handed = this.handed.take();
+        let handed = match (this.handed.take(), this.own.take()) {
+            (Some(handed), own) => {
+                // The instrumented handler's metrics are the more specific: they record it.
+                own.map(InFlight::discard);
+                Some(handed)
+            }
+            (None, own) => own.map(|own| (own, Classification::UNCLASSIFIED)),
+        };
         Poll::Ready(match result {
             Ok(response) => Ok(meter(response, handed, *this.head, *this.request_length)),
             Err(err) => {
@@ -158,7 +227,7 @@ fn meter<RB: Body>(
     if bodiless {
         request.finish(Classification {
             code: Code::Status(status.as_u16()),
-            size: outcome.size,
+            size: outcome.size.or_else(|| response_size(&response)),
         });
         return response.map(MeteredBody::unmetered);
     }

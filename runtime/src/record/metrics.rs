@@ -168,6 +168,15 @@ impl HandlerMetrics {
         }
     }
 
+    /// Takes back a start counted by [`HandlerMetrics::start`], for a request another handler's
+    /// metrics record.
+    pub(crate) fn unstart(&self) {
+        match self.part() {
+            (part, true) => part.tally.unstart::<Owner>(),
+            (part, false) => part.tally.unstart::<Sharer>(),
+        }
+    }
+
     /// Records one finished (or abandoned) request that took `elapsed` nanoseconds. `now` is
     /// the process clock at its end.
     pub(crate) fn record(&self, elapsed: u64, now: u64, outcome: Classification) {

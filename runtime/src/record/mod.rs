@@ -1,6 +1,6 @@
 //! The request path: what the attribute emits for a handler ([`handler`], [`handler_info`]), the
 //! future that wraps its body ([`observe`]) and the request it starts ([`in_flight`]), how a
-//! request ended ([`outcome`]), and what a handler records ([`metrics`]: two summaries,
+//! request ended ([`outcome`], read from the handler's output as [`classify`] picks), and what a handler records ([`metrics`]: two summaries,
 //! [`request_counts`], an optional [`histogram`] and [`native_histogram`], with the `exemplars`
 //! feature the latest `exemplars`, and [`streams`] for long-lived routes), built from the
 //! [`settings`] fixed for the process. A [`metered`] service takes finished requests over
@@ -8,6 +8,7 @@
 
 #[cfg(feature = "exemplars")]
 pub(crate) mod exemplars;
+pub(crate) mod classify;
 pub(crate) mod handler;
 pub(crate) mod handler_info;
 pub(crate) mod handoff;

@@ -9,38 +9,45 @@ use pin_project_lite::pin_project;
 use crate::record::handler::Handler;
 use crate::record::handoff;
 use crate::record::in_flight::InFlight;
-use crate::record::outcome::{Code, Outcome};
+use crate::record::classify::Verdict;
+use crate::record::outcome::Code;
 
 pin_project! {
     /// An instrumented handler's future: same output, timed and counted.
     #[doc(hidden)]
     #[must_use = "futures do nothing unless polled"]
-    pub struct Observed<F> {
+    pub struct Observed<F, C> {
         #[pin]
         inner: F,
         handler: &'static Handler,
+        // Reads the output's status and size: picked by the expansion, where the output's type
+        // is known (see `record::classify`).
+        classify: C,
         request: Option<InFlight>,
     }
 }
 
 /// Wraps a handler body; called by the code the attribute generates.
 #[doc(hidden)]
-pub fn observe<F>(handler: &'static Handler, inner: F) -> Observed<F>
+pub fn observe<F, C, V>(handler: &'static Handler, inner: F, classify: C) -> Observed<F, C>
 where
     F: Future,
-    F::Output: Outcome,
+    C: Fn(&F::Output) -> V,
+    V: Verdict,
 {
     Observed {
         inner,
         handler,
+        classify,
         request: None,
     }
 }
 
-impl<F> Future for Observed<F>
+impl<F, C, V> Future for Observed<F, C>
 where
     F: Future,
-    F::Output: Outcome,
+    C: Fn(&F::Output) -> V,
+    V: Verdict,
 {
     type Output = F::Output;
 
@@ -57,7 +64,7 @@ where
         request.polling = false;
         if let Poll::Ready(output) = &poll {
             if let Some(request) = this.request.take() {
-                let outcome = output.classify();
+                let outcome = (this.classify)(output).into_classification();
                 // A response goes on to a body meter when one waits for it; an error is final.
                 let unclaimed = match outcome.code {
                     Code::Error => Some(request),

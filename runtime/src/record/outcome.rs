@@ -20,6 +20,9 @@ pub enum Code {
     /// The response body failed with an error before its end (seen only with a
     /// [`Metered`](crate::Metered) service).
     BodyError,
+    /// An axum handler's output that routemeter cannot read before axum converts it into a
+    /// response, and no [`Metered`](crate::Metered) service or layer saw the converted response.
+    Unclassified,
 }
 
 /// The `code` values of a failed request, as a PromQL regular expression: a 5xx status, a
@@ -30,8 +33,8 @@ pub enum Code {
 pub const FAILED_CODES: &str = "5..|error|panic|body_error";
 
 impl Code {
-    /// The number of distinct codes a handler can count: statuses 100..=999 and five outcomes.
-    pub(crate) const SLOTS: usize = 900 + 5;
+    /// The number of distinct codes a handler can count: statuses 100..=999 and six outcomes.
+    pub(crate) const SLOTS: usize = 900 + 6;
 
     /// A dense index for the per-handler counter array, in the order labels are written:
     /// statuses, then the outcomes by name.
@@ -43,6 +46,7 @@ impl Code {
             Code::Cancelled => 902,
             Code::Error => 903,
             Code::Panic => 904,
+            Code::Unclassified => 905,
         }
     }
 
@@ -54,13 +58,14 @@ impl Code {
             902 => Code::Cancelled,
             903 => Code::Error,
             904 => Code::Panic,
+            905 => Code::Unclassified,
             // Slots below 900 come from `slot`, so the status fits in u16.
             status => Code::Status(u16::try_from(status + 100).unwrap_or(999)),
         }
     }
 
     /// The `code` label value: three digits, or `aborted` / `body_error` / `cancelled` /
-    /// `error` / `panic`.
+    /// `error` / `panic` / `unclassified`.
     pub(crate) fn label(self) -> CodeLabel {
         CodeLabel(self)
     }
@@ -78,6 +83,7 @@ impl std::fmt::Display for CodeLabel {
             Code::Panic => f.write_str("panic"),
             Code::Aborted => f.write_str("aborted"),
             Code::BodyError => f.write_str("body_error"),
+            Code::Unclassified => f.write_str("unclassified"),
         }
     }
 }
@@ -88,6 +94,14 @@ pub struct Classification {
     pub(crate) code: Code,
     /// Response size in bytes, when it is known without reading the body.
     pub(crate) size: Option<u64>,
+}
+
+impl Classification {
+    /// An output whose status only its conversion into a response decides.
+    pub(crate) const UNCLASSIFIED: Classification = Classification {
+        code: Code::Unclassified,
+        size: None,
+    };
 }
 
 /// A handler return type routemeter can classify.

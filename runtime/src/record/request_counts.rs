@@ -136,6 +136,12 @@ impl Tally {
         W::add(&self.started, 1);
     }
 
+    /// Takes back a start: the request is recorded by another handler. Counts are summed with
+    /// wrapping, so subtracting here is right even when the start was counted in another shard.
+    pub(crate) fn unstart<W: Writer>(&self) {
+        W::add(&self.started, u64::MAX);
+    }
+
     /// Counts `code` in this shard's table; `false` when the table has no room for it.
     #[inline]
     fn count<W: Writer>(&self, code: Code) -> bool {

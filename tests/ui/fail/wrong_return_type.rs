@@ -1,9 +1,12 @@
-// A handler whose output is not a response: the runtime's `Outcome` bound explains what is accepted.
+// A handler whose output is not a response (nor, with the `axum` feature, anything axum turns into
+// one): the message says what is accepted.
 use routemeter::instrumented;
 
+struct Greeting;
+
 #[instrumented(name = "Greeting", route = "GET /greeting")]
-async fn handler() -> String {
-    "hello".to_owned()
+async fn handler() -> Greeting {
+    Greeting
 }
 
 fn main() {

@@ -1,0 +1,177 @@
+//! The route layer's own requests: each request measured under its route, as a handler of its
+//! own, where no instrumented handler answers it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use http::{Extensions, Method, Uri};
+
+use crate::expose::exporter::Exporter;
+use crate::middleware::route_name::{derived, known_method};
+use crate::record::handler::Handler;
+use crate::record::handler_info::HandlerInfo;
+use crate::record::in_flight::InFlight;
+use crate::record::metered::OwnRequests;
+
+/// Reads a request's route: the pattern it matched (`/accounts/{accountId}`), never the path
+/// as sent, or `None` when it matched none.
+pub(crate) type RouteFn = dyn Fn(&Method, &Uri, &Extensions) -> Option<String> + Send + Sync;
+
+/// Distinct routes measured at most; requests of any further route count as unmatched, so that
+/// a route function that returns raw paths cannot grow the series without bound.
+pub(crate) const MAX_ROUTES: usize = 1024;
+
+/// The name, method and route of the one handler every unmatched request counts under.
+pub(crate) const UNMATCHED: (&str, &str, &str) = ("unmatched", "ANY", "(unmatched)");
+
+/// The routes a route layer measures, and where a request's route comes from.
+pub(crate) struct Routes {
+    exporter: Exporter,
+    namespace: &'static str,
+    /// Names given for routes, by `(method, route)`.
+    names: HashMap<(&'static str, String), &'static str>,
+    excluded: Vec<String>,
+    source: Option<Arc<RouteFn>>,
+    /// The handler of each route seen so far, by route then method.
+    table: RwLock<HashMap<Box<str>, MethodHandlers>>,
+    unmatched: &'static Handler,
+}
+
+/// A route's handler per known method, in the order of [`known_method`]'s list.
+type MethodHandlers = [Option<&'static Handler>; 9];
+
+impl fmt::Debug for Routes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Routes")
+            .field("namespace", &self.namespace)
+            .field("excluded", &self.excluded)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A handler for a route of the layer, kept for the life of the process like the attribute's
+/// statics. The routes are bounded by [`MAX_ROUTES`].
+fn leaked_handler(namespace: &'static str, name: &str, method: &str, route: &str) -> &'static Handler {
+    let leak = |text: &str| -> &'static str { Box::leak(text.to_owned().into_boxed_str()) };
+    Box::leak(Box::new(Handler::new(HandlerInfo {
+        name: leak(name),
+        method: leak(method),
+        path: leak(route),
+        namespace: Some(namespace),
+        histogram: None,
+        stream: false,
+        time_to_headers: None,
+        request_size: None,
+        module_path: "routemeter::route_layer",
+        crate_version: None,
+        file: "the route layer",
+        line: 0,
+    })))
+}
+
+fn method_index(method: &str) -> usize {
+    const ORDER: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    ORDER.iter().position(|known| *known == method).unwrap_or(0)
+}
+
+impl Routes {
+    /// Routes measured into `exporter` under `namespace`. The unmatched handler and every named
+    /// route are registered now, so their series exist at zero.
+    pub(crate) fn new(
+        exporter: Exporter,
+        namespace: &'static str,
+        named: Vec<(&'static str, &'static str, String)>,
+        excluded: Vec<String>,
+        source: Option<Arc<RouteFn>>,
+    ) -> Result<Routes, crate::Error> {
+        let (name, method, route) = UNMATCHED;
+        let unmatched = leaked_handler(namespace, name, method, route);
+        exporter.register(unmatched)?;
+        let routes = Routes {
+            exporter,
+            namespace,
+            names: named
+                .iter()
+                .map(|(name, method, route)| ((*method, route.clone()), *name))
+                .collect(),
+            excluded,
+            source,
+            table: RwLock::new(HashMap::new()),
+            unmatched,
+        };
+        for (_, method, route) in &named {
+            routes.register(method, route)?;
+        }
+        Ok(routes)
+    }
+
+    /// The handler of `route` under `method`, registered on first sight.
+    fn handler(&self, method: &'static str, route: &str) -> &'static Handler {
+        let index = method_index(method);
+        {
+            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(Some(handler)) = table.get(route).map(|handlers| handlers[index]) {
+                return handler;
+            }
+        }
+        // A route that cannot be registered (too many, or its name taken) counts as unmatched.
+        self.register(method, route).unwrap_or(self.unmatched)
+    }
+
+    /// Registers `route` under `method` with the exporter, once.
+    fn register(&self, method: &'static str, route: &str) -> Result<&'static Handler, crate::Error> {
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        let index = method_index(method);
+        if let Some(Some(handler)) = table.get(route).map(|handlers| handlers[index]) {
+            return Ok(handler);
+        }
+        let known = table.values().flatten().flatten().count();
+        if known >= MAX_ROUTES {
+            return Err(crate::Error::InvalidConfig(format!(
+                "the route layer measures at most {MAX_ROUTES} routes; `{method} {route}` is counted as unmatched"
+            )));
+        }
+        let name = self
+            .names
+            .get(&(method, route.to_owned()))
+            .map_or_else(|| derived(method, route), |name| (*name).to_owned());
+        let handler = leaked_handler(self.namespace, &name, method, route);
+        let outcome = self.exporter.register(handler);
+        // Remembered either way: a route whose name clashes is not tried again.
+        let recorded = if outcome.is_ok() { handler } else { self.unmatched };
+        table.entry(route.into()).or_insert([None; 9])[index] = Some(recorded);
+        outcome.map(|()| handler)
+    }
+
+    /// Starts a request of `route` (`None`: unmatched), unless its path is excluded.
+    fn start_route(&self, method: &Method, uri: &Uri, route: Option<&str>) -> Option<InFlight> {
+        let excluded = |path: &str| self.excluded.iter().any(|excluded| excluded == path);
+        if excluded(uri.path()) || route.is_some_and(excluded) {
+            return None;
+        }
+        let handler = match (route, known_method(method)) {
+            (Some(route), Some(method)) => self.handler(method, route),
+            _ => self.unmatched,
+        };
+        Some(InFlight::start(handler.metrics()))
+    }
+}
+
+impl OwnRequests for Routes {
+    /// The route comes from the route function when there is one, else from axum's
+    /// `MatchedPath` (feature `axum`).
+    fn start(&self, method: &Method, uri: &Uri, extensions: &Extensions) -> Option<InFlight> {
+        if let Some(source) = &self.source {
+            let route = source(method, uri, extensions);
+            return self.start_route(method, uri, route.as_deref());
+        }
+        #[cfg(feature = "axum")]
+        if let Some(matched) = extensions.get::<axum::extract::MatchedPath>() {
+            return self.start_route(method, uri, Some(matched.as_str()));
+        }
+        self.start_route(method, uri, None)
+    }
+}
