@@ -104,7 +104,11 @@ impl Exporter {
 
     /// The catalog as it is now.
     fn catalog(&self) -> Arc<Catalog> {
-        let catalog = self.state.catalog.read().unwrap_or_else(PoisonError::into_inner);
+        let catalog = self
+            .state
+            .catalog
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(&catalog)
     }
 
@@ -130,7 +134,11 @@ impl Exporter {
     /// then left out.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn register(&self, handler: &'static Handler) -> Result<(), Error> {
-        let mut catalog = self.state.catalog.write().unwrap_or_else(PoisonError::into_inner);
+        let mut catalog = self
+            .state
+            .catalog
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let grown = catalog.with(handler, self.state.settings.namespace.as_deref());
         grown.check()?;
         grown.initialise();

@@ -214,7 +214,10 @@ mod tests {
 
     #[test]
     fn routes_are_a_method_and_a_path() {
-        assert!(matches!(parse_route("GET /items/{id}"), Ok(("GET", "/items/{id}"))));
+        assert!(matches!(
+            parse_route("GET /items/{id}"),
+            Ok(("GET", "/items/{id}"))
+        ));
         for bad in ["GET", "get /x", "GET x", "BREW /pot", "GET /a b", ""] {
             assert!(parse_route(bad).is_err(), "{bad}");
         }

@@ -52,7 +52,12 @@ impl fmt::Debug for Routes {
 
 /// A handler for a route of the layer, kept for the life of the process like the attribute's
 /// statics. The routes are bounded by [`MAX_ROUTES`].
-fn leaked_handler(namespace: &'static str, name: &str, method: &str, route: &str) -> &'static Handler {
+fn leaked_handler(
+    namespace: &'static str,
+    name: &str,
+    method: &str,
+    route: &str,
+) -> &'static Handler {
     let leak = |text: &str| -> &'static str { Box::leak(text.to_owned().into_boxed_str()) };
     Box::leak(Box::new(Handler::new(HandlerInfo {
         name: leak(name),
@@ -122,7 +127,11 @@ impl Routes {
     }
 
     /// Registers `route` under `method` with the exporter, once.
-    fn register(&self, method: &'static str, route: &str) -> Result<&'static Handler, crate::Error> {
+    fn register(
+        &self,
+        method: &'static str,
+        route: &str,
+    ) -> Result<&'static Handler, crate::Error> {
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         let index = method_index(method);
         if let Some(Some(handler)) = table.get(route).map(|handlers| handlers[index]) {
@@ -141,7 +150,11 @@ impl Routes {
         let handler = leaked_handler(self.namespace, &name, method, route);
         let outcome = self.exporter.register(handler);
         // Remembered either way: a route whose name clashes is not tried again.
-        let recorded = if outcome.is_ok() { handler } else { self.unmatched };
+        let recorded = if outcome.is_ok() {
+            handler
+        } else {
+            self.unmatched
+        };
         table.entry(route.into()).or_insert([None; 9])[index] = Some(recorded);
         outcome.map(|()| handler)
     }

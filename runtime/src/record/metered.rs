@@ -97,9 +97,10 @@ where
 impl<S> Metered<S> {
     /// What the future needs from the request before the inner service takes it.
     fn read<B>(&self, request: &Request<B>) -> (bool, Option<u64>, Option<InFlight>) {
-        let own = self.own.as_ref().and_then(|own| {
-            own.start(request.method(), request.uri(), request.extensions())
-        });
+        let own = self
+            .own
+            .as_ref()
+            .and_then(|own| own.start(request.method(), request.uri(), request.extensions()));
         let request_length = request
             .headers()
             .get(CONTENT_LENGTH)
