@@ -70,7 +70,8 @@ fn leaked_handler(
         request_size: None,
         module_path: "routemeter::route_layer",
         crate_version: None,
-        file: "the route layer",
+        // Where it comes from, for errors: a handler of line 0 is named by its file alone.
+        file: leak(&format!("the route layer's `{method} {route}`")),
         line: 0,
     })))
 }
@@ -94,23 +95,28 @@ impl Routes {
     ) -> Result<Routes, crate::Error> {
         let (name, method, route) = UNMATCHED;
         let unmatched = leaked_handler(namespace, name, method, route);
-        exporter.register(unmatched)?;
-        let routes = Routes {
+        let mut table: HashMap<Box<str>, MethodHandlers> = HashMap::new();
+        let mut handlers = vec![unmatched];
+        for (name, method, route) in &named {
+            let handler = leaked_handler(namespace, name, method, route);
+            table.entry(route.as_str().into()).or_insert([None; 9])[method_index(method)] =
+                Some(handler);
+            handlers.push(handler);
+        }
+        // All at once, so that a layer that cannot be built leaves nothing behind.
+        exporter.register(&handlers)?;
+        Ok(Routes {
             exporter,
             namespace,
             names: named
-                .iter()
-                .map(|(name, method, route)| ((*method, route.clone()), *name))
+                .into_iter()
+                .map(|(name, method, route)| ((method, route), name))
                 .collect(),
             excluded,
             source,
-            table: RwLock::new(HashMap::new()),
+            table: RwLock::new(table),
             unmatched,
-        };
-        for (_, method, route) in &named {
-            routes.register(method, route)?;
-        }
-        Ok(routes)
+        })
     }
 
     /// The handler of `route` under `method`, registered on first sight.
@@ -148,7 +154,7 @@ impl Routes {
             .get(&(method, route.to_owned()))
             .map_or_else(|| derived(method, route), |name| (*name).to_owned());
         let handler = leaked_handler(self.namespace, &name, method, route);
-        let outcome = self.exporter.register(handler);
+        let outcome = self.exporter.register(&[handler]);
         // Remembered either way: a route whose name clashes is not tried again.
         let recorded = if outcome.is_ok() {
             handler
