@@ -115,19 +115,17 @@ async fn plain_create_item(Json(_): Json<Value>) -> impl IntoResponse {
     (StatusCode::CREATED, json_of(created()))
 }
 
-/// The series of `namespace` in `metrics`, with the namespace written `NS`, and their values; durations (timings)
-/// as `None`. The route layer's one handler for unmatched requests, which the other ways do not have, is left out.
-fn contract(
-    metrics: &Exposition,
-    namespace: &str,
-) -> BTreeMap<
-    String,
-    (
-        Option<String>,
-        Option<String>,
-        Vec<(String, Option<String>)>,
-    ),
-> {
+/// A family as the contract compares it: HELP, TYPE, and each series with its value (`None` for a timing).
+type FamilyContract = (
+    Option<String>,
+    Option<String>,
+    Vec<(String, Option<String>)>,
+);
+
+/// The families of `namespace` in `metrics` by name after the namespace, with the namespace written `NS` in
+/// their series; durations (timings) have no value. The route layer's one handler for unmatched requests,
+/// which the other ways do not have, is left out.
+fn contract(metrics: &Exposition, namespace: &str) -> BTreeMap<String, FamilyContract> {
     let prefix = format!("{namespace}_");
     metrics
         .families
