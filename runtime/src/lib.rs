@@ -94,11 +94,11 @@
 //!
 //! ```
 //! # #[cfg(feature = "axum")] {
-//! use axum::{extract::Path, http::StatusCode, routing::get, Json, Router};
+//! use axum::{extract::Path, http::StatusCode, routing::get, Router};
 //!
 //! #[routemeter::instrumented(name = "GetAccount", route = "GET /accounts/{accountId}")]
-//! async fn get_account(Path(id): Path<u32>) -> Result<Json<u32>, StatusCode> {
-//!     if id == 0 { Err(StatusCode::NOT_FOUND) } else { Ok(Json(id)) }
+//! async fn get_account(Path(id): Path<u32>) -> Result<String, StatusCode> {
+//!     if id == 0 { Err(StatusCode::NOT_FOUND) } else { Ok(format!("account {id}")) }
 //! }
 //!
 //! let exporter = routemeter::install()?;
