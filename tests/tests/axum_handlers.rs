@@ -1,7 +1,7 @@
 //! `#[instrumented]` on axum handlers, served by a real server on 127.0.0.1: extractors and `IntoResponse`
 //! outputs of every common shape. With routemeter's layer on the router, a request counts by the status of the
 //! response axum converted its output into, with the bytes sent, and is measured to the body's last byte (a paced
-//! body, a client that leaves mid-body, over HTTP/1.1 and HTTP/2). Without the layer, outputs that are responses
+//! body, a client that leaves mid-body, a body that fails, over HTTP/1.1 and HTTP/2). Without the layer, outputs that are responses
 //! count exactly and the others `unclassified`. `/metrics` is a route of the router.
 //!
 //! Every handler is used by one test only (namespace `axum_handlers`), so the counts each test compares are exact.
@@ -32,6 +32,7 @@ const BARE_RESPONSE: HandlerSeries =
     HandlerSeries::new(NAMESPACE, "BareResponse", "GET", "/bare/response");
 const PACED: HandlerSeries = HandlerSeries::new(NAMESPACE, "Paced", "GET", "/paced");
 const LEFT: HandlerSeries = HandlerSeries::new(NAMESPACE, "Left", "GET", "/left");
+const BROKEN: HandlerSeries = HandlerSeries::new(NAMESPACE, "Broken", "GET", "/broken");
 
 /// The items a shop knows, shared with the handlers as axum state.
 #[derive(Clone)]
@@ -119,6 +120,12 @@ async fn left(Query(pace): Query<Pace>) -> impl IntoResponse {
     paced_body(&pace)
 }
 
+#[routemeter::instrumented(name = "Broken", route = "GET /broken", namespace = "axum_handlers")]
+async fn broken() -> Response {
+    let body = Paced::new(10, Duration::from_millis(1), Some(2));
+    Response::new(axum::body::Body::new(body))
+}
+
 /// The shop's router: every handler, and `/metrics` from `exporter`.
 fn router(exporter: &Exporter) -> Router {
     Router::new()
@@ -129,6 +136,7 @@ fn router(exporter: &Exporter) -> Router {
         .route("/bare/response", get(bare_response))
         .route("/paced", get(paced))
         .route("/left", get(left))
+        .route("/broken", get(broken))
         .route_service("/metrics", exporter.clone())
         .with_state(Shop {
             items: &["kettle", "teapot"],
@@ -259,6 +267,21 @@ async fn through_the_layer_a_client_that_leaves_mid_body_is_counted_aborted() ->
             size >= (3 * FRAME) as f64 && size < (frames * FRAME) as f64,
             "{protocol:?}: {size} bytes recorded after 3 of {frames} frames were read"
         );
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_layer_a_body_that_fails_is_counted_body_error() -> TestResult {
+    let (exporter, server) = served(true).await?;
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = stream(server.addr(), protocol, "/broken").await?;
+        // The client sees the body break off; what it gets of it does not matter here.
+        let _ = read(&mut receiving, None).await;
+        let after = ended(&exporter, BROKEN, &before, "body_error").await?;
+        let size = BROKEN.sum(&after, "size") - BROKEN.sum(&before, "size");
+        assert_eq!(size, (2 * FRAME) as f64, "{protocol:?}");
     }
     server.stop().await
 }
