@@ -1,8 +1,8 @@
 //! How a handler's finished request reaches the body meter that waits for its response.
 //!
 //! The attribute's future cannot change what the handler returns, so it cannot wrap the response
-//! body itself. A [`Metered`](crate::Metered) service polls the service it wraps inside
-//! [`collecting`]; an instrumented handler that completes during that poll, on this thread, hands
+//! body itself. A [`Metered`](crate::Metered) service polls the service it wraps with a
+//! [`Collector`] open; an instrumented handler that completes during that poll, on this thread, hands
 //! its started request over with [`offer`] instead of recording it, and the meter records it when
 //! the response body ends. Without a meter (or for a handler run on another task) nobody
 //! collects, and the handler records at once, when it returns its response.
@@ -22,40 +22,48 @@ thread_local! {
     static HANDED: Cell<Option<HandedOver>> = const { Cell::new(None) };
 }
 
-/// Runs `poll` with a collector open, and returns what was handed over during it.
-pub(crate) fn collecting<R>(poll: impl FnOnce() -> R) -> (R, Option<HandedOver>) {
-    /// Restores the collector of an enclosing meter (there rarely is one), also when `poll`
-    /// unwinds, and yields what this one collected.
-    struct Collector {
-        was_open: bool,
-        enclosing: Option<HandedOver>,
-        closed: bool,
-    }
-    impl Collector {
-        fn close(&mut self) -> Option<HandedOver> {
-            self.closed = true;
-            let _ = OPEN.try_with(|open| open.set(self.was_open));
-            HANDED
-                .try_with(|handed| handed.replace(self.enclosing.take()))
-                .ok()
-                .flatten()
+/// A collector open on this thread, from [`Collector::open`] to [`Collector::close`]. It restores
+/// the collector of an enclosing meter (there rarely is one), also when the poll between unwinds.
+pub(crate) struct Collector {
+    was_open: bool,
+    enclosing: Option<HandedOver>,
+    closed: bool,
+}
+
+impl Collector {
+    /// Opens a collector: requests offered from now on, on this thread, are kept for it.
+    #[inline]
+    pub(crate) fn open() -> Collector {
+        Collector {
+            was_open: OPEN.try_with(|open| open.replace(true)).unwrap_or(false),
+            enclosing: HANDED.try_with(Cell::take).ok().flatten(),
+            closed: false,
         }
     }
-    impl Drop for Collector {
-        fn drop(&mut self) {
-            // Still open only when `poll` unwound: what it collected is dropped with the rest.
-            if !self.closed {
-                drop(self.close());
-            }
+
+    /// Closes the collector and returns what was handed to it.
+    #[inline]
+    pub(crate) fn close(mut self) -> Option<HandedOver> {
+        self.restore()
+    }
+
+    fn restore(&mut self) -> Option<HandedOver> {
+        self.closed = true;
+        let _ = OPEN.try_with(|open| open.set(self.was_open));
+        HANDED
+            .try_with(|handed| handed.replace(self.enclosing.take()))
+            .ok()
+            .flatten()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        // Still open only when the poll unwound: what it collected is dropped with the rest.
+        if !self.closed {
+            drop(self.restore());
         }
     }
-    let mut collector = Collector {
-        was_open: OPEN.try_with(|open| open.replace(true)).unwrap_or(false),
-        enclosing: HANDED.try_with(Cell::take).ok().flatten(),
-        closed: false,
-    };
-    let result = poll();
-    (result, collector.close())
 }
 
 /// Hands `request` to the innermost collector open on this thread; gives it back when none is.
@@ -116,11 +124,12 @@ mod tests {
 
     #[test]
     fn nested_collectors_each_get_their_own() {
-        let ((inner, offered), outer) = collecting(|| {
-            let offered = offer(request(), OK).is_none();
-            let ((), inner) = collecting(|| assert!(offer(request(), OK).is_none()));
-            (inner, offered)
-        });
+        let outer = Collector::open();
+        let offered = offer(request(), OK).is_none();
+        let nested = Collector::open();
+        assert!(offer(request(), OK).is_none());
+        let inner = nested.close();
+        let outer = outer.close();
         assert!(offered);
         assert!(inner.is_some());
         assert!(outer.is_some());

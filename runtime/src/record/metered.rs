@@ -11,9 +11,10 @@ use http::{Extensions, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
-use crate::record::handoff::{self, HandedOver};
+use crate::record::handoff::{Collector, HandedOver};
 use crate::record::in_flight::InFlight;
 use crate::record::metered_body::MeteredBody;
+use crate::record::metrics::request_sizes_wanted;
 use crate::record::outcome::{content_length, response_size, Classification, Code};
 use crate::record::streams::OpenStream;
 
@@ -101,9 +102,10 @@ impl<S> Metered<S> {
             .own
             .as_ref()
             .and_then(|own| own.start(request.method(), request.uri(), request.extensions()));
-        let request_length = request
-            .headers()
-            .get(CONTENT_LENGTH)
+        // Read only when some handler records request sizes: most programs have none.
+        let request_length = request_sizes_wanted()
+            .then(|| request.headers().get(CONTENT_LENGTH))
+            .flatten()
             .and_then(|value| content_length(value.as_bytes()));
         (request.method() == Method::HEAD, request_length, own)
     }
@@ -167,9 +169,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let inner = this.inner;
-        let (poll, handed) = handoff::collecting(|| inner.poll(cx));
-        if let Some(handed) = handed {
+        let collector = Collector::open();
+        let poll = this.inner.poll(cx);
+        if let Some(handed) = collector.close() {
             // Two handlers finished for one response: the later one answered it.
             if let Some((earlier, outcome)) = this.handed.replace(handed) {
                 earlier.finish(outcome);
@@ -205,6 +207,7 @@ where
 
 /// Puts the handed-over request, if any, on the response's body, and records what is known at the
 /// headers.
+#[inline]
 fn meter<RB: Body>(
     response: Response<RB>,
     handed: Option<HandedOver>,

@@ -1,6 +1,7 @@
 //! What one handler records: its two summaries, its request counts, and what it opted into: the
 //! latency histograms (classic and native), the time to headers, the request size, its streams.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::primitives::clock;
@@ -95,10 +96,25 @@ impl Measure {
     }
 }
 
+/// Whether some handler records request sizes; set when such a handler's metrics are built
+/// (`install` builds every handler's), so that services without one never read the request's
+/// `Content-Length`.
+static REQUEST_SIZES_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether some handler's metrics record request sizes.
+#[inline]
+pub(crate) fn request_sizes_wanted() -> bool {
+    REQUEST_SIZES_WANTED.load(Ordering::Relaxed)
+}
+
 impl HandlerMetrics {
     /// Metrics shaped by `settings`, with what `info` opts into or out of.
     pub(crate) fn new(info: &HandlerInfo, settings: &Settings) -> HandlerMetrics {
         let histogram = settings.histogram_kind(info.histogram);
+        let request_size = info.request_size.unwrap_or(settings.request_size);
+        if request_size {
+            REQUEST_SIZES_WANTED.store(true, Ordering::Relaxed);
+        }
         let latency = || Histogram::new(settings.buckets.clone());
         HandlerMetrics {
             shards: Shards::default(),
@@ -115,10 +131,7 @@ impl HandlerMetrics {
                 .time_to_headers
                 .unwrap_or(settings.time_to_headers)
                 .then(latency),
-            request_size: info
-                .request_size
-                .unwrap_or(settings.request_size)
-                .then(|| Histogram::new(Arc::from(SIZE_BUCKETS))),
+            request_size: request_size.then(|| Histogram::new(Arc::from(SIZE_BUCKETS))),
             streams: info.stream.then(StreamMetrics::default),
         }
     }
