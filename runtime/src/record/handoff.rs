@@ -47,6 +47,7 @@ impl Collector {
         self.restore()
     }
 
+    #[inline]
     fn restore(&mut self) -> Option<HandedOver> {
         self.closed = true;
         let _ = OPEN.try_with(|open| open.set(self.was_open));
@@ -70,6 +71,7 @@ impl Drop for Collector {
 ///
 /// A handler that completes after another in the same poll (an instrumented handler calling
 /// another) replaces it: the outer one answers the request, and the inner one is recorded now.
+#[inline]
 pub(crate) fn offer(request: InFlight, outcome: Classification) -> Option<InFlight> {
     if !OPEN.try_with(Cell::get).unwrap_or(false) {
         return Some(request);
