@@ -104,8 +104,12 @@
 //! let exporter = routemeter::install()?;
 //! let app: Router = Router::new()
 //!     .route("/accounts/{accountId}", get(get_account))
+//!     // The exporter is a tower `Service`, so it is a route as it is.
 //!     .route_service("/metrics", exporter.clone())
 //!     .layer(routemeter::MeteredLayer::new());
+//! // Or `/metrics` as a handler of your own, beside others of the same router:
+//! let scrape = move |request: axum::extract::Request| async move { exporter.respond(&request) };
+//! let metrics_only: Router = Router::new().route("/metrics", get(scrape));
 //! # }
 //! # Ok::<(), routemeter::Error>(())
 //! ```
