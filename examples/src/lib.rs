@@ -70,22 +70,19 @@ mod app;
 mod body;
 mod body_budget;
 pub mod cli;
-mod clock;
 mod dispatch;
 mod export;
-pub mod graphql;
 mod handlers;
 mod handwritten;
 mod instrumented;
-pub mod model;
 mod options;
-pub mod quotes;
 mod reply;
 pub mod router;
 mod server;
 mod signal;
-pub mod store;
 
+// The store, model, GraphQL schema and quotes live in `accountservice-core`, which the axum example links too.
+pub use accountservice_core::{graphql, model, quotes, store};
 pub use body::DEFAULT_BODY_LIMIT;
 pub use body_budget::DEFAULT_BODY_BUDGET;
 pub use options::{Instrumentation, Options};
