@@ -79,12 +79,12 @@ mod options;
 mod reply;
 pub mod router;
 mod server;
-mod signal;
 
 // The store, model, GraphQL schema and quotes live in `accountservice-core`, which the axum example links too.
 pub use accountservice_core::{graphql, model, quotes, store};
+/// Where and how the service listens, and the signals that stop it, shared with the axum example.
+pub use accountservice_core::{listen, shutdown_signal};
 pub use body::DEFAULT_BODY_LIMIT;
 pub use body_budget::DEFAULT_BODY_BUDGET;
 pub use options::{Instrumentation, Options};
-pub use server::{listen, serve};
-pub use signal::shutdown_signal;
+pub use server::serve;

@@ -1,5 +1,6 @@
 //! What the accountservice examples share, whatever HTTP stack serves them: the account store, the JSON model of
-//! the tutorial, its GraphQL schema and quotes, and the rules both servers apply to what a client sends.
+//! the tutorial, its GraphQL schema and quotes, the rules both servers apply to what a client sends, the listening
+//! socket and the signals that stop a server.
 //!
 //! It carries no instrumented handler on purpose. routemeter registers every `#[instrumented]` handler linked into
 //! a program, so a library holding the hyper example's handlers cannot be linked into the axum example, whose own
@@ -9,7 +10,12 @@
 mod clock;
 pub mod excerpt;
 pub mod graphql;
+mod listen;
 pub mod model;
 pub mod pace;
 pub mod quotes;
+mod signal;
 pub mod store;
+
+pub use listen::listen;
+pub use signal::shutdown_signal;
