@@ -184,13 +184,9 @@ fn closing(response: Response<Body>) -> Response<Body> {
     reply::with_header(response, CONNECTION, HeaderValue::from_static("close"))
 }
 
-/// Whether a `Content-Type` names JSON: `application/json`, with any parameters (`; charset=utf-8`), in any case.
+/// Whether a `Content-Type` names JSON, by the rule shared with the axum example.
 fn is_json(content_type: &HeaderValue) -> bool {
-    let Ok(value) = content_type.to_str() else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
+    accountservice_core::requests::is_json(content_type.as_bytes())
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ pub mod router;
 mod server;
 
 // The store, model, GraphQL schema and quotes live in `accountservice-core`, which the axum example links too.
-pub use accountservice_core::{graphql, model, quotes, store};
+pub use accountservice_core::{graphql, model, quotes, requests, store};
 /// Where and how the service listens, and the signals that stop it, shared with the axum example.
 pub use accountservice_core::{listen, shutdown_signal};
 pub use body::DEFAULT_BODY_LIMIT;

@@ -14,6 +14,7 @@ mod listen;
 pub mod model;
 pub mod pace;
 pub mod quotes;
+pub mod requests;
 mod signal;
 pub mod store;
 
