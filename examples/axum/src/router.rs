@@ -24,6 +24,12 @@ use crate::state::AppState;
 /// `MeteredLayer` wraps every route: the instrumented handlers are then counted by the status of the response axum
 /// made of their output, and measured to the last byte of its body. Requests to other routes, and for paths or
 /// methods that do not exist, are not measured, so they cannot create series.
+///
+/// The handlers read the serving address from the request's [`ServedBy`] extension, which [`serve`](crate::serve)
+/// adds per connection; a server of another making must add it too (`axum::Extension(ServedBy(..))`), or the
+/// routes that answer `servedBy` fail with axum's 500 for a missing extension.
+///
+/// [`ServedBy`]: accountservice_core::graphql::ServedBy
 pub fn router(state: AppState, exporter: Exporter) -> Router {
     Router::new()
         .route(
