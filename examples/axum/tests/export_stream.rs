@@ -1,5 +1,5 @@
 //! The streamed export through the router's `MeteredLayer`: timed to its last frame, and counted `aborted` when its
-//! client leaves before the end, with nothing left in flight.
+//! client leaves before the end (over HTTP/1.1 and HTTP/2), with nothing left in flight.
 //!
 //! One test in this file, so that no other request of the process moves the export's series meanwhile.
 
@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use accountservice_core::store::SEEDED_ACCOUNTS;
 use bytes::Bytes;
-use common::{get, open, scrape, scrape_until, Service, TestResult, EXCHANGE_TIMEOUT};
+use common::{
+    get, open_with, scrape, scrape_until, Protocol, Service, TestResult, EXCHANGE_TIMEOUT,
+};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 
@@ -59,52 +61,51 @@ async fn the_export_is_measured_to_its_last_frame_and_a_client_leaving_counts_ab
     );
     assert_eq!(done.in_flight(HANDLER), Some(0.0));
 
-    // An export its client leaves after the first frame, 50 ms between frames (5 s in all).
-    let response = open(
-        addr,
-        Method::GET,
-        "/accounts/export?pace_ms=50",
-        &[],
-        Bytes::new(),
-    )
-    .await?;
-    assert_eq!(response.status(), StatusCode::OK);
-    let mut body = response.into_body();
-    let first = tokio::time::timeout(EXCHANGE_TIMEOUT, body.frame())
-        .await?
-        .ok_or("the export ended before its first frame")??;
-    assert!(first.data_ref().is_some_and(|data| !data.is_empty()));
-    let during = scrape(addr).await?;
-    assert_eq!(
-        during.in_flight(HANDLER),
-        Some(1.0),
-        "a response still sending its body is in flight"
-    );
-    assert_eq!(
-        during.requests(HANDLER, "aborted"),
-        before.requests(HANDLER, "aborted")
-    );
-    // Dropping the body closes the connection: the server's next write fails.
-    drop(body);
-    let left = scrape_until(
-        addr,
-        "the abandoned export counted aborted",
-        EXCHANGE_TIMEOUT,
-        |metrics| {
-            metrics.requests(HANDLER, "aborted") == before.requests(HANDLER, "aborted") + 1.0
+    // An export its client leaves after the first frame, 50 ms between frames (5 s in all), over each protocol:
+    // over HTTP/1.1 the connection closes, over HTTP/2 the stream is reset.
+    for (abandoned_earlier, protocol) in [Protocol::Http1, Protocol::Http2].into_iter().enumerate()
+    {
+        let before_aborted = before.requests(HANDLER, "aborted") + abandoned_earlier as f64;
+        let response = open_with(
+            protocol,
+            addr,
+            Method::GET,
+            "/accounts/export?pace_ms=50",
+            &[],
+            Bytes::new(),
+        )
+        .await?;
+        assert_eq!(response.status(), StatusCode::OK, "{protocol:?}");
+        let mut body = response.into_body();
+        let first = tokio::time::timeout(EXCHANGE_TIMEOUT, body.frame())
+            .await?
+            .ok_or("the export ended before its first frame")??;
+        assert!(first.data_ref().is_some_and(|data| !data.is_empty()));
+        let during = scrape(addr).await?;
+        assert_eq!(
+            during.in_flight(HANDLER),
+            Some(1.0),
+            "a response still sending its body is in flight ({protocol:?})"
+        );
+        assert_eq!(during.requests(HANDLER, "aborted"), before_aborted);
+        drop(body);
+        let what = format!("the abandoned export counted aborted ({protocol:?})");
+        scrape_until(addr, &what, EXCHANGE_TIMEOUT, |metrics| {
+            metrics.requests(HANDLER, "aborted") == before_aborted + 1.0
                 && metrics.in_flight(HANDLER) == Some(0.0)
-        },
-    )
-    .await?;
+        })
+        .await?;
+    }
+    let left = scrape(addr).await?;
     assert_eq!(
         left.requests(HANDLER, "200"),
         before.requests(HANDLER, "200") + 1.0,
-        "the abandoned export is not counted as served"
+        "the abandoned exports are not counted as served"
     );
     assert_eq!(
         left.count(HANDLER, "duration") - before.count(HANDLER, "duration"),
-        2.0,
-        "both exports are timed"
+        3.0,
+        "every export is timed"
     );
 
     service.stop().await

@@ -12,7 +12,7 @@ use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use routemeter::ServeOptions;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -127,8 +127,17 @@ pub async fn send(
     tokio::time::timeout(EXCHANGE_TIMEOUT, exchange).await?
 }
 
-/// Sends a request on a connection of its own and returns the response as soon as its headers are in; the body
-/// is read by the caller, and dropping it closes the connection.
+/// The HTTP version a test client speaks (HTTP/2 with prior knowledge, as routemeter's server accepts it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1.
+    Http1,
+    /// HTTP/2 over cleartext, with prior knowledge.
+    Http2,
+}
+
+/// Sends a request over HTTP/1.1 on a connection of its own and returns the response as soon as its headers are
+/// in; the body is read by the caller, and dropping it closes the connection.
 pub async fn open(
     addr: SocketAddr,
     method: Method,
@@ -136,19 +145,45 @@ pub async fn open(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> TestResult<http::Response<Incoming>> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(HOST, addr.to_string());
+    open_with(Protocol::Http1, addr, method, path, headers, body).await
+}
+
+/// As [`open`], over `protocol`. Over HTTP/2, dropping the body resets its stream.
+pub async fn open_with(
+    protocol: Protocol,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> TestResult<http::Response<Incoming>> {
+    let stream = TokioIo::new(TcpStream::connect(addr).await?);
+    let mut request = Request::builder().method(method);
+    request = match protocol {
+        Protocol::Http1 => request.uri(path).header(HOST, addr.to_string()),
+        Protocol::Http2 => request.uri(format!("http://{addr}{path}")),
+    };
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request.body(Full::new(body))?;
-    Ok(tokio::time::timeout(EXCHANGE_TIMEOUT, sender.send_request(request)).await??)
+    let sending = async {
+        match protocol {
+            Protocol::Http1 => {
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(stream).await?;
+                tokio::spawn(connection);
+                Ok::<_, hyper::Error>(sender.send_request(request).await?)
+            }
+            Protocol::Http2 => {
+                let (mut sender, connection) =
+                    hyper::client::conn::http2::handshake(TokioExecutor::new(), stream).await?;
+                tokio::spawn(connection);
+                Ok(sender.send_request(request).await?)
+            }
+        }
+    };
+    Ok(tokio::time::timeout(EXCHANGE_TIMEOUT, sending).await??)
 }
 
 /// `GET path`.
