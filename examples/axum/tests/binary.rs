@@ -4,68 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::child::Running;
 use common::{get, TestResult};
 use http::StatusCode;
 
-/// The child process, killed (SIGKILL) when dropped if it is still running.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// The address printed on the line `<prefix>http://ADDR...`, from the child's next lines of standard output.
-fn address_after(
-    lines: &mut impl Iterator<Item = std::io::Result<String>>,
-    prefix: &str,
-) -> TestResult<SocketAddr> {
-    for line in lines {
-        let line = line?;
-        if let Some(rest) = line.strip_prefix(prefix) {
-            let addr = rest.trim_start_matches("http://");
-            let addr = addr.split(['/', ' ']).next().unwrap_or_default();
-            return Ok(addr.parse()?);
-        }
-    }
-    Err(format!("the program ended without printing {prefix:?}").into())
-}
-
 #[tokio::test]
 async fn the_binary_serves_the_routes_and_metrics_and_stops_on_sigterm() -> TestResult {
-    let child = Command::new(env!("CARGO_BIN_EXE_accountservice-axum"))
-        .args(["--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
-        .env_remove("ACCOUNTSERVICE_ADDR")
-        .env_remove("ACCOUNTSERVICE_METRICS_ADDR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut running = Running(child);
-    let stdout = running
-        .0
-        .stdout
-        .take()
-        .ok_or("the child's standard output")?;
-    let mut lines = BufReader::new(stdout).lines();
-    // The lines come at start-up, read on a thread of their own so that a silent child cannot hang the test.
-    let (addr, metrics_addr, lines) = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::task::spawn_blocking(move || -> TestResult<(SocketAddr, SocketAddr, _)> {
-            let addr = address_after(&mut lines, "accountservice-axum listening on ")?;
-            let metrics_addr = address_after(&mut lines, "metrics served on ")?;
-            Ok((addr, metrics_addr, lines))
-        }),
-    )
-    .await???;
+    let mut running = Running::start(true).await?;
+    let addr = running.addr;
+    let metrics_addr = running.metrics_addr.ok_or("started with --metrics-addr")?;
 
     let account = get(addr, "/accounts/10001").await?;
     assert_eq!(account.status, StatusCode::OK);
@@ -88,21 +38,12 @@ async fn the_binary_serves_the_routes_and_metrics_and_stops_on_sigterm() -> Test
 
     // SIGTERM, then a short grace before the guard's SIGKILL.
     let terminated = Command::new("kill")
-        .args(["-TERM", &running.0.id().to_string()])
+        .args(["-TERM", &running.pid().to_string()])
         .status()?;
     assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = running.0.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            return Err("the service did not stop within 5 s of SIGTERM".into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = running.wait_for_exit(Duration::from_secs(5)).await?;
     assert!(status.success(), "it exits cleanly: {status}");
-    let last = lines.map_while(Result::ok).last();
+    let last = running.stdout.by_ref().map_while(Result::ok).last();
     assert_eq!(last.as_deref(), Some("accountservice-axum stopped"));
     Ok(())
 }

@@ -4,16 +4,16 @@
 //! One test in this file, so that no other request of the process moves the export's series meanwhile.
 
 mod common;
+mod in_process;
 
 use std::time::{Duration, Instant};
 
 use accountservice_core::store::SEEDED_ACCOUNTS;
 use bytes::Bytes;
-use common::{
-    get, open_with, scrape, scrape_until, Protocol, Service, TestResult, EXCHANGE_TIMEOUT,
-};
+use common::{get, open_with, scrape, scrape_until, Protocol, TestResult, EXCHANGE_TIMEOUT};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
+use in_process::Service;
 
 const HANDLER: &str = "ExportAccounts";
 

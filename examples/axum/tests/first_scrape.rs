@@ -4,11 +4,13 @@
 //! One test in this file: it needs a process in which nothing was recorded before it.
 
 mod common;
+mod in_process;
 
 use std::time::Duration;
 
-use common::{get, scrape, send, send_json, Service, TestResult};
+use common::{get, scrape, send, send_json, TestResult};
 use http::{Method, StatusCode};
+use in_process::Service;
 
 /// The monitored handlers, their routes and methods, as the hyper example names them.
 const HANDLERS: [(&str, &str, &str); 5] = [

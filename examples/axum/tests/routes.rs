@@ -4,10 +4,12 @@
 //! too; the messages are the hyper example's, word for word. Each test serves a store of its own.
 
 mod common;
+mod in_process;
 
 use accountservice_core::store::Store;
-use common::{get, send, send_json, Reply, Service, TestResult};
+use common::{get, send, send_json, Reply, TestResult};
 use http::{Method, StatusCode};
+use in_process::Service;
 use serde_json::{json, Value};
 
 /// The JSON the hyper example answers for a seeded account, served from `addr`.

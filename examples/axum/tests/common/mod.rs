@@ -1,8 +1,11 @@
-//! What the behaviour tests share: the service in-process on an ephemeral port of 127.0.0.1, an HTTP/1.1 client,
-//! and a reader of `/metrics` in the text format.
+//! What the behaviour tests share: the binary as a child process ([`child`]), an HTTP/1.1 and HTTP/2 client, and a
+//! reader of `/metrics` in the text format. The service in-process is in `in_process`, apart, because naming this
+//! package's library links its handlers, which the comparison with the hyper example must not.
 
 // Each test file uses a part of it.
 #![allow(dead_code)]
+
+pub mod child;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -13,69 +16,13 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use routemeter::ServeOptions;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 /// The result of tests and helpers: any error, with a message, instead of a panic.
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// How long any one exchange may take before the test fails.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The axum accountservice, served in this process until [`Service::stop`] (or the test's runtime ends).
-pub struct Service {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-impl Service {
-    /// Installs routemeter (once per process; later calls get an exporter of the same configuration) and serves
-    /// the service on 127.0.0.1 on a port the system picks.
-    pub async fn start() -> TestResult<Service> {
-        let exporter = routemeter::install()?;
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let options = ServeOptions::default().shutdown_timeout(Duration::from_secs(2));
-        let task = tokio::spawn(accountservice_axum::serve(
-            listener,
-            exporter,
-            options,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Ok(Service {
-            addr,
-            stop: Some(stop),
-            task,
-        })
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops it and waits until it has stopped.
-    pub async fn stop(mut self) -> TestResult {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(EXCHANGE_TIMEOUT, &mut self.task).await???;
-        Ok(())
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        // A test that failed before `stop`: the server must not outlive it.
-        self.task.abort();
-    }
-}
 
 /// A whole response.
 #[derive(Debug)]
