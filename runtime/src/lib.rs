@@ -84,6 +84,45 @@
 //! rate(accountservice_stream_duration_seconds_sum[5m]) / rate(accountservice_stream_duration_seconds_count[5m])
 //! ```
 //!
+//! # axum and tower
+//!
+//! With the feature `axum` (off by default; it implies `tower`), the attribute works on axum
+//! handlers with any extractors and any `IntoResponse` output, and the handler still plugs into
+//! `Router::route(path, get(handler))`. Put `MeteredLayer::new` on the router and each request
+//! counts by the status of the response axum converted the output into (an `Err(AppError)`
+//! counts as whatever `AppError` answers), measured to the last byte as with [`Metered`]:
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use axum::{extract::Path, http::StatusCode, routing::get, Router};
+//!
+//! #[routemeter::instrumented(name = "GetAccount", route = "GET /accounts/{accountId}")]
+//! async fn get_account(Path(id): Path<u32>) -> Result<String, StatusCode> {
+//!     if id == 0 { Err(StatusCode::NOT_FOUND) } else { Ok(format!("account {id}")) }
+//! }
+//!
+//! let exporter = routemeter::install()?;
+//! let app: Router = Router::new()
+//!     .route("/accounts/{accountId}", get(get_account))
+//!     .route_service("/metrics", exporter.clone())
+//!     .layer(routemeter::MeteredLayer::new());
+//! # }
+//! # Ok::<(), routemeter::Error>(())
+//! ```
+//!
+//! Without the layer, an axum handler is recorded when it returns: outputs that are an
+//! `http::Response` (axum's `Response` among them) count by their status, and any other output,
+//! which only becomes a response after the handler returns, counts as `code="unclassified"`.
+//!
+//! For code without the attribute, `MeteredLayer::by_route` measures every request under its
+//! route (axum's `MatchedPath`, or a function of yours), as a handler of its own with the same
+//! families, labels and summaries; requests that match no route, or use a method outside the
+//! standard ones, all count under one `<namespace>_unmatched` handler, and paths you exclude
+//! (`/metrics`, `/health`) are not counted. Routes you name exist at zero from the first scrape;
+//! the others appear with their first request (see `RouteLayer`). With the feature `tower`
+//! alone, [`Metered`] is a tower `Service`, `MeteredLayer` a tower `Layer`, and the [`Exporter`]
+//! a tower `Service` that answers `/metrics`.
+//!
 //! Per namespace, beside the summaries:
 //!
 //! | family | type | labels |
@@ -98,8 +137,8 @@
 //!
 //! `code` is the three-digit HTTP status, `error` when the handler returned `Err`, `cancelled`
 //! when its future was dropped before it finished (the client went away, a timeout fired),
-//! `panic` when it panicked, and with [`Metered`] `aborted` or `body_error` for a body that did
-//! not reach its end (see above); [`FAILED_CODES`] are the failures among them. Cancelled and panicked requests are timed too, and leave the in-flight
+//! `panic` when it panicked, with [`Metered`] `aborted` or `body_error` for a body that did
+//! not reach its end (see above), and `unclassified` for an axum output no layer saw converted; [`FAILED_CODES`] are the failures among them. Cancelled and panicked requests are timed too, and leave the in-flight
 //! gauge as they found it. Then there are the process metrics of `prometheus::default_registry()`
 //! (`process_resident_memory_bytes`, `process_cpu_seconds_total`, ...) and the scrape handler's own
 //! `routemeter_metrics_handler_requests_total{code}` and `routemeter_metrics_handler_requests_in_flight`.
@@ -306,8 +345,10 @@ pub use summary::{Snapshot, Summary, SummaryOptions};
 ///   arguments;
 /// - `fn`s returning `impl Future` whose body ends in an `async` block or
 ///   `Box::pin(async move { .. })` (the shape `async-trait` produces);
-/// - the output must be `Response<B>` or `Result<Response<B>, E>` for any body `B`; anything else
-///   is a compile error saying so. `const fn`s and functions that return no future are rejected.
+/// - the output must be `Response<B>` or `Result<Response<B>, E>` for any body `B`, or with the
+///   feature `axum` anything that implements axum's `IntoResponse` (see the crate docs); anything
+///   else is a compile error saying so. `const fn`s and functions that return no future are
+///   rejected.
 ///
 /// Type errors inside the body point at your own lines, as without the attribute.
 ///
@@ -320,7 +361,8 @@ pub use summary::{Snapshot, Summary, SummaryOptions};
 ///     static HANDLER: Handler = Handler::new(HandlerInfo { name: "GetAccount", .. });
 ///     #[distributed_slice(HANDLERS)]  // so every handler is known at start-up
 ///     static ENTRY: &Handler = &HANDLER;
-///     routemeter::__private::observe(&HANDLER, async move { /* the original body */ }).await
+///     // The closure reads the output's status; it is written where the output type is known.
+///     routemeter::__private::observe(&HANDLER, async move { /* the original body */ }, classify).await
 /// }
 /// ```
 pub use routemeter_macros::instrumented;

@@ -6,6 +6,7 @@
 //! - [`server`]: a hyper server for a test's own handlers (cancellation, panics, exposition under load), metered
 //!   or not;
 //! - [`metrics_server`]: routemeter's stand-alone `/metrics` server, in-process;
+//! - [`paced`]: a response body sent in paced frames, failing at a chosen frame if asked;
 //! - [`streaming`]: a response read frame by frame over HTTP/1.1 or HTTP/2, and dropped mid-body at will;
 //! - [`exposition`]: a strict parser of the Prometheus text format, for exact assertions on `/metrics`;
 //! - [`series`]: one instrumented handler's series read out of a parsed exposition;
@@ -22,6 +23,7 @@ pub mod deployment;
 pub mod docker;
 pub mod exposition;
 pub mod metrics_server;
+pub mod paced;
 pub mod process;
 pub mod prometheus;
 pub mod raw;

@@ -3,7 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
+use routemeter::Exporter;
+
 use crate::exposition::Exposition;
+use crate::process::eventually;
+use crate::TestResult;
+
+/// How long [`ended`] waits for a request to be recorded.
+const ENDING_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Names one handler as routemeter reports it: `<namespace>_<name>` with labels `handler`, `method`, `route`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,4 +140,39 @@ impl HandlerSeries {
             ],
         )
     }
+}
+
+/// The exporter's text exposition, parsed.
+///
+/// # Errors
+/// When it cannot be rendered or does not parse.
+pub fn metrics(exporter: &Exporter) -> TestResult<Exposition> {
+    Ok(Exposition::parse(&exporter.render()?)?)
+}
+
+/// Waits until `handler` has one more request ended with `code` than `before` shows, its size observed, and none
+/// in flight. (A scrape reads the summaries before the counts, so it may see a count before its size.)
+///
+/// # Errors
+/// When that does not happen within the patience.
+pub async fn ended(
+    exporter: &Exporter,
+    handler: HandlerSeries,
+    before: &Exposition,
+    code: &str,
+) -> TestResult<Exposition> {
+    let wanted = handler.requests(before, code) + 1.0;
+    let sized = handler.count(before, "size") + 1.0;
+    eventually(
+        &format!("{} to end with {code}", handler.name),
+        ENDING_PATIENCE,
+        || async {
+            let now = metrics(exporter).ok()?;
+            (handler.requests(&now, code) == wanted
+                && handler.count(&now, "size") == sized
+                && handler.in_flight(&now) == Some(0.0))
+            .then_some(now)
+        },
+    )
+    .await
 }

@@ -9,6 +9,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,27 @@ pub fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     response
+}
+
+/// An axum router as a handler for [`TestServer::start`]: each request goes to a clone of it, as
+/// axum's own server does. Layers on the router (routemeter's among them) run inside.
+pub fn axum_handler(
+    router: axum::Router,
+) -> impl Fn(Request<Incoming>) -> Pin<Box<dyn Future<Output = Response<axum::body::Body>> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    move |request| {
+        let mut router = router.clone();
+        Box::pin(async move {
+            match tower_service::Service::call(&mut router, request.map(axum::body::Body::new))
+                .await
+            {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
+    }
 }
 
 /// How long [`TestServer::stop`] waits for the accept loop to end.

@@ -7,7 +7,6 @@
 //! one test only, so every count compared before and after a request is exact.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -19,15 +18,12 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use routemeter::Exporter;
 use routemeter_tests::exposition::Exposition;
+use routemeter_tests::paced::{Paced, FRAME};
 use routemeter_tests::process::eventually;
-use routemeter_tests::series::HandlerSeries;
+use routemeter_tests::series::{ended, metrics, HandlerSeries};
 use routemeter_tests::server::TestServer;
 use routemeter_tests::streaming::{get, read, PROTOCOLS};
 use routemeter_tests::TestResult;
-use tokio::time::Sleep;
-
-/// Bytes in every frame of a paced body.
-const FRAME: usize = 1000;
 
 /// How long a test waits for something that should happen at once.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -36,61 +32,6 @@ const PACED: HandlerSeries = HandlerSeries::new("body_end", "Paced", "GET", "/pa
 const ABANDONED: HandlerSeries = HandlerSeries::new("body_end", "Abandoned", "GET", "/abandoned");
 const FAILING: HandlerSeries = HandlerSeries::new("body_end", "Failing", "GET", "/failing");
 const EXACT: HandlerSeries = HandlerSeries::new("body_end", "Exact", "GET", "/exact");
-
-/// A body of `frames` frames of [`FRAME`] bytes, each after a pause of `pace`; with `fail_at`, an error instead
-/// of that frame.
-struct Paced {
-    left: usize,
-    sent: usize,
-    pace: Duration,
-    fail_at: Option<usize>,
-    pause: Option<Pin<Box<Sleep>>>,
-}
-
-impl Paced {
-    fn new(frames: usize, pace: Duration, fail_at: Option<usize>) -> Paced {
-        Paced {
-            left: frames,
-            sent: 0,
-            pace,
-            fail_at,
-            pause: None,
-        }
-    }
-}
-
-impl Body for Paced {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if self.left == 0 {
-            return Poll::Ready(None);
-        }
-        let pace = self.pace;
-        let pause = self
-            .pause
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(pace)));
-        if pause.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        self.pause = None;
-        if self.fail_at == Some(self.sent) {
-            self.left = 0;
-            return Poll::Ready(Some(Err(std::io::Error::other("upstream failed"))));
-        }
-        self.left -= 1;
-        self.sent += 1;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; FRAME])))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.left == 0
-    }
-}
 
 /// One frame of a length announced in advance, after which it never says it has ended: a server that trusts the
 /// length stops polling it, and the meter must see the end anyway.
@@ -183,34 +124,6 @@ async fn route(request: Request<Incoming>) -> Answer {
         "/upload" => upload(number("frames", 1), pace).await,
         _ => exact(number("length", 0)).await,
     }
-}
-
-fn metrics(exporter: &Exporter) -> TestResult<Exposition> {
-    Ok(Exposition::parse(&exporter.render()?)?)
-}
-
-/// Waits until `handler` has one more request ended with `code` than `before` shows, its size observed, and none
-/// in flight. (A scrape reads the summaries before the counts, so it may see a count before its size.)
-async fn ended(
-    exporter: &Exporter,
-    handler: HandlerSeries,
-    before: &Exposition,
-    code: &str,
-) -> TestResult<Exposition> {
-    let wanted = handler.requests(before, code) + 1.0;
-    let sized = handler.count(before, "size") + 1.0;
-    eventually(
-        &format!("{} to end with {code}", handler.name),
-        PATIENCE,
-        || async {
-            let now = metrics(exporter).ok()?;
-            (handler.requests(&now, code) == wanted
-                && handler.count(&now, "size") == sized
-                && handler.in_flight(&now) == Some(0.0))
-            .then_some(now)
-        },
-    )
-    .await
 }
 
 async fn server() -> TestResult<(Exporter, TestServer)> {

@@ -141,10 +141,14 @@ impl Catalog {
         catalog
     }
 
-    /// This catalog with `handler` added.
-    pub(crate) fn with(&self, handler: &'static Handler, namespace_override: Option<&str>) -> Self {
+    /// This catalog with `added` handlers.
+    pub(crate) fn with(
+        &self,
+        added: &[&'static Handler],
+        namespace_override: Option<&str>,
+    ) -> Self {
         let handlers = self.entries().map(|entry| entry.handler);
-        Catalog::build(handlers.chain([handler]), namespace_override)
+        Catalog::build(handlers.chain(added.iter().copied()), namespace_override)
     }
 
     /// The first clash found, if any. Clashing handlers are left out of `/metrics`.

@@ -104,7 +104,11 @@ impl Exporter {
 
     /// The catalog as it is now.
     fn catalog(&self) -> Arc<Catalog> {
-        let catalog = self.state.catalog.read().unwrap_or_else(PoisonError::into_inner);
+        let catalog = self
+            .state
+            .catalog
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(&catalog)
     }
 
@@ -123,15 +127,19 @@ impl Exporter {
         Handlers(self.catalog())
     }
 
-    /// Adds `handler` to what this exporter reports, with its series at zero from now on.
+    /// Adds `handlers` to what this exporter reports, with their series at zero from now on:
+    /// all of them, or none when one cannot be added.
     ///
     /// # Errors
-    /// [`Error::DuplicateHandler`] or [`Error::ReservedName`] when its name is taken; it is
-    /// then left out.
+    /// [`Error::DuplicateHandler`] or [`Error::ReservedName`] when a name is taken.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
-    pub(crate) fn register(&self, handler: &'static Handler) -> Result<(), Error> {
-        let mut catalog = self.state.catalog.write().unwrap_or_else(PoisonError::into_inner);
-        let grown = catalog.with(handler, self.state.settings.namespace.as_deref());
+    pub(crate) fn register(&self, handlers: &[&'static Handler]) -> Result<(), Error> {
+        let mut catalog = self
+            .state
+            .catalog
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let grown = catalog.with(handlers, self.state.settings.namespace.as_deref());
         grown.check()?;
         grown.initialise();
         *catalog = Arc::new(grown);

@@ -12,7 +12,7 @@ use crate::summary::{Prepared, Reading};
 
 /// HELP of `<namespace>_requests_total`.
 pub(crate) const REQUESTS_HELP: &str =
-    "Requests handled, by outcome: the HTTP status, or error, cancelled or panic.";
+    "Requests handled, by outcome: the HTTP status, or error, cancelled, panic, aborted, body_error or unclassified.";
 /// HELP of `<namespace>_requests_in_flight`.
 pub(crate) const IN_FLIGHT_HELP: &str = "Requests being handled right now.";
 /// HELP of `<namespace>_build_info`.

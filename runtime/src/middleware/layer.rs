@@ -77,6 +77,7 @@ impl MeteredLayer {
         RouteLayer {
             exporter: exporter.clone(),
             namespace: None,
+            version: None,
             named: Vec::new(),
             excluded: Vec::new(),
             source: None,
@@ -108,6 +109,7 @@ impl<S> tower_layer::Layer<S> for MeteredLayer {
 pub struct RouteLayer {
     exporter: Exporter,
     namespace: Option<String>,
+    version: Option<&'static str>,
     named: Vec<(String, String)>,
     excluded: Vec<String>,
     source: Option<Arc<RouteFn>>,
@@ -128,6 +130,13 @@ impl RouteLayer {
     /// `http`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> RouteLayer {
         self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The version `<namespace>_build_info` reports for the routes, as the attribute reports its
+    /// crate's: pass `env!("CARGO_PKG_VERSION")`. Without it, `unknown`.
+    pub fn version(mut self, version: &'static str) -> RouteLayer {
+        self.version = Some(version);
         self
     }
 
@@ -185,7 +194,13 @@ impl RouteLayer {
             named.push((name, method, path.to_owned()));
         }
         let namespace: &'static str = Box::leak(namespace.into_boxed_str());
-        let routes = Routes::new(self.exporter, namespace, named, self.excluded, self.source)?;
+        let routes = Routes::new(
+            self.exporter,
+            (namespace, self.version),
+            named,
+            self.excluded,
+            self.source,
+        )?;
         Ok(MeteredLayer {
             own: Some(Arc::new(routes)),
         })
@@ -214,7 +229,10 @@ mod tests {
 
     #[test]
     fn routes_are_a_method_and_a_path() {
-        assert!(matches!(parse_route("GET /items/{id}"), Ok(("GET", "/items/{id}"))));
+        assert!(matches!(
+            parse_route("GET /items/{id}"),
+            Ok(("GET", "/items/{id}"))
+        ));
         for bad in ["GET", "get /x", "GET x", "BREW /pot", "GET /a b", ""] {
             assert!(parse_route(bad).is_err(), "{bad}");
         }

@@ -28,7 +28,8 @@ pub(crate) const UNMATCHED: (&str, &str, &str) = ("unmatched", "ANY", "(unmatche
 /// The routes a route layer measures, and where a request's route comes from.
 pub(crate) struct Routes {
     exporter: Exporter,
-    namespace: &'static str,
+    /// The namespace and version the routes report under.
+    reported_as: ReportedAs,
     /// Names given for routes, by `(method, route)`.
     names: HashMap<(&'static str, String), &'static str>,
     excluded: Vec<String>,
@@ -44,15 +45,24 @@ type MethodHandlers = [Option<&'static Handler>; 9];
 impl fmt::Debug for Routes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Routes")
-            .field("namespace", &self.namespace)
+            .field("reported_as", &self.reported_as)
             .field("excluded", &self.excluded)
             .finish_non_exhaustive()
     }
 }
 
+/// The namespace the routes report under, and the version their `build_info` reports.
+pub(crate) type ReportedAs = (&'static str, Option<&'static str>);
+
 /// A handler for a route of the layer, kept for the life of the process like the attribute's
 /// statics. The routes are bounded by [`MAX_ROUTES`].
-fn leaked_handler(namespace: &'static str, name: &str, method: &str, route: &str) -> &'static Handler {
+fn leaked_handler(
+    reported_as: ReportedAs,
+    name: &str,
+    method: &str,
+    route: &str,
+) -> &'static Handler {
+    let (namespace, crate_version) = reported_as;
     let leak = |text: &str| -> &'static str { Box::leak(text.to_owned().into_boxed_str()) };
     Box::leak(Box::new(Handler::new(HandlerInfo {
         name: leak(name),
@@ -64,8 +74,9 @@ fn leaked_handler(namespace: &'static str, name: &str, method: &str, route: &str
         time_to_headers: None,
         request_size: None,
         module_path: "routemeter::route_layer",
-        crate_version: None,
-        file: "the route layer",
+        crate_version,
+        // Where it comes from, for errors: a handler of line 0 is named by its file alone.
+        file: leak(&format!("the route layer's `{method} {route}`")),
         line: 0,
     })))
 }
@@ -82,30 +93,35 @@ impl Routes {
     /// route are registered now, so their series exist at zero.
     pub(crate) fn new(
         exporter: Exporter,
-        namespace: &'static str,
+        reported_as: ReportedAs,
         named: Vec<(&'static str, &'static str, String)>,
         excluded: Vec<String>,
         source: Option<Arc<RouteFn>>,
     ) -> Result<Routes, crate::Error> {
         let (name, method, route) = UNMATCHED;
-        let unmatched = leaked_handler(namespace, name, method, route);
-        exporter.register(unmatched)?;
-        let routes = Routes {
+        let unmatched = leaked_handler(reported_as, name, method, route);
+        let mut table: HashMap<Box<str>, MethodHandlers> = HashMap::new();
+        let mut handlers = vec![unmatched];
+        for (name, method, route) in &named {
+            let handler = leaked_handler(reported_as, name, method, route);
+            table.entry(route.as_str().into()).or_insert([None; 9])[method_index(method)] =
+                Some(handler);
+            handlers.push(handler);
+        }
+        // All at once, so that a layer that cannot be built leaves nothing behind.
+        exporter.register(&handlers)?;
+        Ok(Routes {
             exporter,
-            namespace,
+            reported_as,
             names: named
-                .iter()
-                .map(|(name, method, route)| ((*method, route.clone()), *name))
+                .into_iter()
+                .map(|(name, method, route)| ((method, route), name))
                 .collect(),
             excluded,
             source,
-            table: RwLock::new(HashMap::new()),
+            table: RwLock::new(table),
             unmatched,
-        };
-        for (_, method, route) in &named {
-            routes.register(method, route)?;
-        }
-        Ok(routes)
+        })
     }
 
     /// The handler of `route` under `method`, registered on first sight.
@@ -122,7 +138,11 @@ impl Routes {
     }
 
     /// Registers `route` under `method` with the exporter, once.
-    fn register(&self, method: &'static str, route: &str) -> Result<&'static Handler, crate::Error> {
+    fn register(
+        &self,
+        method: &'static str,
+        route: &str,
+    ) -> Result<&'static Handler, crate::Error> {
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
         let index = method_index(method);
         if let Some(Some(handler)) = table.get(route).map(|handlers| handlers[index]) {
@@ -138,10 +158,14 @@ impl Routes {
             .names
             .get(&(method, route.to_owned()))
             .map_or_else(|| derived(method, route), |name| (*name).to_owned());
-        let handler = leaked_handler(self.namespace, &name, method, route);
-        let outcome = self.exporter.register(handler);
+        let handler = leaked_handler(self.reported_as, &name, method, route);
+        let outcome = self.exporter.register(&[handler]);
         // Remembered either way: a route whose name clashes is not tried again.
-        let recorded = if outcome.is_ok() { handler } else { self.unmatched };
+        let recorded = if outcome.is_ok() {
+            handler
+        } else {
+            self.unmatched
+        };
         table.entry(route.into()).or_insert([None; 9])[index] = Some(recorded);
         outcome.map(|()| handler)
     }

@@ -116,6 +116,8 @@ mod tests {
 
     #[cfg(feature = "axum")]
     #[test]
+    // Written as the expansion writes it, which is what picks the second choice.
+    #[allow(clippy::needless_borrow)]
     fn other_axum_outputs_wait_for_their_conversion() {
         let output = (StatusCode::CREATED, "made");
         assert_eq!((&&Probe(&output)).classify(), Classification::UNCLASSIFIED);

@@ -46,9 +46,13 @@ impl Handler {
         })
     }
 
-    /// Where the handler is defined, as `file:line`.
+    /// Where the handler is defined, as `file:line`; a handler of no line (one the route layer
+    /// made) by its file alone, which says where it comes from.
     pub(crate) fn location(&self) -> String {
-        format!("{}:{}", self.info.file, self.info.line)
+        match self.info.line {
+            0 => self.info.file.to_owned(),
+            line => format!("{}:{line}", self.info.file),
+        }
     }
 }
 

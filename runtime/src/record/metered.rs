@@ -46,7 +46,7 @@ use crate::record::streams::OpenStream;
 /// no body (to `HEAD`, `1xx`, `204`, `304`) are recorded that way in both cases.
 ///
 /// With the `tower` feature it is also a tower `Service`, and
-/// [`MeteredLayer`](crate::MeteredLayer) puts it around a router's routes.
+/// `MeteredLayer` puts it around a router's routes.
 #[derive(Clone, Debug)]
 pub struct Metered<S> {
     inner: S,
@@ -97,9 +97,10 @@ where
 impl<S> Metered<S> {
     /// What the future needs from the request before the inner service takes it.
     fn read<B>(&self, request: &Request<B>) -> (bool, Option<u64>, Option<InFlight>) {
-        let own = self.own.as_ref().and_then(|own| {
-            own.start(request.method(), request.uri(), request.extensions())
-        });
+        let own = self
+            .own
+            .as_ref()
+            .and_then(|own| own.start(request.method(), request.uri(), request.extensions()));
         let request_length = request
             .headers()
             .get(CONTENT_LENGTH)
@@ -180,7 +181,9 @@ where
         let handed = match (this.handed.take(), this.own.take()) {
             (Some(handed), own) => {
                 // The instrumented handler's metrics are the more specific: they record it.
-                own.map(InFlight::discard);
+                if let Some(own) = own {
+                    own.discard();
+                }
                 Some(handed)
             }
             (None, own) => own.map(|own| (own, Classification::UNCLASSIFIED)),

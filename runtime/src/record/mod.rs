@@ -6,9 +6,9 @@
 //! [`settings`] fixed for the process. A [`metered`] service takes finished requests over
 //! ([`handoff`]) and records them at the end of their response body ([`metered_body`]).
 
+pub(crate) mod classify;
 #[cfg(feature = "exemplars")]
 pub(crate) mod exemplars;
-pub(crate) mod classify;
 pub(crate) mod handler;
 pub(crate) mod handler_info;
 pub(crate) mod handoff;

@@ -6,10 +6,10 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use crate::record::classify::Verdict;
 use crate::record::handler::Handler;
 use crate::record::handoff;
 use crate::record::in_flight::InFlight;
-use crate::record::classify::Verdict;
 use crate::record::outcome::Code;
 
 pin_project! {

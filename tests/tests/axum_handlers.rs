@@ -1,0 +1,312 @@
+//! `#[instrumented]` on axum handlers, served by a real server on 127.0.0.1: extractors and `IntoResponse`
+//! outputs of every common shape. With routemeter's layer on the router, a request counts by the status of the
+//! response axum converted its output into, with the bytes sent, and is measured to the body's last byte (a paced
+//! body, a client that leaves mid-body, a body that fails, over HTTP/1.1 and HTTP/2). Without the layer, outputs that are responses
+//! count exactly and the others `unclassified`. `/metrics` is a route of the router.
+//!
+//! Every handler is used by one test only (namespace `axum_handlers`), so the counts each test compares are exact.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::Method;
+use routemeter::{Exporter, MeteredLayer};
+use routemeter_tests::paced::{Paced, FRAME};
+use routemeter_tests::series::{ended, metrics, HandlerSeries};
+use routemeter_tests::server::{axum_handler, TestServer};
+use routemeter_tests::streaming::{get as stream, read, PROTOCOLS};
+use routemeter_tests::TestResult;
+use serde_json::{json, Value};
+
+const NAMESPACE: &str = "axum_handlers";
+
+const GET_ITEM: HandlerSeries = HandlerSeries::new(NAMESPACE, "GetItem", "GET", "/items/{id}");
+const CREATE_ITEM: HandlerSeries = HandlerSeries::new(NAMESPACE, "CreateItem", "POST", "/items");
+const HELLO: HandlerSeries = HandlerSeries::new(NAMESPACE, "Hello", "GET", "/hello");
+const BARE_JSON: HandlerSeries = HandlerSeries::new(NAMESPACE, "BareJson", "GET", "/bare/json");
+const BARE_RESPONSE: HandlerSeries =
+    HandlerSeries::new(NAMESPACE, "BareResponse", "GET", "/bare/response");
+const PACED: HandlerSeries = HandlerSeries::new(NAMESPACE, "Paced", "GET", "/paced");
+const LEFT: HandlerSeries = HandlerSeries::new(NAMESPACE, "Left", "GET", "/left");
+const BROKEN: HandlerSeries = HandlerSeries::new(NAMESPACE, "Broken", "GET", "/broken");
+
+/// The items a shop knows, shared with the handlers as axum state.
+#[derive(Clone)]
+struct Shop {
+    items: &'static [&'static str],
+}
+
+/// An item that does not exist: the handlers' error, answered as a 404.
+struct Missing(u32);
+
+impl IntoResponse for Missing {
+    fn into_response(self) -> Response {
+        (StatusCode::NOT_FOUND, format!("no item {}", self.0)).into_response()
+    }
+}
+
+#[routemeter::instrumented(
+    name = "GetItem",
+    route = "GET /items/{id}",
+    namespace = "axum_handlers"
+)]
+async fn get_item(State(shop): State<Shop>, Path(id): Path<u32>) -> Result<Json<Value>, Missing> {
+    let name = usize::try_from(id)
+        .ok()
+        .and_then(|index| shop.items.get(index))
+        .ok_or(Missing(id))?;
+    Ok(Json(json!({ "id": id, "name": name })))
+}
+
+#[routemeter::instrumented(
+    name = "CreateItem",
+    route = "POST /items",
+    namespace = "axum_handlers"
+)]
+async fn create_item(State(shop): State<Shop>, Json(item): Json<Value>) -> impl IntoResponse {
+    let id = shop.items.len();
+    (
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "name": item["name"] })),
+    )
+}
+
+#[routemeter::instrumented(name = "Hello", route = "GET /hello", namespace = "axum_handlers")]
+async fn hello() -> &'static str {
+    "hello"
+}
+
+#[routemeter::instrumented(
+    name = "BareJson",
+    route = "GET /bare/json",
+    namespace = "axum_handlers"
+)]
+async fn bare_json() -> Json<Value> {
+    Json(json!({ "bare": true }))
+}
+
+#[routemeter::instrumented(
+    name = "BareResponse",
+    route = "GET /bare/response",
+    namespace = "axum_handlers"
+)]
+async fn bare_response() -> Response {
+    (StatusCode::ACCEPTED, "taken").into_response()
+}
+
+/// How many frames, how far apart.
+#[derive(serde::Deserialize)]
+struct Pace {
+    frames: usize,
+    pace_ms: u64,
+}
+
+fn paced_body(pace: &Pace) -> Response {
+    let body = Paced::new(pace.frames, Duration::from_millis(pace.pace_ms), None);
+    Response::new(axum::body::Body::new(body))
+}
+
+#[routemeter::instrumented(name = "Paced", route = "GET /paced", namespace = "axum_handlers")]
+async fn paced(Query(pace): Query<Pace>) -> Response {
+    paced_body(&pace)
+}
+
+#[routemeter::instrumented(name = "Left", route = "GET /left", namespace = "axum_handlers")]
+async fn left(Query(pace): Query<Pace>) -> impl IntoResponse {
+    paced_body(&pace)
+}
+
+#[routemeter::instrumented(name = "Broken", route = "GET /broken", namespace = "axum_handlers")]
+async fn broken() -> Response {
+    let body = Paced::new(10, Duration::from_millis(1), Some(2));
+    Response::new(axum::body::Body::new(body))
+}
+
+/// The shop's router: every handler, and `/metrics` from `exporter`.
+fn router(exporter: &Exporter) -> Router {
+    Router::new()
+        .route("/items/{id}", get(get_item))
+        .route("/items", post(create_item))
+        .route("/hello", get(hello))
+        .route("/bare/json", get(bare_json))
+        .route("/bare/response", get(bare_response))
+        .route("/paced", get(paced))
+        .route("/left", get(left))
+        .route("/broken", get(broken))
+        .route_service("/metrics", exporter.clone())
+        .with_state(Shop {
+            items: &["kettle", "teapot"],
+        })
+}
+
+async fn served(layered: bool) -> TestResult<(Exporter, TestServer)> {
+    let exporter = routemeter::install()?;
+    let mut app = router(&exporter);
+    if layered {
+        app = app.layer(MeteredLayer::new());
+    }
+    let server = TestServer::start(axum_handler(app)).await?;
+    Ok((exporter, server))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_layer_requests_count_by_the_converted_response() -> TestResult {
+    let (exporter, server) = served(true).await?;
+    let client = server.client();
+    let before = metrics(&exporter)?;
+
+    let found = client.get("/items/1").await?;
+    assert_eq!(found.status, StatusCode::OK);
+    assert_eq!(found.json()?, json!({ "id": 1, "name": "teapot" }));
+    let after = ended(&exporter, GET_ITEM, &before, "200").await?;
+    assert_eq!(
+        GET_ITEM.sum(&after, "size") - GET_ITEM.sum(&before, "size"),
+        found.body.len() as f64
+    );
+
+    let before = metrics(&exporter)?;
+    let missing = client.get("/items/7").await?;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.text(), "no item 7");
+    ended(&exporter, GET_ITEM, &before, "404").await?;
+
+    let before = metrics(&exporter)?;
+    let created = client
+        .send_json(Method::POST, "/items", r#"{"name":"cup"}"#)
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED);
+    ended(&exporter, CREATE_ITEM, &before, "201").await?;
+
+    let before = metrics(&exporter)?;
+    let hello_reply = client.get("/hello").await?;
+    assert_eq!(hello_reply.text(), "hello");
+    let after = ended(&exporter, HELLO, &before, "200").await?;
+    assert_eq!(HELLO.sum(&after, "size") - HELLO.sum(&before, "size"), 5.0);
+    for handler in [GET_ITEM, CREATE_ITEM, HELLO] {
+        assert_eq!(handler.requests(&after, "unclassified"), 0.0, "{handler:?}");
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_layer_only_responses_are_read() -> TestResult {
+    let (exporter, server) = served(false).await?;
+    let client = server.client();
+    let before = metrics(&exporter)?;
+    assert_eq!(
+        client.get("/bare/response").await?.status,
+        StatusCode::ACCEPTED
+    );
+    let after = ended(&exporter, BARE_RESPONSE, &before, "202").await?;
+    assert_eq!(
+        BARE_RESPONSE.sum(&after, "size") - BARE_RESPONSE.sum(&before, "size"),
+        5.0
+    );
+    // axum turns the `Json` into a response after the handler returns: nobody measured that response.
+    let before = metrics(&exporter)?;
+    assert_eq!(client.get("/bare/json").await?.status, StatusCode::OK);
+    let wanted = BARE_JSON.requests(&before, "unclassified") + 1.0;
+    routemeter_tests::process::eventually(
+        "the bare Json request to count",
+        Duration::from_secs(15),
+        || async {
+            let now = metrics(&exporter).ok()?;
+            (BARE_JSON.requests(&now, "unclassified") == wanted
+                && BARE_JSON.in_flight(&now) == Some(0.0))
+            .then_some(())
+        },
+    )
+    .await?;
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_layer_a_paced_body_is_timed_to_its_last_frame() -> TestResult {
+    let (exporter, server) = served(true).await?;
+    let (frames, pace) = (5, Duration::from_millis(40));
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let started = Instant::now();
+        let mut receiving = stream(server.addr(), protocol, "/paced?frames=5&pace_ms=40").await?;
+        assert_eq!(
+            PACED.in_flight(&metrics(&exporter)?),
+            Some(1.0),
+            "{protocol:?}"
+        );
+        assert_eq!(read(&mut receiving, None).await?, frames * FRAME);
+        let took = started.elapsed();
+        let after = ended(&exporter, PACED, &before, "200").await?;
+        let duration = PACED.sum(&after, "duration") - PACED.sum(&before, "duration");
+        assert!(
+            duration >= (pace * frames as u32).as_secs_f64() && duration <= took.as_secs_f64(),
+            "{protocol:?}: {duration} s recorded for {frames} frames {pace:?} apart, {took:?} seen"
+        );
+        let size = PACED.sum(&after, "size") - PACED.sum(&before, "size");
+        assert_eq!(size, (frames * FRAME) as f64, "{protocol:?}");
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_layer_a_client_that_leaves_mid_body_is_counted_aborted() -> TestResult {
+    let (exporter, server) = served(true).await?;
+    let frames = 200;
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = stream(server.addr(), protocol, "/left?frames=200&pace_ms=20").await?;
+        assert_eq!(read(&mut receiving, Some(3)).await?, 3 * FRAME);
+        drop(receiving);
+        let after = ended(&exporter, LEFT, &before, "aborted").await?;
+        assert_eq!(LEFT.requests(&after, "200"), LEFT.requests(&before, "200"));
+        let size = LEFT.sum(&after, "size") - LEFT.sum(&before, "size");
+        assert!(
+            size >= (3 * FRAME) as f64 && size < (frames * FRAME) as f64,
+            "{protocol:?}: {size} bytes recorded after 3 of {frames} frames were read"
+        );
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_layer_a_body_that_fails_is_counted_body_error() -> TestResult {
+    let (exporter, server) = served(true).await?;
+    for protocol in PROTOCOLS {
+        let before = metrics(&exporter)?;
+        let mut receiving = stream(server.addr(), protocol, "/broken").await?;
+        // The client sees the body break off; what it gets of it does not matter here.
+        let _ = read(&mut receiving, None).await;
+        let after = ended(&exporter, BROKEN, &before, "body_error").await?;
+        let size = BROKEN.sum(&after, "size") - BROKEN.sum(&before, "size");
+        assert_eq!(size, (2 * FRAME) as f64, "{protocol:?}");
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exporter_answers_as_an_axum_route() -> TestResult {
+    let (_exporter, server) = served(true).await?;
+    let scraped = server.client().scrape().await?;
+    // Every handler of the router is there before its first request here (at zero or with what other tests
+    // counted), with its summary's HELP.
+    for handler in [
+        GET_ITEM,
+        CREATE_ITEM,
+        HELLO,
+        BARE_JSON,
+        BARE_RESPONSE,
+        PACED,
+        LEFT,
+    ] {
+        let family = scraped.family(&handler.summary());
+        assert_eq!(
+            family.and_then(|family| family.help.clone()),
+            Some(format!("{} {}", handler.method, handler.route)),
+            "{handler:?}"
+        );
+    }
+    server.stop().await
+}
