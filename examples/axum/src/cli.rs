@@ -1,5 +1,5 @@
-//! The binary's command line: `--addr`, `--metrics-addr`, `--help`, and their environment variables, those of the
-//! hyper example. Flags win over the environment, which wins over the defaults.
+//! The binary's command line: `--addr`, `--metrics-addr`, `--print-dashboard`, `--print-rules`, `--help`, and the
+//! environment variables of the hyper example. Flags win over the environment, which wins over the defaults.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -18,11 +18,14 @@ pub const USAGE: &str = "\
 accountservice-axum: the tutorial's account service on axum, monitored with routemeter
 
 Usage: accountservice-axum [--addr HOST:PORT] [--metrics-addr HOST:PORT]
+       accountservice-axum --print-dashboard | --print-rules
 
 Options:
   --addr HOST:PORT            where to listen [env: ACCOUNTSERVICE_ADDR] [default: 127.0.0.1:6767]
   --metrics-addr HOST:PORT    also serve GET /metrics there, with routemeter's stand-alone server
                               [env: ACCOUNTSERVICE_METRICS_ADDR] [default: none]
+  --print-dashboard           print the Grafana dashboard of these routes and exit
+  --print-rules               print the Prometheus alerting and recording rules and exit
   -h, --help                  print this help
 
 Routes: GET /accounts/{accountId}, POST /accounts, PUT /accounts, GET /accounts/export,
@@ -36,6 +39,10 @@ pub enum Command {
     Run(Settings),
     /// Print [`USAGE`] and exit.
     Help,
+    /// Print the Grafana dashboard for this service's handlers and exit.
+    PrintDashboard,
+    /// Print the Prometheus rules for this service's handlers and exit.
+    PrintRules,
 }
 
 /// The settings of a run.
@@ -83,6 +90,8 @@ pub fn parse(
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
+            "--print-dashboard" => return Ok(Command::PrintDashboard),
+            "--print-rules" => return Ok(Command::PrintRules),
             "--addr" => addr = Some(value_of(&flag, inline, &mut args)?),
             "--metrics-addr" => metrics_addr = Some(value_of(&flag, inline, &mut args)?),
             other => return Err(CliError(format!("unknown argument {other:?}"))),
@@ -161,6 +170,11 @@ mod tests {
     fn help_and_errors() {
         assert_eq!(run(&["--help"], &[]), Ok(Command::Help));
         assert_eq!(run(&["-h", "--bogus"], &[]), Ok(Command::Help));
+        assert_eq!(
+            run(&["--print-dashboard"], &[]),
+            Ok(Command::PrintDashboard)
+        );
+        assert_eq!(run(&["--print-rules"], &[]), Ok(Command::PrintRules));
         let message = |args: &[&str]| match run(args, &[]) {
             Err(err) => err.to_string(),
             Ok(command) => format!("unexpected success: {command:?}"),

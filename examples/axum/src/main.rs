@@ -2,7 +2,8 @@
 //!
 //! Parses the command line, installs routemeter (which finds every annotated handler), binds the address, prints
 //! where it listens and serves until ctrl-c or SIGTERM; with `--metrics-addr` it also serves `/metrics` there with
-//! routemeter's stand-alone server.
+//! routemeter's stand-alone server. `--print-dashboard` and `--print-rules` print what `routemeter-ops` makes of the
+//! handlers, the hyper example's.
 
 use std::process::ExitCode;
 
@@ -16,12 +17,12 @@ const NAME: &str = "accountservice-axum";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match cli::parse(std::env::args_os().skip(1), |name| std::env::var(name).ok()) {
-        Ok(Command::Run(settings)) => settings,
+    let command = match cli::parse(std::env::args_os().skip(1), |name| std::env::var(name).ok()) {
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);
             return ExitCode::SUCCESS;
         }
+        Ok(command) => command,
         Err(err) => {
             eprintln!("{NAME}: {err}\n\n{}", cli::USAGE);
             return ExitCode::from(2);
@@ -33,6 +34,26 @@ async fn main() -> ExitCode {
             eprintln!("{NAME}: cannot set up metrics: {err}");
             return ExitCode::FAILURE;
         }
+    };
+    let settings = match command {
+        Command::Run(settings) => settings,
+        // The same handlers as the hyper example's, so the same dashboard and rules.
+        Command::PrintDashboard => {
+            print!(
+                "{}",
+                routemeter_ops::grafana_dashboard(&exporter, "accountservice")
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::PrintRules => {
+            let thresholds = routemeter_ops::AlertThresholds::default();
+            print!(
+                "{}",
+                routemeter_ops::prometheus_rules(&exporter, thresholds)
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Help => return ExitCode::SUCCESS,
     };
     let listener = match listen(&settings.addr).await {
         Ok(listener) => listener,

@@ -1,5 +1,5 @@
 //! The hyper example and this one side by side: the same requests get the same statuses, bodies and
-//! `Content-Type`, and leave the same counts in `/metrics`.
+//! `Content-Type`, and leave the same counts in `/metrics`; the generated dashboard and rules are the same.
 //!
 //! The hyper example runs in this process (this is the one test binary that links it); the axum one as its binary,
 //! in a process of its own, since both report under the same metric names.
@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::child::Running;
+use common::child::{run_to_end, Running};
 use common::{scrape, scrape_until, send, Metrics, Reply, TestResult};
 use http::{Method, StatusCode};
 use serde_json::Value;
@@ -281,5 +281,25 @@ async fn the_hyper_and_axum_examples_answer_and_count_alike() -> TestResult {
 
     drop(axum);
     let _ = stop_hyper.send(());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_binary_prints_the_hyper_examples_dashboard_and_rules() -> TestResult {
+    let exporter = routemeter::install()?;
+    for (flag, expected) in [
+        (
+            "--print-dashboard",
+            routemeter_ops::grafana_dashboard(&exporter, "accountservice"),
+        ),
+        (
+            "--print-rules",
+            routemeter_ops::prometheus_rules(&exporter, routemeter_ops::AlertThresholds::default()),
+        ),
+    ] {
+        let (status, printed) = run_to_end(&[flag], Duration::from_secs(10)).await?;
+        assert!(status.success(), "{flag}: {status}");
+        assert_eq!(printed, expected, "{flag}");
+    }
     Ok(())
 }

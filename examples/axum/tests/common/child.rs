@@ -99,6 +99,37 @@ impl Drop for Guard {
     }
 }
 
+/// Runs the binary with `args` to its end (killed after `timeout`) and returns how it exited and what it printed.
+pub async fn run_to_end(args: &[&str], timeout: Duration) -> TestResult<(ExitStatus, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accountservice-axum"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take();
+    let mut guard = Guard(Some(child));
+    let mut stdout = stdout.ok_or("the child's standard output")?;
+    // Read on a thread of its own while the child runs, so that a long output cannot fill the pipe and stall it.
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(child) = &mut guard.0 {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{args:?} did not end within {timeout:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let text = reading.await??;
+    Ok((status, text))
+}
+
 /// SIGKILL, unless it has exited already, and reaps it.
 fn kill(child: &mut Child) {
     if let Ok(None) = child.try_wait() {
