@@ -68,7 +68,6 @@
 
 mod app;
 mod body;
-mod body_budget;
 pub mod cli;
 mod dispatch;
 mod export;
@@ -81,10 +80,10 @@ pub mod router;
 mod server;
 
 // The store, model, GraphQL schema and quotes live in `accountservice-core`, which the axum example links too.
+pub use accountservice_core::body_budget::DEFAULT_BODY_BUDGET;
 pub use accountservice_core::{graphql, model, quotes, requests, store};
 /// Where and how the service listens, and the signals that stop it, shared with the axum example.
 pub use accountservice_core::{listen, shutdown_signal};
 pub use body::DEFAULT_BODY_LIMIT;
-pub use body_budget::DEFAULT_BODY_BUDGET;
 pub use options::{Instrumentation, Options};
 pub use server::serve;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use accountservice_core::excerpt::{excerpt, ECHO_CHARS};
 use accountservice_core::store::StoreFull;
 use axum::response::{IntoResponse, Response};
-use http::header::{ACCEPT, CONNECTION};
+use http::header::{ACCEPT, CONNECTION, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 
 /// Why a request was not served. Converted into the hyper example's answer: its status and its short
@@ -27,6 +27,9 @@ pub enum AppError {
     BodyTooLarge(usize),
     /// The body did not arrive within this time: 408, and the connection is closed.
     BodyTimeout(Duration),
+    /// The bodies being read hold the whole budget of this many bytes: 503 with `Retry-After`, and the connection
+    /// is closed.
+    OverBudget(usize),
     /// The answer could not be built: 500 with this message.
     Internal(String),
 }
@@ -66,6 +69,13 @@ impl IntoResponse for AppError {
             AppError::BodyTimeout(timeout) => {
                 let message = format!("request body not received within {timeout:?}");
                 return closing(StatusCode::REQUEST_TIMEOUT, message);
+            }
+            AppError::OverBudget(total) => {
+                let message = format!(
+                    "too many request bodies are being received at once (together over {total} bytes); try again shortly"
+                );
+                let retry = [(RETRY_AFTER, HeaderValue::from_static("1"))];
+                return (retry, closing(StatusCode::SERVICE_UNAVAILABLE, message)).into_response();
             }
             AppError::Internal(message) => (StatusCode::INTERNAL_SERVER_ERROR, message),
         };

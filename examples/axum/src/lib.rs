@@ -48,5 +48,5 @@ mod state;
 
 pub use error::AppError;
 pub use json_body::BODY_LIMIT;
-pub use server::serve;
+pub use server::{serve, serve_state};
 pub use state::AppState;

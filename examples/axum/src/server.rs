@@ -30,8 +30,22 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    serve_state(listener, AppState::seeded(), exporter, options, shutdown).await
+}
+
+/// As [`serve`], over `state` (e.g. with a body budget of its own).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_state(
+    listener: TcpListener,
+    state: AppState,
+    exporter: Exporter,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let listening_on: Arc<str> = Arc::from(listener.local_addr()?.to_string());
-    let app = router(AppState::seeded(), exporter);
+    let app = router(state, exporter);
     let make_service = move |stream: &TcpStream| {
         let served_by = match stream.local_addr() {
             Ok(local) => Arc::from(local.to_string()),

@@ -6,6 +6,7 @@
 mod common;
 mod in_process;
 
+use accountservice_axum::AppState;
 use accountservice_core::store::Store;
 use common::{get, send, send_json, Reply, TestResult};
 use http::{Method, StatusCode};
@@ -379,5 +380,34 @@ async fn unknown_paths_and_methods_are_refused_as_the_hyper_example_does() -> Te
     assert!(metrics
         .text()
         .contains("# TYPE accountservice_GetAccount summary\n"));
+    service.stop().await
+}
+
+#[tokio::test]
+async fn bodies_over_the_budget_are_refused_with_503_and_retry_after() -> TestResult {
+    let budget = 16 * 1024;
+    let service = Service::start_with(AppState::seeded().body_budget(budget)).await?;
+    let addr = service.addr();
+
+    let name = "x".repeat(budget);
+    let over = send_json(
+        addr,
+        Method::POST,
+        "/accounts",
+        &format!(r#"{{"name":"{name}"}}"#),
+    )
+    .await?;
+    assert_text(
+        &over,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!(
+            "too many request bodies are being received at once (together over {budget} bytes); try again shortly"
+        ),
+    );
+    assert_eq!(over.header("retry-after"), Some("1"));
+    assert_eq!(over.header("connection"), Some("close"));
+    // The refused body gave its share back: a body within the budget is read.
+    let within = send_json(addr, Method::POST, "/accounts", r#"{"name":"Small"}"#).await?;
+    assert_eq!(within.status, StatusCode::CREATED, "{}", within.text());
     service.stop().await
 }

@@ -7,6 +7,7 @@
 //! handlers report under the same names (`accountservice_GetAccount`, ...): `install` would refuse the duplicates.
 //! Both examples link this crate instead; the `accountservice` library re-exports its modules.
 
+pub mod body_budget;
 mod clock;
 pub mod excerpt;
 pub mod graphql;
@@ -14,6 +15,7 @@ mod listen;
 pub mod model;
 pub mod pace;
 pub mod quotes;
+pub mod read_body;
 pub mod requests;
 mod signal;
 pub mod store;

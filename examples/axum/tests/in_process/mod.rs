@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use accountservice_axum::AppState;
 use routemeter::ServeOptions;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -25,13 +26,19 @@ impl Service {
     /// Installs routemeter (once per process; later calls get an exporter of the same configuration) and serves
     /// the service on 127.0.0.1 on a port the system picks.
     pub async fn start() -> TestResult<Service> {
+        Service::start_with(AppState::seeded()).await
+    }
+
+    /// As [`Service::start`], over `state`.
+    pub async fn start_with(state: AppState) -> TestResult<Service> {
         let exporter = routemeter::install()?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let options = ServeOptions::default().shutdown_timeout(Duration::from_secs(2));
-        let task = tokio::spawn(accountservice_axum::serve(
+        let task = tokio::spawn(accountservice_axum::serve_state(
             listener,
+            state,
             exporter,
             options,
             async move {
