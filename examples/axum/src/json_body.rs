@@ -3,9 +3,9 @@
 //! axum's own `Json` refuses a request without `Content-Type` (415) and a body of the wrong shape (422); the hyper
 //! example reads a request without `Content-Type` as JSON and answers 400 for any body it cannot use, quoting
 //! serde's description of the problem. This extractor keeps the hyper example's answers, and its limits: 1 MiB a
-//! body, 30 s to send it, and the memory all bodies being read hold together within the state's `BodyBudget`. Handlers take it as
-//! `Result<JsonBody<T>, AppError>`, so that a refused body is answered, and counted, by the handler, as the hyper
-//! example counts it.
+//! body, 30 s to send it, and the memory all bodies being read hold together within the state's `BodyBudget`.
+//! Handlers take it as `Result<JsonBody<T>, AppError>`, so that a refused body is answered, and counted, by the
+//! handler, as the hyper example counts it.
 
 use std::time::Duration;
 
