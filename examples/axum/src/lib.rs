@@ -19,6 +19,11 @@
 //! axum converted the handler's output into and measures it to the last byte of its body; `/metrics` is the
 //! [`routemeter::Exporter`] as a route service.
 //!
+//! A request an extractor refuses never reaches the handler, so the attribute never sees it and nothing counts it.
+//! The handlers therefore take their body as `Result<JsonBody<T>, AppError>` (and the export its query as
+//! `Result<Query<_>, QueryRejection>`) and answer the refusal themselves: a bad body is counted under the route
+//! with its 4xx, as the hyper example counts it.
+//!
 //! The answers are the hyper example's (see the `accountservice` crate); where axum decides differently it is said
 //! in [`router`]. The store, model and GraphQL schema come from `accountservice-core`, shared with it.
 //!
