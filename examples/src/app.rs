@@ -7,12 +7,12 @@ use std::sync::Arc;
 use routemeter::Exporter;
 
 use crate::body::BodyRules;
-use crate::body_budget::BodyBudget;
 use crate::graphql::{self, AccountSchema};
 use crate::handwritten::Handwritten;
 use crate::options::{Instrumentation, Options};
 use crate::router::Router;
 use crate::store::Store;
+use accountservice_core::body_budget::BodyBudget;
 
 /// The state behind every request of one server.
 pub(crate) struct App {

@@ -11,18 +11,16 @@ use std::time::Duration;
 
 use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 
-use crate::body_budget::{BodyBudget, Share};
+use accountservice_core::body_budget::BodyBudget;
+use accountservice_core::read_body::{read_within, Refusal};
+
 use crate::reply::{self, Body};
 
 /// The largest request body accepted by default: 1 MiB, far above any account or GraphQL query.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
-
-/// The least memory set aside for a body at a time, so a body sent in small pieces is not copied at every piece.
-const MIN_BUFFER: usize = 8 * 1024;
 
 /// How request bodies are read.
 #[derive(Clone, Debug)]
@@ -33,17 +31,6 @@ pub(crate) struct BodyRules {
     pub(crate) read_timeout: Duration,
     /// The memory all bodies being read may hold together.
     pub(crate) budget: BodyBudget,
-}
-
-/// Why a body was not read to its end.
-#[derive(Debug)]
-enum Refusal {
-    /// Longer than the limit.
-    TooLarge,
-    /// Holding it would take the budget past its total.
-    OverBudget,
-    /// The connection failed while it was read.
-    Transport(hyper::Error),
 }
 
 /// Reads `req`'s body under `rules` and parses it as JSON into `T`; on failure, the response to send.
@@ -116,44 +103,6 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     })
 }
 
-/// Reads `body` into memory charged to `budget`: at most `limit` bytes, and no more memory than a share of the
-/// budget covers. The buffer grows as data arrives (doubling, up to the declared length when there is one), so a
-/// client that announces a large body but sends little holds little.
-async fn read_within(
-    mut body: Incoming,
-    limit: usize,
-    declared: Option<u64>,
-    budget: &BodyBudget,
-) -> Result<(Vec<u8>, Share), Refusal> {
-    let expected = declared
-        .and_then(|length| usize::try_from(length).ok())
-        .map_or(limit, |length| length.min(limit));
-    let mut share = budget.share();
-    let mut buffer = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(Refusal::Transport)?.into_data() else {
-            continue; // trailers
-        };
-        let needed = buffer.len() + data.len();
-        if needed > limit {
-            return Err(Refusal::TooLarge);
-        }
-        if needed > buffer.capacity() {
-            let target = (buffer.capacity() * 2)
-                .max(MIN_BUFFER)
-                .min(expected)
-                .max(needed);
-            // Charged before it is allocated, so a refused body never takes the memory.
-            if !share.grow_to(target) {
-                return Err(Refusal::OverBudget);
-            }
-            buffer.reserve_exact(target - buffer.len());
-        }
-        buffer.extend_from_slice(&data);
-    }
-    Ok((buffer, share))
-}
-
 /// The 413 answer.
 fn too_large(limit: usize) -> Response<Body> {
     closing(reply::text(
@@ -184,13 +133,9 @@ fn closing(response: Response<Body>) -> Response<Body> {
     reply::with_header(response, CONNECTION, HeaderValue::from_static("close"))
 }
 
-/// Whether a `Content-Type` names JSON: `application/json`, with any parameters (`; charset=utf-8`), in any case.
+/// Whether a `Content-Type` names JSON, by the rule shared with the axum example.
 fn is_json(content_type: &HeaderValue) -> bool {
-    let Ok(value) = content_type.to_str() else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
+    accountservice_core::requests::is_json(content_type.as_bytes())
 }
 
 #[cfg(test)]

@@ -13,9 +13,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Sleep;
 
-/// The longest pause between frames a client may ask for: a slow export is a demonstration, not a way to hold a
-/// connection open for free.
-pub(crate) const MAX_PACE: Duration = Duration::from_secs(1);
+/// The pause of `?pace_ms=N`, a rule shared with the axum example.
+pub(crate) use accountservice_core::pace::pace;
 
 /// The export's body: the accounts' JSON lines, sent one per frame.
 pub struct AccountLines {
@@ -86,40 +85,5 @@ impl Body for AccountLines {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.left)
-    }
-}
-
-/// The pause asked for by `?pace_ms=N` in `query`: none without it, `Err` with a message for a value that is not a
-/// whole number of milliseconds up to [`MAX_PACE`].
-pub(crate) fn pace(query: Option<&str>) -> Result<Duration, String> {
-    let Some(value) = query
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find_map(|(name, value)| (name == "pace_ms").then_some(value))
-    else {
-        return Ok(Duration::ZERO);
-    };
-    let limit = MAX_PACE.as_millis();
-    match value.parse::<u64>() {
-        Ok(millis) if u128::from(millis) <= limit => Ok(Duration::from_millis(millis)),
-        _ => Err(format!(
-            "pace_ms must be a whole number of milliseconds from 0 to {limit}"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pace_is_read_from_the_query() {
-        assert_eq!(pace(None), Ok(Duration::ZERO));
-        assert_eq!(pace(Some("x=1")), Ok(Duration::ZERO));
-        assert_eq!(pace(Some("a=b&pace_ms=25")), Ok(Duration::from_millis(25)));
-        assert!(pace(Some("pace_ms=-1")).is_err());
-        assert!(pace(Some("pace_ms=1001")).is_err());
-        assert!(pace(Some("pace_ms=")).is_err());
     }
 }

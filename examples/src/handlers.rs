@@ -11,7 +11,6 @@ use bytes::Bytes;
 use http::header::{HeaderValue, LOCATION};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use serde::Deserialize;
 
 use crate::app::App;
 use crate::body;
@@ -19,6 +18,7 @@ use crate::export::{self, AccountLines};
 use crate::graphql::ServedBy;
 use crate::model::{Created, HealthStatus};
 use crate::reply::{self, Body};
+use crate::requests::{AccountUpdate, NewAccount};
 use crate::store::Lookup;
 
 /// `GET /accounts/{accountId}`: the account as JSON, 404 for an unknown id, 400 for one that is not a number.
@@ -30,13 +30,6 @@ pub(crate) async fn get_account(app: &App, served_by: &str, account_id: &str) ->
     }
 }
 
-/// The part of a `POST /accounts` body that is used: the tutorial's clients send a whole account, of which only the
-/// name matters (the store assigns the id).
-#[derive(Debug, Deserialize)]
-struct NewAccount {
-    name: Option<String>,
-}
-
 /// `POST /accounts`: stores a new account and answers `201 Created` with `{"ID":"<new id>"}` and a `Location`.
 ///
 /// The tutorial relayed the status of its data service; 201 with `Location` is what HTTP prescribes for a created
@@ -46,11 +39,9 @@ pub(crate) async fn store_account(app: &App, req: Request<Incoming>) -> Response
         Ok(input) => input,
         Err(response) => return response,
     };
-    let Some(name) = input.name.filter(|name| !name.trim().is_empty()) else {
-        return reply::text(
-            StatusCode::BAD_REQUEST,
-            "POST body is missing required field: name",
-        );
+    let name = match input.into_name() {
+        Ok(name) => name,
+        Err(message) => return reply::text(StatusCode::BAD_REQUEST, message),
     };
     match app.store.create(name) {
         Ok(record) => {
@@ -66,21 +57,6 @@ pub(crate) async fn store_account(app: &App, req: Request<Incoming>) -> Response
     }
 }
 
-/// An account id in a JSON body: the tutorial writes it as a string, but a bare number is understood too.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum IdField {
-    Text(String),
-    Number(u64),
-}
-
-/// The part of a `PUT /accounts` body that is used.
-#[derive(Debug, Deserialize)]
-struct AccountUpdate {
-    id: Option<IdField>,
-    name: Option<String>,
-}
-
 /// `PUT /accounts`: renames the account named by the body's `id` and answers the updated account.
 pub(crate) async fn update_account(
     app: &App,
@@ -91,21 +67,9 @@ pub(crate) async fn update_account(
         Ok(input) => input,
         Err(response) => return response,
     };
-    let id = match input.id {
-        Some(IdField::Text(id)) if !id.is_empty() => id,
-        Some(IdField::Number(id)) => id.to_string(),
-        _ => {
-            return reply::text(
-                StatusCode::BAD_REQUEST,
-                "PUT body is missing required field: ID",
-            )
-        }
-    };
-    let Some(name) = input.name.filter(|name| !name.trim().is_empty()) else {
-        return reply::text(
-            StatusCode::BAD_REQUEST,
-            "PUT body is missing required field: name",
-        );
+    let (id, name) = match input.into_parts() {
+        Ok(parts) => parts,
+        Err(message) => return reply::text(StatusCode::BAD_REQUEST, message),
     };
     let record = match app.store.lookup(&id) {
         Lookup::Found(record) => record,

@@ -68,26 +68,22 @@
 
 mod app;
 mod body;
-mod body_budget;
 pub mod cli;
-mod clock;
 mod dispatch;
 mod export;
-pub mod graphql;
 mod handlers;
 mod handwritten;
 mod instrumented;
-pub mod model;
 mod options;
-pub mod quotes;
 mod reply;
 pub mod router;
 mod server;
-mod signal;
-pub mod store;
 
+// The store, model, GraphQL schema and quotes live in `accountservice-core`, which the axum example links too.
+pub use accountservice_core::body_budget::DEFAULT_BODY_BUDGET;
+pub use accountservice_core::{graphql, model, quotes, requests, store};
+/// Where and how the service listens, and the signals that stop it, shared with the axum example.
+pub use accountservice_core::{listen, shutdown_signal};
 pub use body::DEFAULT_BODY_LIMIT;
-pub use body_budget::DEFAULT_BODY_BUDGET;
 pub use options::{Instrumentation, Options};
-pub use server::{listen, serve};
-pub use signal::shutdown_signal;
+pub use server::serve;

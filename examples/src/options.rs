@@ -7,7 +7,7 @@ use std::time::Duration;
 use routemeter::ServeOptions;
 
 use crate::body::DEFAULT_BODY_LIMIT;
-use crate::body_budget::DEFAULT_BODY_BUDGET;
+use accountservice_core::body_budget::DEFAULT_BODY_BUDGET;
 
 /// Whether requests go through the `#[routemeter::instrumented]` handlers or straight to the same logic without
 /// them. The load benchmark runs the service both ways to measure what monitoring costs; it can also run it with

@@ -12,6 +12,9 @@ use serde::Serialize;
 
 use crate::export::AccountLines;
 
+/// What an answer repeats of the request, a rule shared with the axum example.
+pub(crate) use accountservice_core::excerpt::{excerpt, ECHO_CHARS, MESSAGE_CHARS};
+
 /// The body type of every response of the service: whole, or the accounts' export streamed line by line.
 pub type Body = Either<Full<Bytes>, AccountLines>;
 
@@ -57,31 +60,6 @@ pub(crate) fn text(status: StatusCode, message: impl Into<String>) -> Response<B
     with_body(status, TEXT, Bytes::from(message))
 }
 
-/// How much of a piece of the request (a path, a method, an id, a header) an answer repeats.
-pub(crate) const ECHO_CHARS: usize = 64;
-
-/// How much of a message that quotes the request (serde's description of bad JSON) an answer repeats.
-pub(crate) const MESSAGE_CHARS: usize = 200;
-
-/// At most `max_chars` of `text`, with `…` when cut, everything but printable ASCII escaped (`\n`, `\u{1b}`):
-/// what an answer may repeat of the request, so that its size never grows with what a client sends and no
-/// control character reaches a terminal or a log.
-pub(crate) fn excerpt(text: &str, max_chars: usize) -> String {
-    let mut excerpt = String::new();
-    let mut chars = text.chars();
-    for c in chars.by_ref().take(max_chars) {
-        if (c.is_ascii_graphic() && c != '\\') || c == ' ' {
-            excerpt.push(c);
-        } else {
-            excerpt.extend(c.escape_default());
-        }
-    }
-    if chars.next().is_some() {
-        excerpt.push('…');
-    }
-    excerpt
-}
-
 /// `response` with one more header.
 pub(crate) fn with_header(
     mut response: Response<Body>,
@@ -90,19 +68,4 @@ pub(crate) fn with_header(
 ) -> Response<Body> {
     response.headers_mut().insert(name, value);
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpts_are_short_and_escaped() {
-        assert_eq!(excerpt("/accounts/10001", ECHO_CHARS), "/accounts/10001");
-        assert_eq!(excerpt("abcdef", 3), "abc…");
-        assert_eq!(excerpt("a\nb\u{1b}[31mc\\", 64), "a\\nb\\u{1b}[31mc\\\\");
-        assert_eq!(excerpt("é", 64), "\\u{e9}");
-        let long = "x".repeat(60 * 1024);
-        assert_eq!(excerpt(&long, ECHO_CHARS).chars().count(), ECHO_CHARS + 1);
-    }
 }

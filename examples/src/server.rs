@@ -9,44 +9,11 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use routemeter::Exporter;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::app::App;
 use crate::dispatch;
 use crate::options::Options;
-
-/// The kernel's queue of connections not yet accepted. While a flood of idle sockets fills the server, clients
-/// wait their turn there (their requests already sent); a longer queue than tokio's default of 1024 keeps the
-/// kernel from dropping their connection attempts (Linux caps it at `net.core.somaxconn`, 4096 by default).
-const BACKLOG: u32 = 4096;
-
-/// Listens on `addr` (`host:port`, host names resolved) with a backlog of 4096, as [`serve`] expects.
-///
-/// # Errors
-/// When the address does not resolve or none of its addresses can be bound.
-pub async fn listen(addr: &str) -> io::Result<TcpListener> {
-    let mut last_error = None;
-    for resolved in tokio::net::lookup_host(addr).await? {
-        let socket = if resolved.is_ipv4() {
-            TcpSocket::new_v4()?
-        } else {
-            TcpSocket::new_v6()?
-        };
-        // As `TcpListener::bind` does: a restarted service can bind while old connections linger in TIME_WAIT.
-        #[cfg(unix)]
-        socket.set_reuseaddr(true)?;
-        match socket.bind(resolved).and_then(|()| socket.listen(BACKLOG)) {
-            Ok(listener) => return Ok(listener),
-            Err(err) => last_error = Some(err),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{addr} resolves to no address"),
-        )
-    }))
-}
 
 /// Serves the accountservice on `listener` until `shutdown` completes, then lets requests in progress finish
 /// (up to the shutdown timeout of [`Options::server`]) and returns.

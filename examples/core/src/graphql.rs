@@ -19,8 +19,8 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema};
 
 pub mod limits;
 
+use crate::excerpt::{excerpt, ECHO_CHARS};
 use crate::model::{AccountEvent, ImageData, Quote};
-use crate::reply;
 use crate::store::{Lookup, Record, Store};
 
 /// The executable schema of the accountservice.
@@ -67,7 +67,7 @@ impl Query {
                 Lookup::Found(record) => Some(record),
                 Lookup::Unknown => None,
                 Lookup::Invalid => {
-                    let id = reply::excerpt(&id, reply::ECHO_CHARS);
+                    let id = excerpt(&id, ECHO_CHARS);
                     return Err(format!("Account id must be a decimal number, got \"{id}\"").into());
                 }
             },

@@ -22,7 +22,7 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Positioned, Request, Response, ServerError, ServerResult};
 
-use crate::reply;
+use crate::excerpt::{excerpt, ECHO_CHARS};
 
 /// The longest query accepted, in bytes: the tutorial's queries are under 300.
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
@@ -89,7 +89,7 @@ impl Extension for RequestLimits {
             Err(Refused::Cycle(name)) => Err(ServerError::new(
                 format!(
                     "fragment \"{}\" spreads itself",
-                    reply::excerpt(&name, reply::ECHO_CHARS)
+                    excerpt(&name, ECHO_CHARS)
                 ),
                 None,
             )),
@@ -218,7 +218,7 @@ fn bound_errors(errors: &mut Vec<ServerError>) {
     errors.truncate(MAX_ERRORS);
     for error in errors.iter_mut() {
         if error.message.chars().nth(ERROR_CHARS).is_some() {
-            error.message = reply::excerpt(&error.message, ERROR_CHARS);
+            error.message = excerpt(&error.message, ERROR_CHARS);
         }
     }
     if dropped > 0 {

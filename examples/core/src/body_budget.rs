@@ -12,7 +12,7 @@ pub const DEFAULT_BODY_BUDGET: usize = 32 << 20;
 
 /// Bytes of request bodies that may be held at once. Cheap to clone; clones share the budget.
 #[derive(Clone, Debug)]
-pub(crate) struct BodyBudget {
+pub struct BodyBudget {
     shared: Arc<Shared>,
 }
 
@@ -24,14 +24,14 @@ struct Shared {
 
 /// A share of the budget held by one body while it is read; given back when dropped.
 #[derive(Debug)]
-pub(crate) struct Share {
+pub struct Share {
     shared: Arc<Shared>,
     bytes: usize,
 }
 
 impl BodyBudget {
     /// A budget of `total` bytes.
-    pub(crate) fn new(total: usize) -> BodyBudget {
+    pub fn new(total: usize) -> BodyBudget {
         BodyBudget {
             shared: Arc::new(Shared {
                 total,
@@ -41,12 +41,12 @@ impl BodyBudget {
     }
 
     /// The whole budget, in bytes.
-    pub(crate) fn total(&self) -> usize {
+    pub fn total(&self) -> usize {
         self.shared.total
     }
 
     /// An empty share, to grow as a body arrives.
-    pub(crate) fn share(&self) -> Share {
+    pub fn share(&self) -> Share {
         Share {
             shared: self.shared.clone(),
             bytes: 0,
@@ -56,7 +56,7 @@ impl BodyBudget {
 
 impl Share {
     /// Grows this share to `bytes` in all; `false`, and no change, when the budget has not that much left.
-    pub(crate) fn grow_to(&mut self, bytes: usize) -> bool {
+    pub fn grow_to(&mut self, bytes: usize) -> bool {
         let Some(more) = bytes.checked_sub(self.bytes) else {
             return true;
         };
