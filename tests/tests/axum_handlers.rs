@@ -2,7 +2,7 @@
 //! outputs of every common shape. With routemeter's layer on the router, a request counts by the status of the
 //! response axum converted its output into, with the bytes sent, and is measured to the body's last byte (a paced
 //! body, a client that leaves mid-body, a body that fails, over HTTP/1.1 and HTTP/2). Without the layer, outputs that are responses
-//! count exactly and the others `unclassified`. `/metrics` is a route of the router.
+//! count exactly and the others `unclassified`. A request an extractor refuses counts under the handler of its route. `/metrics` is a route of the router.
 //!
 //! Every handler is used by one test only (namespace `axum_handlers`), so the counts each test compares are exact.
 
@@ -32,6 +32,7 @@ const BARE_RESPONSE: HandlerSeries =
     HandlerSeries::new(NAMESPACE, "BareResponse", "GET", "/bare/response");
 const PACED: HandlerSeries = HandlerSeries::new(NAMESPACE, "Paced", "GET", "/paced");
 const LEFT: HandlerSeries = HandlerSeries::new(NAMESPACE, "Left", "GET", "/left");
+const RENAME: HandlerSeries = HandlerSeries::new(NAMESPACE, "Rename", "PUT", "/items/{id}/name");
 const BROKEN: HandlerSeries = HandlerSeries::new(NAMESPACE, "Broken", "GET", "/broken");
 
 /// The items a shop knows, shared with the handlers as axum state.
@@ -126,6 +127,15 @@ async fn broken() -> Response {
     Response::new(axum::body::Body::new(body))
 }
 
+#[routemeter::instrumented(
+    name = "Rename",
+    route = "PUT /items/{id}/name",
+    namespace = "axum_handlers"
+)]
+async fn rename(Path(id): Path<u32>, Json(name): Json<Value>) -> Json<Value> {
+    Json(json!({ "id": id, "name": name }))
+}
+
 /// The shop's router: every handler, and `/metrics` from `exporter`.
 fn router(exporter: &Exporter) -> Router {
     Router::new()
@@ -137,6 +147,7 @@ fn router(exporter: &Exporter) -> Router {
         .route("/paced", get(paced))
         .route("/left", get(left))
         .route("/broken", get(broken))
+        .route("/items/{id}/name", axum::routing::put(rename))
         .route_service("/metrics", exporter.clone())
         .with_state(Shop {
             items: &["kettle", "teapot"],
@@ -189,6 +200,43 @@ async fn with_the_layer_requests_count_by_the_converted_response() -> TestResult
     for handler in [GET_ITEM, CREATE_ITEM, HELLO] {
         assert_eq!(handler.requests(&after, "unclassified"), 0.0, "{handler:?}");
     }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_layer_a_request_an_extractor_refuses_counts_under_its_handler() -> TestResult {
+    let (exporter, server) = served(true).await?;
+    let client = server.client();
+    let before = metrics(&exporter)?;
+    let renamed = client
+        .send_json(Method::PUT, "/items/1/name", r#""mug""#)
+        .await?;
+    assert_eq!(renamed.status, StatusCode::OK);
+    ended(&exporter, RENAME, &before, "200").await?;
+    // The handler never runs for these: axum's `Json` extractor answers.
+    let before = metrics(&exporter)?;
+    let malformed = client.send_json(Method::PUT, "/items/1/name", "{").await?;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    let after = ended(&exporter, RENAME, &before, "400").await?;
+    assert_eq!(
+        RENAME.sum(&after, "size") - RENAME.sum(&before, "size"),
+        malformed.body.len() as f64
+    );
+    let before = metrics(&exporter)?;
+    let untyped = client
+        .request(Method::PUT, "/items/1/name", &[], r#""mug""#)
+        .await?;
+    assert_eq!(untyped.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    ended(&exporter, RENAME, &before, "415").await?;
+    // A method the route does not serve has no handler to count under.
+    let before = metrics(&exporter)?;
+    let wrong_method = client.get("/items/1/name").await?;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    let after = metrics(&exporter)?;
+    assert_eq!(
+        RENAME.requests_by_code(&after),
+        RENAME.requests_by_code(&before)
+    );
     server.stop().await
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::{Extensions, Method, Uri};
 
 use crate::expose::exporter::Exporter;
-use crate::middleware::route_name::known_method;
+use crate::middleware::route_table::known_method;
 use crate::middleware::routes::{RouteFn, Routes};
 use crate::record::handler::is_valid_name;
 use crate::record::metered::{Metered, OwnRequests};
@@ -36,15 +36,25 @@ use crate::Error;
 /// # }
 /// # Ok::<(), routemeter::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MeteredLayer {
     own: Option<Arc<dyn OwnRequests>>,
 }
 
 impl MeteredLayer {
     /// A layer for handlers written with `#[instrumented]`; other requests are not measured.
+    ///
+    /// On axum (feature `axum`, with the layer added by `Router::layer`), a request an extractor
+    /// refuses before the handler runs (a malformed JSON body: `400`, a wrong content type:
+    /// `415`) is measured under the instrumented handler whose `route` is the one axum matched,
+    /// with the status of the refusal.
     pub fn new() -> MeteredLayer {
-        MeteredLayer { own: None }
+        #[cfg(feature = "axum")]
+        let own: Option<Arc<dyn OwnRequests>> =
+            Some(crate::middleware::attributed::AttributedRoutes::shared());
+        #[cfg(not(feature = "axum"))]
+        let own = None;
+        MeteredLayer { own }
     }
 
     /// A layer that measures every request by its route, into `exporter`: each route as a
@@ -82,6 +92,12 @@ impl MeteredLayer {
             excluded: Vec::new(),
             source: None,
         }
+    }
+}
+
+impl Default for MeteredLayer {
+    fn default() -> MeteredLayer {
+        MeteredLayer::new()
     }
 }
 

@@ -1,24 +1,5 @@
 //! The names the route layer gives the routes it was not told a name for.
 
-use http::Method;
-
-/// The methods a route can be measured under; any other counts as unmatched, so that made-up
-/// methods cannot add series.
-pub(crate) fn known_method(method: &Method) -> Option<&'static str> {
-    Some(match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => return None,
-    })
-}
-
 /// A summary name for `method` and `route`, from the method and the route's words:
 /// `GET /accounts/{accountId}` is `get_accounts_accountId`, `GET /` is `get_root`. Characters a
 /// metric name cannot hold become `_`.
@@ -56,12 +37,5 @@ mod tests {
         for route in ["/", "/x.y/é/{id}", "/{*all}", "//--//"] {
             assert!(is_valid_name(&derived("GET", route)), "{route}");
         }
-    }
-
-    #[test]
-    fn made_up_methods_are_not_known() {
-        assert_eq!(known_method(&Method::GET), Some("GET"));
-        let made_up = Method::from_bytes(b"BREW").ok();
-        assert_eq!(made_up.as_ref().and_then(known_method), None);
     }
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use http::{Extensions, Method, Uri};
 
 use crate::expose::exporter::Exporter;
-use crate::middleware::route_name::{derived, known_method};
+use crate::middleware::route_name::derived;
+use crate::middleware::route_table::{known_method, RouteTable};
 use crate::record::handler::Handler;
 use crate::record::handler_info::HandlerInfo;
 use crate::record::in_flight::InFlight;
@@ -34,13 +35,10 @@ pub(crate) struct Routes {
     names: HashMap<(&'static str, String), &'static str>,
     excluded: Vec<String>,
     source: Option<Arc<RouteFn>>,
-    /// The handler of each route seen so far, by route then method.
-    table: RwLock<HashMap<Box<str>, MethodHandlers>>,
+    /// The handler of each route seen so far.
+    table: RwLock<RouteTable>,
     unmatched: &'static Handler,
 }
-
-/// A route's handler per known method, in the order of [`known_method`]'s list.
-type MethodHandlers = [Option<&'static Handler>; 9];
 
 impl fmt::Debug for Routes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -81,13 +79,6 @@ fn leaked_handler(
     })))
 }
 
-fn method_index(method: &str) -> usize {
-    const ORDER: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    ORDER.iter().position(|known| *known == method).unwrap_or(0)
-}
-
 impl Routes {
     /// Routes measured into `exporter` under `namespace`. The unmatched handler and every named
     /// route are registered now, so their series exist at zero.
@@ -100,12 +91,11 @@ impl Routes {
     ) -> Result<Routes, crate::Error> {
         let (name, method, route) = UNMATCHED;
         let unmatched = leaked_handler(reported_as, name, method, route);
-        let mut table: HashMap<Box<str>, MethodHandlers> = HashMap::new();
+        let mut table = RouteTable::default();
         let mut handlers = vec![unmatched];
         for (name, method, route) in &named {
             let handler = leaked_handler(reported_as, name, method, route);
-            table.entry(route.as_str().into()).or_insert([None; 9])[method_index(method)] =
-                Some(handler);
+            table.insert(method, route, handler);
             handlers.push(handler);
         }
         // All at once, so that a layer that cannot be built leaves nothing behind.
@@ -126,12 +116,13 @@ impl Routes {
 
     /// The handler of `route` under `method`, registered on first sight.
     fn handler(&self, method: &'static str, route: &str) -> &'static Handler {
-        let index = method_index(method);
-        {
-            let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(Some(handler)) = table.get(route).map(|handlers| handlers[index]) {
-                return handler;
-            }
+        let known = self
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(method, route);
+        if let Some(handler) = known {
+            return handler;
         }
         // A route that cannot be registered (too many, or its name taken) counts as unmatched.
         self.register(method, route).unwrap_or(self.unmatched)
@@ -144,12 +135,10 @@ impl Routes {
         route: &str,
     ) -> Result<&'static Handler, crate::Error> {
         let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-        let index = method_index(method);
-        if let Some(Some(handler)) = table.get(route).map(|handlers| handlers[index]) {
+        if let Some(handler) = table.get(method, route) {
             return Ok(handler);
         }
-        let known = table.values().flatten().flatten().count();
-        if known >= MAX_ROUTES {
+        if table.len() >= MAX_ROUTES {
             return Err(crate::Error::InvalidConfig(format!(
                 "the route layer measures at most {MAX_ROUTES} routes; `{method} {route}` is counted as unmatched"
             )));
@@ -166,7 +155,7 @@ impl Routes {
         } else {
             self.unmatched
         };
-        table.entry(route.into()).or_insert([None; 9])[index] = Some(recorded);
+        table.insert(method, route, recorded);
         outcome.map(|()| handler)
     }
 
