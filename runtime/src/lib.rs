@@ -356,6 +356,12 @@ pub use summary::{Snapshot, Summary, SummaryOptions};
 ///
 /// Type errors inside the body point at your own lines, as without the attribute.
 ///
+/// Every instrumented handler linked into the program is registered at [`install`], whether a
+/// router serves it or not: that is how its series exist before its first request. So two
+/// handlers that report under one name are an error at start-up even when only one of them is
+/// routed (two versions of a service in one binary need two namespaces, or two crates that are
+/// not linked together).
+///
 /// # What it expands to
 ///
 /// The signature, attributes and docs stay as written; only the body is wrapped, roughly:
