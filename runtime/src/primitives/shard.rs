@@ -10,7 +10,8 @@
 //! shards up with plain atomic loads.
 //!
 //! The pool holds two numbers per CPU the process may use (at least 4, at most
-//! [`MAX_OWNED`]): enough for an async runtime's worker threads and a few more. Threads that
+//! [`MAX_OWNED`]): enough for an async runtime's worker threads and a few more. The crate's
+//! benchmarks and tests can size it as a machine with more CPUs would (`simulate_cpus`). Threads that
 //! find it empty, and threads recording while they exit, share one extra shard written with
 //! atomic read-modify-writes ([`Sharer`]): slower, never wrong.
 //!
@@ -18,8 +19,7 @@
 //! number of threads that actually record into a metric, up to the pool size plus one.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::primitives::lazy_box::LazyBox;
 
@@ -58,26 +58,54 @@ static POOL: Pool = Pool::new();
 struct Pool {
     /// Bit `i` is set while a thread holds number `i`.
     claimed: AtomicU64,
-    /// How many numbers the pool holds, fixed when first needed (see [`Pool::size`]).
-    size: OnceLock<usize>,
+    /// How many numbers the pool holds; 0 until first needed (see [`Pool::size`]).
+    size: AtomicUsize,
+}
+
+/// The pool's size on a machine whose process may use `cpus` CPUs: two numbers per CPU, at
+/// least 4, at most [`MAX_OWNED`].
+fn pool_size_for(cpus: usize) -> usize {
+    cpus.saturating_mul(2).clamp(4, MAX_OWNED)
+}
+
+/// Sizes the pool as on a machine with `cpus` CPUs, instead of the CPUs this process may use,
+/// so that a benchmark or a test on a small machine sees the shards a large one would get.
+/// Threads that hold a number keep it; numbers from then on are handed out within the new size.
+/// Only the crate's benchmarks and tests call this: production sizes the pool from the machine.
+#[cfg(any(test, feature = "bench"))]
+pub(crate) fn simulate_cpus(cpus: usize) -> usize {
+    let size = pool_size_for(cpus);
+    POOL.size.store(size, Ordering::Relaxed);
+    size
 }
 
 impl Pool {
     const fn new() -> Pool {
         Pool {
             claimed: AtomicU64::new(0),
-            size: OnceLock::new(),
+            size: AtomicUsize::new(0),
         }
     }
 
-    /// Two numbers per CPU the process may use, at least 4, at most [`MAX_OWNED`].
+    /// [`pool_size_for`] the CPUs the process may use, fixed when first needed.
     fn size(&self) -> usize {
-        *self.size.get_or_init(|| {
-            std::thread::available_parallelism()
-                .map_or(1, std::num::NonZeroUsize::get)
-                .saturating_mul(2)
-                .clamp(4, MAX_OWNED)
-        })
+        match self.size.load(Ordering::Relaxed) {
+            0 => {
+                let cpus =
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+                // Whoever sets it first wins: a simulated size set meanwhile stays.
+                match self.size.compare_exchange(
+                    0,
+                    pool_size_for(cpus),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => pool_size_for(cpus),
+                    Err(set) => set,
+                }
+            }
+            size => size,
+        }
     }
 
     /// Takes the lowest free number, or the shared shard when there is none.
@@ -316,7 +344,7 @@ mod tests {
     #[test]
     fn numbers_are_handed_out_once_and_come_back() {
         let pool = Pool::new();
-        let _ = pool.size.set(2);
+        pool.size.store(2, Ordering::Relaxed);
         assert_eq!(pool.claim(), Shard(0));
         assert_eq!(pool.claim(), Shard(1));
         assert_eq!(pool.claim(), Shard::SHARED, "the pool is empty");
@@ -366,6 +394,15 @@ mod tests {
         assert_eq!(owned.len(), count, "an owned shard was handed out twice");
         assert!(count <= POOL.size());
         assert!(shards.contains(&Shard::SHARED), "more threads than numbers");
+    }
+
+    #[test]
+    fn the_pool_is_sized_as_the_machine_would_be() {
+        assert_eq!(pool_size_for(1), 4, "at least 4");
+        assert_eq!(pool_size_for(2), 4);
+        assert_eq!(pool_size_for(8), 16);
+        assert_eq!(pool_size_for(16), MAX_OWNED);
+        assert_eq!(pool_size_for(64), MAX_OWNED, "at most MAX_OWNED");
     }
 
     #[test]
