@@ -250,6 +250,10 @@ pub(crate) trait Writer {
     /// Sets `entry` to `key` if it is still 0, with release ordering, and returns what it holds
     /// now: `key`, or another key that got there first.
     fn take(entry: &AtomicU32, key: u32) -> u32;
+    /// Lowers `least` to `value` if `value` is smaller.
+    fn lower(least: &AtomicU64, value: u64);
+    /// Raises `most` to `value` if `value` is larger.
+    fn raise(most: &AtomicU64, value: u64);
 }
 
 /// The shard's owner: the only thread that writes to it, so a load and a store are enough.
@@ -298,6 +302,20 @@ impl Writer for Owner {
             held => held,
         }
     }
+
+    #[inline]
+    fn lower(least: &AtomicU64, value: u64) {
+        if value < least.load(Ordering::Relaxed) {
+            least.store(value, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn raise(most: &AtomicU64, value: u64) {
+        if value > most.load(Ordering::Relaxed) {
+            most.store(value, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Writer for Sharer {
@@ -333,6 +351,21 @@ impl Writer for Sharer {
         match entry.compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => key,
             Err(held) => held,
+        }
+    }
+
+    #[inline]
+    fn lower(least: &AtomicU64, value: u64) {
+        // Read first: once the extremes settle, most observations change neither.
+        if value < least.load(Ordering::Relaxed) {
+            least.fetch_min(value, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn raise(most: &AtomicU64, value: u64) {
+        if value > most.load(Ordering::Relaxed) {
+            most.fetch_max(value, Ordering::Relaxed);
         }
     }
 }
@@ -418,6 +451,12 @@ mod tests {
             let entry = AtomicU32::new(0);
             assert_eq!(W::take(&entry, 7), 7);
             assert_eq!(W::take(&entry, 9), 7, "an entry is taken once");
+            let (least, most) = (AtomicU64::new(u64::MAX), AtomicU64::new(0));
+            for value in [5, 3, 8, 4] {
+                W::lower(&least, value);
+                W::raise(&most, value);
+            }
+            assert_eq!((least.into_inner(), most.into_inner()), (3, 8));
             (
                 count.into_inner(),
                 small.into_inner(),

@@ -37,7 +37,9 @@
 //! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most 0.95%)
 //! of the exact nearest-rank quantile `sorted[k - 1]`, `k = max(1, ceil(q * n))`, of the `n`
 //! observations in the window: the reported value and the exact one share a bucket. The quantile
-//! is exact when it falls on zero or an infinity. The guarantee covers magnitudes in
+//! is exact when it falls on zero or an infinity. Each page also keeps the smallest and largest
+//! magnitude counted in it, and a reported value is clamped to those of its page: it never lies
+//! outside the window's minimum and maximum, and a window of one value reports that value. The guarantee covers magnitudes in
 //! `[2^-48, 2^48)`; outside that range values are clamped into the extreme buckets. It holds for
 //! a snapshot taken while no observation is landing; observations that race with a snapshot may
 //! or may not be included.
@@ -98,7 +100,8 @@ pub(crate) struct Reading {
 ///
 /// - **Accuracy.** Each reported quantile `q` is within 1% (at most 0.95%) relative error of the
 ///   exact nearest-rank quantile of the observations in the window, `sorted[ceil(q * n) - 1]`
-///   (`q = 0` is the minimum), and exact when that is zero or an infinity. Values are counted in
+///   (`q = 0` is the minimum), and exact when that is zero or an infinity. It never lies outside
+///   the smallest and largest observation of the window: a window of one value reports it. Values are counted in
 ///   log-spaced buckets, so this holds whatever the distribution, for magnitudes from `2^-48`
 ///   (about `3.6e-15`) up to `2^48` (about `2.8e14`); smaller and larger magnitudes are clamped
 ///   into the extreme buckets.
@@ -215,7 +218,7 @@ impl Shape {
             return; // NaN
         };
         if let Some(slot) = core.slot_at(epoch, self.slot_count) {
-            slot.count::<W>(bucket);
+            slot.count::<W>(bucket, value);
         }
         W::add(&core.count, 1);
         W::add_float(&core.sum, value);
@@ -420,6 +423,25 @@ mod tests {
         assert_eq!(summary.heap_bytes(), one_page);
         summary.observe(1.5, 0);
         assert_eq!(summary.heap_bytes(), one_page);
+    }
+
+    #[test]
+    fn a_quantile_stays_within_the_windows_extremes() {
+        // One 334-byte answer: its bucket reports about 334.97, the answer itself is 334.
+        let summary = Summary::default();
+        summary.observe(334.0, 0);
+        assert_eq!(summary.snapshot(0).quantiles, [334.0; 3]);
+        // From another shard too, and of either sign.
+        let shared = Summary::default();
+        shared.observe_in(Shard::SHARED, -0.0123, 0);
+        assert_eq!(shared.snapshot(0).quantiles, [-0.0123; 3]);
+        // Below the extremes, a bucket reports its own value: 334 and 335 share one.
+        summary.observe(335.0, 0);
+        let bucket = summary.snapshot(0).quantiles[0];
+        assert!(bucket > 334.0 && bucket < 335.0, "{bucket}");
+        // A value alone in its page at the top of the window reports itself.
+        summary.observe(1000.0, 0);
+        assert_eq!(summary.snapshot(0).quantiles, [bucket, 1000.0, 1000.0]);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
 //!    └─ 16 × (total, page)            observations in the page, and the page: allocated on first
 //!       │                             use, 192 bytes
-//!       └─ 40 × AtomicU32             one per sub-bucket
+//!       ├─ 40 × AtomicU32             one per sub-bucket
+//!       └─ least, most                the page's smallest and largest magnitude observed
 //! ```
 //!
 //! An observation writes its sub-bucket and its page's total. A snapshot reads the first line of
@@ -109,9 +110,10 @@ impl Slot {
         }
     }
 
-    /// Counts an observation in `bucket`, installing its group and page on first use.
+    /// Counts an observation of `value` in `bucket` (its bucket), installing its group and page
+    /// on first use.
     #[inline]
-    pub(super) fn count<W: Writer>(&self, bucket: Bucket) {
+    pub(super) fn count<W: Writer>(&self, bucket: Bucket, value: f64) {
         match bucket {
             Bucket::Paged { sign, page, sub } => {
                 if sign == NEGATIVE {
@@ -126,7 +128,9 @@ impl Slot {
                 let Some(entry) = group.entries.get(index) else {
                     return;
                 };
-                entry.page.get_or_init(Page::default).count::<W>(sub);
+                let page = entry.page.get_or_init(Page::default);
+                page.count::<W>(sub);
+                page.extend::<W>(magnitude(value));
                 W::add(&entry.total, 1);
             }
             Bucket::Zero => {
@@ -278,7 +282,9 @@ impl Group {
     }
 }
 
-/// The sub-bucket counters of one power of two, on three cache lines.
+/// The sub-bucket counters of one power of two, on three cache lines, and the extremes of the
+/// magnitudes counted in it: a quantile in the page lies between them, so the value its bucket
+/// reports is clamped to them (a single observation then reads as itself).
 ///
 /// The counters are 32-bit, half the memory a snapshot reads (the sub-buckets of the pages that
 /// hold a quantile are most of it), and more than a slot of a service ever counts in a
@@ -289,6 +295,45 @@ pub(super) struct Page {
     counts: [AtomicU32; SUBS],
     /// What was moved out of each counter.
     carries: LazyBox<[AtomicU64; SUBS]>,
+    /// Bit pattern of the smallest magnitude counted (`u64::MAX`: none yet).
+    least: AtomicU64,
+    /// Bit pattern of the largest magnitude counted (0: none yet).
+    most: AtomicU64,
+}
+
+/// The bit pattern of `value`'s magnitude: for non-negative `f64`s, the order of the bit
+/// patterns as integers is the order of the values.
+#[inline]
+fn magnitude(value: f64) -> u64 {
+    value.to_bits() & !(1 << 63)
+}
+
+/// The smallest and largest magnitude counted in some pages, as bit patterns; empty while
+/// `least > most`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Extremes {
+    least: u64,
+    most: u64,
+}
+
+impl Extremes {
+    /// Nothing counted yet.
+    pub(super) const NONE: Extremes = Extremes {
+        least: u64::MAX,
+        most: 0,
+    };
+
+    /// `value` (a bucket's value, of either sign) with its magnitude moved within these
+    /// extremes, if any magnitude was counted.
+    #[inline]
+    pub(super) fn clamp(self, value: f64) -> f64 {
+        if self.least > self.most {
+            return value; // no extremes recorded (a page caught being cleared)
+        }
+        let (least, most) = (f64::from_bits(self.least), f64::from_bits(self.most));
+        let clamped = value.abs().max(least).min(most);
+        clamped.copysign(value)
+    }
 }
 
 /// How much of a page counter is moved to its carry at once, when it reaches that much.
@@ -299,6 +344,8 @@ impl Default for Page {
         Page {
             counts: [const { AtomicU32::new(0) }; SUBS],
             carries: LazyBox::default(),
+            least: AtomicU64::new(Extremes::NONE.least),
+            most: AtomicU64::new(Extremes::NONE.most),
         }
     }
 }
@@ -313,6 +360,20 @@ impl Page {
         if W::increment(counter) == CARRY - 1 {
             self.carry(counter, sub);
         }
+    }
+
+    /// Widens the page's extremes to take in `magnitude`.
+    #[inline]
+    fn extend<W: Writer>(&self, magnitude: u64) {
+        W::lower(&self.least, magnitude);
+        W::raise(&self.most, magnitude);
+    }
+
+    /// Widens `extremes` to take in this page's.
+    #[inline]
+    pub(super) fn add_extremes(&self, extremes: &mut Extremes) {
+        extremes.least = extremes.least.min(self.least.load(Ordering::Relaxed));
+        extremes.most = extremes.most.max(self.most.load(Ordering::Relaxed));
     }
 
     /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry. Only the observation that
@@ -351,6 +412,8 @@ impl Page {
         for carry in self.carries.get().into_iter().flatten() {
             carry.store(0, Ordering::Relaxed);
         }
+        self.least.store(Extremes::NONE.least, Ordering::Relaxed);
+        self.most.store(Extremes::NONE.most, Ordering::Relaxed);
     }
 
     /// Starts loading every line of the page.
@@ -417,11 +480,14 @@ mod tests {
                 scope.spawn(|| {
                     for page in 0..PAGES {
                         let sub = page % SUBS;
-                        slot.count::<Sharer>(Bucket::Paged {
-                            sign: NEGATIVE,
-                            page,
-                            sub,
-                        });
+                        slot.count::<Sharer>(
+                            Bucket::Paged {
+                                sign: NEGATIVE,
+                                page,
+                                sub,
+                            },
+                            -1.0,
+                        );
                     }
                 });
             }
@@ -458,6 +524,26 @@ mod tests {
     }
 
     #[test]
+    fn extremes_clamp_a_bucket_value_of_either_sign() {
+        let page = Page::default();
+        assert_eq!(Extremes::NONE.clamp(2.5), 2.5, "nothing to clamp to");
+        for value in [334.0, 335.5, -300.0] {
+            page.extend::<Owner>(magnitude(value));
+        }
+        let mut extremes = Extremes::NONE;
+        page.add_extremes(&mut extremes);
+        assert_eq!(extremes.clamp(334.97), 334.97);
+        assert_eq!(extremes.clamp(290.0), 300.0);
+        assert_eq!(extremes.clamp(340.0), 335.5);
+        assert_eq!(extremes.clamp(-340.0), -335.5);
+        let other = Page::default();
+        other.extend::<Sharer>(magnitude(400.0));
+        other.add_extremes(&mut extremes);
+        assert_eq!(extremes.clamp(500.0), 400.0);
+        assert_eq!(extremes.clamp(100.0), 300.0);
+    }
+
+    #[test]
     fn sizes_are_whole_cache_lines() {
         assert_eq!(size_of::<Page>(), 192);
         assert_eq!(size_of::<Group>(), 256);
@@ -469,13 +555,17 @@ mod tests {
     fn a_claimed_slot_starts_empty() {
         let slot = Slot::default();
         assert!(slot.claim(1).is_some());
-        slot.count::<Owner>(Bucket::Zero);
-        slot.count::<Owner>(Bucket::Infinity { sign: NEGATIVE });
-        slot.count::<Owner>(Bucket::Paged {
-            sign: POSITIVE,
-            page: 48,
-            sub: 7,
-        });
+        slot.count::<Owner>(Bucket::Zero, 0.0);
+        slot.count::<Owner>(Bucket::Infinity { sign: NEGATIVE }, f64::NEG_INFINITY);
+        slot.count::<Owner>(Bucket::of(1.2).unwrap_or(Bucket::Zero), 1.2);
+        let extremes = |slot: &Slot| {
+            let mut extremes = Extremes::NONE;
+            if let Some(page) = slot.page(POSITIVE, 48) {
+                page.add_extremes(&mut extremes);
+            }
+            extremes
+        };
+        assert_eq!(extremes(&slot).clamp(1.0), 1.2);
         let mut totals = [0; PAGES];
         assert_eq!(slot.add_totals(POSITIVE, &mut totals), 1 << 48);
         assert_eq!(slot.specials(), (1, [0, 1]));
@@ -485,5 +575,6 @@ mod tests {
         assert_eq!(slot.specials(), (0, [0, 0]));
         // Installed pages stay installed, empty.
         assert_eq!(slot.page(POSITIVE, 48).map(|p| p.get(7)), Some(0));
+        assert_eq!(extremes(&slot), Extremes::NONE);
     }
 }
