@@ -125,6 +125,32 @@ impl SyntheticHandlers {
         }
     }
 
+    /// Records a request of `seconds` with a `200` of `size` bytes on handler `index` (modulo
+    /// the number of handlers), now.
+    pub fn record(&self, index: usize, seconds: f64, size: u64) {
+        let Some(handler) = self.handlers.get(index % self.handlers.len().max(1)) else {
+            return;
+        };
+        handler.metrics().record(
+            (seconds * 1e9) as u64,
+            self.now,
+            Classification {
+                code: Code::Status(200),
+                size: Some(size),
+            },
+        );
+    }
+
+    /// How many handlers there are.
+    pub fn len(&self) -> usize {
+        self.handlers.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.handlers.is_empty()
+    }
+
     /// The exposition of these handlers in the text format 0.0.4, as `/metrics` writes it.
     pub fn render(&self) -> String {
         String::from_utf8(self.encode(Format::PrometheusText)).unwrap_or_default()
