@@ -565,9 +565,15 @@ criterion_group! {
 }
 
 fn main() {
-    // First, on a heap that has freed nothing yet: resident memory then grows with what the
-    // sets allocate.
-    let memory = many_threads::prepare();
+    if let Some(threads) = std::env::var(many_threads::MEMORY_OF)
+        .ok()
+        .and_then(|threads| threads.parse().ok())
+    {
+        many_threads::print_memory_of(threads);
+        return;
+    }
+    let memory = many_threads::memory();
+    many_threads::prepare();
     benches();
     scale();
     Criterion::default().configure_from_args().final_summary();

@@ -7,7 +7,9 @@
 //!   than cores is fine: the time is each thread's own CPU time.
 //! - Memory per handler after `T` threads, all alive at once, each recorded 2,000 such requests
 //!   into every handler: by the crate's own count, and in resident memory (the process's RSS
-//!   before and after, over 100 handlers).
+//!   before and after, over 100 handlers). Each is measured in a process of its own (this
+//!   executable, run again with [`MEMORY_OF`] set), whose heap has held nothing before: in a
+//!   process that has run other benchmarks, memory freed or reserved by them would be reused.
 //! - `many_threads/render_text/{2,16,32,64}`: rendering those 100 handlers; and
 //!   `many_threads/render_1000_16threads/{text,gzip}`: 1000 handlers recorded so by 16 threads.
 //!
@@ -15,10 +17,11 @@
 //! of each shard (a window's worth of history fills up to five).
 
 use std::hint::black_box;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion};
 use routemeter::bench_support::{simulate_cpus, SyntheticHandlers};
@@ -35,6 +38,12 @@ pub const HANDLERS: usize = 100;
 pub const LARGE_HANDLERS: usize = 1000;
 /// Threads that record the large render's handlers.
 pub const LARGE_THREADS: usize = 16;
+/// When set to a number of threads, this executable measures the memory of those threads'
+/// recording, prints it and exits.
+pub const MEMORY_OF: &str = "ROUTEMETER_BENCH_MEMORY_OF";
+/// How long a process measuring memory may take before it is killed.
+const MEMORY_DEADLINE: Duration = Duration::from_secs(120);
+
 /// Requests each thread records into each handler of the memory and render sets.
 const REQUESTS_PER_THREAD: usize = 2000;
 
@@ -78,8 +87,7 @@ pub struct Memory {
     pub resident: usize,
 }
 
-/// The sets the render benchmarks read, recorded before criterion starts (on a fresh heap, so
-/// that resident memory grows with what they allocate rather than refilling freed memory).
+/// The sets the render benchmarks read, recorded before criterion starts.
 struct Sets {
     by_threads: Vec<(usize, SyntheticHandlers)>,
     large: SyntheticHandlers,
@@ -111,11 +119,14 @@ fn record_from(handlers: &SyntheticHandlers, threads: usize) -> usize {
             let barrier = &barrier;
             scope.spawn(move || {
                 let mut requests = Requests::new(1000 + thread as u64);
+                // Alive, waiting for the first reading.
+                barrier.wait();
                 barrier.wait();
                 for _ in 0..REQUESTS_PER_THREAD {
                     let (_, seconds, bytes) = requests.next(1);
                     handlers.record_all(seconds, bytes);
                 }
+                // Done, alive until the second reading.
                 barrier.wait();
                 barrier.wait();
             });
@@ -123,36 +134,102 @@ fn record_from(handlers: &SyntheticHandlers, threads: usize) -> usize {
         barrier.wait();
         let before = resident_bytes();
         barrier.wait();
+        barrier.wait();
         grown = resident_bytes().saturating_sub(before);
         barrier.wait();
     });
     grown
 }
 
-/// Builds the sets and measures their memory; call once, before the benchmarks.
-pub fn prepare() -> Vec<Memory> {
-    let mut memory = Vec::new();
+/// Measures, in this process, the memory of `threads` threads recording into a new set, and
+/// prints it as `memory <counted> <resident>` (bytes per handler).
+pub fn print_memory_of(threads: usize) {
+    simulate_cpus(simulated_cpus(threads));
+    let before = resident_bytes();
+    let handlers = SyntheticHandlers::new(HANDLERS);
+    let created = resident_bytes().saturating_sub(before);
+    let recorded = record_from(&handlers, threads);
+    println!(
+        "memory {} {}",
+        handlers.heap_bytes_per_handler(),
+        (created + recorded) / HANDLERS
+    );
+}
+
+/// A child process, killed if it is still running when this is dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Runs this executable again to measure the memory of `threads` threads.
+fn memory_of(threads: usize) -> Result<Memory, String> {
+    let exe = std::env::current_exe().map_err(|err| err.to_string())?;
+    let child = Command::new(exe)
+        .env(MEMORY_OF, threads.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|err| err.to_string())?;
+    let mut child = Reaped(child);
+    let started = Instant::now();
+    loop {
+        match child.0.try_wait().map_err(|err| err.to_string())? {
+            Some(_) => break,
+            None if started.elapsed() > MEMORY_DEADLINE => {
+                return Err(format!("the memory of {threads} threads took too long"));
+            }
+            None => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let mut out = String::new();
+    if let Some(stdout) = child.0.stdout.as_mut() {
+        std::io::Read::read_to_string(stdout, &mut out).map_err(|err| err.to_string())?;
+    }
+    let figures: Vec<usize> = out
+        .lines()
+        .find_map(|line| line.strip_prefix("memory "))
+        .map(|rest| rest.split(' ').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_default();
+    match figures[..] {
+        [counted, resident] => Ok(Memory {
+            threads,
+            simulated_cpus: simulated_cpus(threads),
+            counted,
+            resident,
+        }),
+        _ => Err(format!("no memory figures from {threads} threads: {out:?}")),
+    }
+}
+
+/// Measures the memory of every number of threads, each in a process of its own.
+pub fn memory() -> Vec<Memory> {
+    THREADS
+        .iter()
+        .filter_map(|&threads| memory_of(threads).map_err(|err| eprintln!("{err}")).ok())
+        .collect()
+}
+
+/// Builds the sets the render benchmarks read; call once, before them.
+pub fn prepare() {
     let mut by_threads = Vec::new();
     for threads in THREADS {
-        let cpus = simulated_cpus(threads);
-        simulate_cpus(cpus);
-        let before = resident_bytes();
+        simulate_cpus(simulated_cpus(threads));
         let handlers = SyntheticHandlers::new(HANDLERS);
-        let created = resident_bytes().saturating_sub(before);
-        let recorded = record_from(&handlers, threads);
-        memory.push(Memory {
-            threads,
-            simulated_cpus: cpus,
-            counted: handlers.heap_bytes_per_handler(),
-            resident: (created + recorded) / HANDLERS,
-        });
+        record_from(&handlers, threads);
         by_threads.push((threads, handlers));
     }
     simulate_cpus(simulated_cpus(LARGE_THREADS));
     let large = SyntheticHandlers::new(LARGE_HANDLERS);
     record_from(&large, LARGE_THREADS);
     let _ = SETS.set(Sets { by_threads, large });
-    memory
 }
 
 /// Threads that record `iters` requests each whenever the benchmark asks, and report their CPU
