@@ -19,7 +19,7 @@
 //! number of threads that actually record into a metric, up to the pool size plus one.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::primitives::lazy_box::LazyBox;
 
@@ -244,7 +244,7 @@ pub(crate) trait Writer {
     /// acquire ordering sees everything that happened before it.
     fn add_release(counter: &AtomicU64, n: u64);
     /// Adds one to `counter` and returns its previous value.
-    fn increment(counter: &AtomicU32) -> u32;
+    fn increment(counter: &AtomicU16) -> u16;
     /// Adds `value` to the `f64` whose bit pattern `sum` holds.
     fn add_float(sum: &AtomicU64, value: f64);
     /// Sets `entry` to `key` if it is still 0, with release ordering, and returns what it holds
@@ -280,7 +280,7 @@ impl Writer for Owner {
     }
 
     #[inline]
-    fn increment(counter: &AtomicU32) -> u32 {
+    fn increment(counter: &AtomicU16) -> u16 {
         let previous = counter.load(Ordering::Relaxed);
         counter.store(previous.wrapping_add(1), Ordering::Relaxed);
         previous
@@ -330,7 +330,7 @@ impl Writer for Sharer {
     }
 
     #[inline]
-    fn increment(counter: &AtomicU32) -> u32 {
+    fn increment(counter: &AtomicU16) -> u16 {
         counter.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -440,8 +440,8 @@ mod tests {
 
     #[test]
     fn owners_and_sharers_add_alike() {
-        fn add_all<W: Writer>() -> (u64, u32, f64) {
-            let (count, small, sum) = (AtomicU64::new(0), AtomicU32::new(0), AtomicU64::new(0));
+        fn add_all<W: Writer>() -> (u64, u16, f64) {
+            let (count, small, sum) = (AtomicU64::new(0), AtomicU16::new(0), AtomicU64::new(0));
             for i in 0..10 {
                 W::add(&count, 2);
                 W::add_release(&count, 1);

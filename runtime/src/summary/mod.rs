@@ -51,9 +51,11 @@
 //!
 //! Each shard a thread has recorded into holds a 128-byte core (in a handler, one 256-byte part
 //! holds both summaries' cores and the request counts) and `age_buckets` slots of 192
-//! bytes, plus, per slot, a 256-byte group for each sixteen powers of two in use and a 192-byte
+//! bytes, plus, per slot, a 256-byte group for each sixteen powers of two in use and a 104-byte
 //! page for each power of two in use. A latency distribution spread over 12 powers of two costs
-//! about 2.7 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact figure).
+//! about 1.8 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact figure).
+//! Memory grows with the threads that record (a shard each, up to the pool's size plus one):
+//! the pages, small as they are, are most of it.
 
 mod buckets;
 mod divisor;
@@ -419,7 +421,7 @@ mod tests {
         let one_page = Shards::<Core>::PART_BYTES
             + 5 * size_of::<Slot>()
             + 256 // the group of powers of two 2^0..2^15
-            + 192; // the page of 2^0
+            + 104; // the page of 2^0
         assert_eq!(summary.heap_bytes(), one_page);
         summary.observe(1.5, 0);
         assert_eq!(summary.heap_bytes(), one_page);

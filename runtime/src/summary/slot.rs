@@ -6,21 +6,21 @@
 //! ├─ groups of negative pages
 //! ├─ zero, +Inf and -Inf counters
 //! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
-//!    └─ 16 × (total, page)            observations in the page, and the page: allocated on first
-//!       │                             use, 192 bytes
-//!       ├─ 40 × AtomicU32             one per sub-bucket
-//!       └─ least, most                the page's smallest and largest magnitude observed
+//!    ├─ 16 × total                    observations in each page (the first two lines)
+//!    └─ 16 × page                     allocated on first use, 104 bytes
+//!       ├─ least, most                the page's smallest and largest magnitude observed
+//!       └─ 40 × AtomicU16             one per sub-bucket
 //! ```
 //!
 //! An observation writes its sub-bucket and its page's total. A snapshot reads the first line of
-//! each slot, the totals of its groups to find the pages that hold its quantiles, then the
-//! sub-buckets of those pages only; it reads the rest of the slot only when `uses` says
+//! each slot, the totals of its groups (two lines each) to find the pages that hold its
+//! quantiles, then the sub-buckets of those pages only; it reads the rest of the slot only when `uses` says
 //! negative values, zero or infinities were counted. Groups and pages are installed with a
 //! compare-and-swap on their pointer and live as long as the summary; clearing a slot zeroes them
 //! in place.
 
 use std::ptr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use super::buckets::{Bucket, NEGATIVE, PAGES, POSITIVE, SUBS};
 use crate::primitives::lazy_box::LazyBox;
@@ -125,13 +125,14 @@ impl Slot {
                 };
                 let group = group.get_or_init(Group::default);
                 let index = page % GROUP_PAGES;
-                let Some(entry) = group.entries.get(index) else {
+                let (Some(total), Some(page)) = (group.totals.get(index), group.pages.get(index))
+                else {
                     return;
                 };
-                let page = entry.page.get_or_init(Page::default);
+                let page = page.get_or_init(Page::default);
                 page.count::<W>(sub);
                 page.extend::<W>(magnitude(value));
-                W::add(&entry.total, 1);
+                W::add(total, 1);
             }
             Bucket::Zero => {
                 self.mark(USES_ZERO);
@@ -191,8 +192,8 @@ impl Slot {
                 continue;
             };
             let mut held = 0u128;
-            for (offset, (total, entry)) in chunk.iter_mut().zip(&group.entries).enumerate() {
-                let count = entry.total.load(Ordering::Relaxed);
+            for (offset, (total, counter)) in chunk.iter_mut().zip(&group.totals).enumerate() {
+                let count = counter.load(Ordering::Relaxed);
                 *total = total.saturating_add(count);
                 held |= u128::from(count != 0) << offset;
             }
@@ -221,11 +222,11 @@ impl Slot {
     #[inline]
     pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
         let group = self.groups(sign).get(page / GROUP_PAGES)?.get()?;
-        group.entries.get(page % GROUP_PAGES)?.page.get()
+        group.pages.get(page % GROUP_PAGES)?.get()
     }
 
-    /// Starts loading the lines a snapshot reads after the first one: the groups in use (their
-    /// totals, and the pointers to their pages) and, when used, the rest of the slot.
+    /// Starts loading the lines a snapshot reads after the first one: the totals of the groups
+    /// in use and, when used, the rest of the slot.
     #[inline]
     pub(super) fn prefetch_groups(&self) {
         if self.uses.load(Ordering::Relaxed) != 0 {
@@ -235,7 +236,7 @@ impl Slot {
         for sign in [POSITIVE, NEGATIVE] {
             if self.holds(sign) {
                 for group in self.groups(sign).iter().filter_map(LazyBox::get) {
-                    prefetch(group);
+                    prefetch(&group.totals);
                 }
             }
         }
@@ -247,58 +248,56 @@ impl Slot {
     }
 }
 
-/// Sixteen pages of one sign of a slot, with the number of observations in each.
+/// Sixteen pages of one sign of a slot, with the number of observations in each. The totals
+/// come first, on two lines of their own: a snapshot reads the totals of every group in use to
+/// find its quantiles, and the pointers of only the few pages that hold one.
 #[derive(Default)]
-#[repr(align(64))]
+#[repr(C, align(64))]
 struct Group {
-    entries: [Entry; GROUP_PAGES],
-}
-
-/// One page of a group and its total, side by side: an observation writes both, on one cache
-/// line, and a snapshot reads the totals of a whole group (its four lines) before any page.
-#[derive(Default)]
-struct Entry {
-    /// Observations in the page.
-    total: AtomicU64,
-    page: LazyBox<Page>,
+    /// Observations in each page.
+    totals: [AtomicU64; GROUP_PAGES],
+    pages: [LazyBox<Page>; GROUP_PAGES],
 }
 
 impl Group {
-    fn pages(&self) -> impl Iterator<Item = &Page> {
-        self.entries.iter().filter_map(|entry| entry.page.get())
+    fn installed_pages(&self) -> impl Iterator<Item = &Page> {
+        self.pages.iter().filter_map(LazyBox::get)
     }
 
     fn clear(&self) {
-        for page in self.pages() {
+        for page in self.installed_pages() {
             page.clear();
         }
-        for entry in &self.entries {
-            entry.total.store(0, Ordering::Relaxed);
+        for total in &self.totals {
+            total.store(0, Ordering::Relaxed);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Group>() + self.pages().map(Page::heap_bytes).sum::<usize>()
+        std::mem::size_of::<Group>() + self.installed_pages().map(Page::heap_bytes).sum::<usize>()
     }
 }
 
-/// The sub-bucket counters of one power of two, on three cache lines, and the extremes of the
-/// magnitudes counted in it: a quantile in the page lies between them, so the value its bucket
-/// reports is clamped to them (a single observation then reads as itself).
+/// The sub-bucket counters of one power of two, and the extremes of the magnitudes counted in
+/// it: a quantile in the page lies between them, so the value its bucket reports is clamped to
+/// them (a single observation then reads as itself).
 ///
-/// The counters are 32-bit, half the memory a snapshot reads (the sub-buckets of the pages that
-/// hold a quantile are most of it), and more than a slot of a service ever counts in a
-/// sub-bucket; should one count that many, the observation that brings a counter to
-/// [`CARRY`] moves that much of it to a 64-bit carry (allocated then), so nothing is ever lost.
-#[repr(C, align(64))]
+/// The page is 104 bytes, with no alignment beyond its fields': a page is allocated for each
+/// power of two a thread has seen in each age bucket of each summary, so its size, and what the
+/// allocator adds to it, is most of the memory of a handler recorded by many threads. The
+/// counters are 16-bit for the same reason, and because the sub-buckets of the pages that hold
+/// a quantile are most of what a snapshot reads. A sub-bucket that counts [`CARRY`] moves that
+/// much to a 64-bit carry (the page's carries are allocated then), so nothing is ever lost; a
+/// page of a busy handler does that once in 2^15 observations of one sub-bucket.
+#[repr(C)]
 pub(super) struct Page {
-    counts: [AtomicU32; SUBS],
-    /// What was moved out of each counter.
-    carries: LazyBox<[AtomicU64; SUBS]>,
     /// Bit pattern of the smallest magnitude counted (`u64::MAX`: none yet).
     least: AtomicU64,
     /// Bit pattern of the largest magnitude counted (0: none yet).
     most: AtomicU64,
+    counts: [AtomicU16; SUBS],
+    /// What was moved out of each counter.
+    carries: LazyBox<[AtomicU64; SUBS]>,
 }
 
 /// The bit pattern of `value`'s magnitude: for non-negative `f64`s, the order of the bit
@@ -337,15 +336,15 @@ impl Extremes {
 }
 
 /// How much of a page counter is moved to its carry at once, when it reaches that much.
-pub(super) const CARRY: u32 = 1 << 31;
+pub(super) const CARRY: u16 = 1 << 15;
 
 impl Default for Page {
     fn default() -> Self {
         Page {
-            counts: [const { AtomicU32::new(0) }; SUBS],
-            carries: LazyBox::default(),
             least: AtomicU64::new(Extremes::NONE.least),
             most: AtomicU64::new(Extremes::NONE.most),
+            counts: [const { AtomicU16::new(0) }; SUBS],
+            carries: LazyBox::default(),
         }
     }
 }
@@ -357,7 +356,9 @@ impl Page {
         let Some(counter) = self.counts.get(sub) else {
             return;
         };
-        if W::increment(counter) == CARRY - 1 {
+        // At `CARRY - 1` for an owner, the only writer; sharers may find it beyond, if the
+        // sharer that brought it to `CARRY` has not moved it yet.
+        if W::increment(counter) >= CARRY - 1 {
             self.carry(counter, sub);
         }
     }
@@ -376,19 +377,23 @@ impl Page {
         extremes.most = extremes.most.max(self.most.load(Ordering::Relaxed));
     }
 
-    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry. Only the observation that
-    /// brought the counter to `CARRY` gets here, so the counter never wraps: it would take
-    /// another 2^31 observations between these two lines. Read-modify-writes, for owners too:
-    /// this runs once in 2^31 observations.
+    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry, if it holds that much
+    /// still: of the sharers that find it at `CARRY` or more, each moves it only while it does,
+    /// so the counter stays far from wrapping even if one of them is descheduled here.
+    /// Read-modify-writes, for owners too: this runs once in 2^15 observations of a sub-bucket.
     #[cold]
-    fn carry(&self, counter: &AtomicU32, sub: usize) {
+    fn carry(&self, counter: &AtomicU16, sub: usize) {
         let carries = self
             .carries
             .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
-        // A snapshot reading the two in between sees the sub-bucket off by `CARRY`, and reads
-        // it again.
-        counter.fetch_sub(CARRY, Ordering::Relaxed);
-        carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
+        let moved = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+            count.checked_sub(CARRY)
+        });
+        if moved.is_ok() {
+            // A snapshot reading between the two sees the sub-bucket off by `CARRY`, and reads
+            // it again.
+            carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
+        }
     }
 
     /// Adds the sub-bucket counts to `row`.
@@ -419,7 +424,7 @@ impl Page {
     /// Starts loading every line of the page.
     #[inline]
     pub(super) fn prefetch(&self) {
-        prefetch(&self.counts);
+        prefetch(self);
     }
 
     fn heap_bytes(&self) -> usize {
@@ -519,6 +524,11 @@ mod tests {
         page.count::<Owner>(3);
         assert_eq!(page.get(3), 2 * u64::from(CARRY));
         assert_eq!(page.get(4), 0);
+        // A sharer finds the counter beyond `CARRY`: another sharer has not moved it yet.
+        page.counts[5].store(CARRY + 7, Ordering::Relaxed);
+        page.count::<Sharer>(5);
+        assert_eq!(page.counts[5].load(Ordering::Relaxed), 8);
+        assert_eq!(page.get(5), u64::from(CARRY) + 8);
         page.clear();
         assert_eq!(page.get(3), 0);
     }
@@ -544,11 +554,15 @@ mod tests {
     }
 
     #[test]
-    fn sizes_are_whole_cache_lines() {
-        assert_eq!(size_of::<Page>(), 192);
-        assert_eq!(size_of::<Group>(), 256);
+    fn sizes() {
+        // Slots and groups on whole cache lines, a group's totals on the first two; pages as
+        // small as their fields.
         assert_eq!(size_of::<Slot>(), 192);
-        assert_eq!(std::mem::align_of::<Page>(), 64);
+        assert_eq!(size_of::<Group>(), 256);
+        assert_eq!(std::mem::offset_of!(Group, pages), 128);
+        assert_eq!(std::mem::align_of::<Group>(), 64);
+        assert_eq!(size_of::<Page>(), 104);
+        assert_eq!(std::mem::align_of::<Page>(), 8);
     }
 
     #[test]
