@@ -50,7 +50,7 @@
 //! # Memory
 //!
 //! Each shard a thread has recorded into holds a 128-byte core (in a handler, one 256-byte part
-//! holds both summaries' cores and the request counts) and `age_buckets` slots of 192
+//! holds both summaries' cores and the request counts) and `age_buckets` slots of 64
 //! bytes, plus, per slot, a 256-byte group for each sixteen powers of two in use and a 104-byte
 //! page for each power of two in use. A latency distribution spread over 12 powers of two costs
 //! about 1.8 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact figure).

@@ -1,10 +1,12 @@
 //! One age bucket of one shard of a summary: the bucket counts of the observations of one epoch.
 //!
 //! ```text
-//! Slot                               one per age bucket, 192 bytes
-//! ├─ tag, groups of positive pages, uses    (the first cache line)
-//! ├─ groups of negative pages
-//! ├─ zero, +Inf and -Inf counters
+//! Slot                               one per age bucket, one cache line (64 bytes)
+//! ├─ tag, groups of positive pages
+//! ├─ rare                            allocated when the slot first counts a negative value,
+//! │  │                               zero or an infinity, 72 bytes
+//! │  ├─ groups of negative pages
+//! │  └─ zero, +Inf and -Inf counters
 //! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
 //!    ├─ 16 × total                    observations in each page (the first two lines)
 //!    └─ 16 × page                     allocated on first use, 104 bytes
@@ -14,15 +16,14 @@
 //!
 //! An observation writes its sub-bucket and its page's total. A snapshot reads the first line of
 //! each slot, the totals of its groups (two lines each) to find the pages that hold its
-//! quantiles, then the sub-buckets of those pages only; it reads the rest of the slot only when `uses` says
-//! negative values, zero or infinities were counted. Groups and pages are installed with a
-//! compare-and-swap on their pointer and live as long as the summary; clearing a slot zeroes them
-//! in place.
+//! quantiles, then the sub-buckets of those pages only; it reads the rare part only when the
+//! slot has one. The rare part, groups and pages are installed with a compare-and-swap on their
+//! pointer and live as long as the summary; clearing a slot zeroes them in place.
 
 use std::ptr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
-use super::buckets::{Bucket, NEGATIVE, PAGES, POSITIVE, SUBS};
+use super::buckets::{Bucket, NEGATIVE, PAGES, SUBS};
 use crate::primitives::lazy_box::LazyBox;
 use crate::primitives::shard::Writer;
 
@@ -34,12 +35,9 @@ const GROUPS: usize = PAGES / GROUP_PAGES;
 pub(super) const RESETTING: u64 = 1 << 63;
 /// Spins before a thread waiting for a slot reset starts yielding its time slice.
 const SPINS_BEFORE_YIELD: u32 = 64;
-/// Bits of [`Slot::uses`]: a negative value, zero, `+Inf` or `-Inf` was counted.
-const USES_NEGATIVE: u64 = 1;
-const USES_ZERO: u64 = 2;
-const USES_INFINITY: [u64; 2] = [4, 8];
-
-/// The observations of one epoch.
+/// The observations of one epoch, on one cache line: what every observation and every snapshot
+/// reads. A shard keeps one per age bucket whether it records much or little, so what latencies
+/// and sizes never need is kept apart, in [`Rare`].
 #[derive(Default)]
 #[repr(C, align(64))]
 pub(super) struct Slot {
@@ -47,9 +45,13 @@ pub(super) struct Slot {
     pub(super) tag: AtomicU64,
     /// Pages of positive values, sixteen powers of two to a group.
     positive: [LazyBox<Group>; GROUPS],
-    /// Which of the rarely used parts below have counted something ([`USES_NEGATIVE`], ...);
-    /// set once, never cleared.
-    uses: AtomicU64,
+    /// Negative values, zero and the infinities, from the first of them counted.
+    rare: LazyBox<Rare>,
+}
+
+/// What a slot counts of values that latencies and sizes never are.
+#[derive(Default)]
+struct Rare {
     /// Pages of negative values.
     negative: [LazyBox<Group>; GROUPS],
     zero: AtomicU64,
@@ -104,9 +106,11 @@ impl Slot {
         for group in self.installed_groups() {
             group.clear();
         }
-        self.zero.store(0, Ordering::Relaxed);
-        for infinity in &self.infinities {
-            infinity.store(0, Ordering::Relaxed);
+        if let Some(rare) = self.rare.get() {
+            rare.zero.store(0, Ordering::Relaxed);
+            for infinity in &rare.infinities {
+                infinity.store(0, Ordering::Relaxed);
+            }
         }
     }
 
@@ -116,11 +120,13 @@ impl Slot {
     pub(super) fn count<W: Writer>(&self, bucket: Bucket, value: f64) {
         match bucket {
             Bucket::Paged { sign, page, sub } => {
-                if sign == NEGATIVE {
-                    self.mark(USES_NEGATIVE);
-                }
+                let groups = if sign == NEGATIVE {
+                    &self.rare().negative
+                } else {
+                    &self.positive
+                };
                 // The bucket's page is below `PAGES`, so its group exists.
-                let Some(group) = self.groups(sign).get(page / GROUP_PAGES) else {
+                let Some(group) = groups.get(page / GROUP_PAGES) else {
                     return;
                 };
                 let group = group.get_or_init(Group::default);
@@ -134,60 +140,45 @@ impl Slot {
                 page.extend::<W>(magnitude(value));
                 W::add(total, 1);
             }
-            Bucket::Zero => {
-                self.mark(USES_ZERO);
-                W::add(&self.zero, 1);
-            }
-            Bucket::Infinity { sign } => {
-                self.mark(USES_INFINITY[sign % 2]);
-                W::add(&self.infinities[sign % 2], 1);
-            }
+            Bucket::Zero => W::add(&self.rare().zero, 1),
+            Bucket::Infinity { sign } => W::add(&self.rare().infinities[sign % 2], 1),
         }
     }
 
-    /// Sets `bit` of [`Slot::uses`], before the counter it announces is written.
+    /// The rare part, installed first if the slot has none.
     #[inline]
-    fn mark(&self, bit: u64) {
-        // Read first: `uses` shares the line every observation reads; write it once.
-        if self.uses.load(Ordering::Relaxed) & bit == 0 {
-            self.uses.fetch_or(bit, Ordering::Release);
-        }
-    }
-
-    fn uses(&self, bit: u64) -> bool {
-        self.uses.load(Ordering::Acquire) & bit != 0
+    fn rare(&self) -> &Rare {
+        self.rare.get_or_init(Rare::default)
     }
 
     /// The groups of both signs that have been installed.
     fn installed_groups(&self) -> impl Iterator<Item = &Group> {
+        let negative = self.rare.get().map(|rare| &rare.negative);
         self.positive
             .iter()
-            .chain(&self.negative)
+            .chain(negative.into_iter().flatten())
             .filter_map(LazyBox::get)
     }
 
-    fn groups(&self, sign: usize) -> &[LazyBox<Group>; GROUPS] {
+    /// The groups of `sign`, if the slot has them: those of negative values live in the rare
+    /// part.
+    fn groups(&self, sign: usize) -> Option<&[LazyBox<Group>; GROUPS]> {
         if sign == NEGATIVE {
-            &self.negative
+            self.rare.get().map(|rare| &rare.negative)
         } else {
-            &self.positive
+            Some(&self.positive)
         }
-    }
-
-    /// Whether a snapshot needs to read the pages of `sign`.
-    fn holds(&self, sign: usize) -> bool {
-        sign == POSITIVE || self.uses(USES_NEGATIVE)
     }
 
     /// Adds the observations per page of `sign` to `totals`, and returns the pages that hold any
     /// as a bitmap.
     pub(super) fn add_totals(&self, sign: usize, totals: &mut [u64; PAGES]) -> u128 {
         let mut pages = 0u128;
-        if !self.holds(sign) {
+        let Some(groups) = self.groups(sign) else {
             return pages;
-        }
+        };
         let chunks = totals.chunks_exact_mut(GROUP_PAGES);
-        for (index, (group, chunk)) in self.groups(sign).iter().zip(chunks).enumerate() {
+        for (index, (group, chunk)) in groups.iter().zip(chunks).enumerate() {
             let Some(group) = group.get() else {
                 continue;
             };
@@ -204,47 +195,43 @@ impl Slot {
 
     /// The observations of zero, and of `+Inf` and `-Inf`.
     pub(super) fn specials(&self) -> (u64, [u64; 2]) {
-        // A counter is read only when `uses` says it has counted: it sits off the first line.
-        let counted = |bit: u64, counter: &AtomicU64| {
-            if self.uses(bit) {
-                counter.load(Ordering::Relaxed)
-            } else {
-                0
-            }
-        };
-        (
-            counted(USES_ZERO, &self.zero),
-            [POSITIVE, NEGATIVE].map(|sign| counted(USES_INFINITY[sign], &self.infinities[sign])),
-        )
+        match self.rare.get() {
+            Some(rare) => (
+                rare.zero.load(Ordering::Relaxed),
+                rare.infinities
+                    .each_ref()
+                    .map(|counter| counter.load(Ordering::Relaxed)),
+            ),
+            None => (0, [0; 2]),
+        }
     }
 
     /// The sub-buckets of page `page` of `sign`, if installed.
     #[inline]
     pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
-        let group = self.groups(sign).get(page / GROUP_PAGES)?.get()?;
+        let group = self.groups(sign)?.get(page / GROUP_PAGES)?.get()?;
         group.pages.get(page % GROUP_PAGES)?.get()
     }
 
     /// Starts loading the lines a snapshot reads after the first one: the totals of the groups
-    /// in use and, when used, the rest of the slot.
+    /// in use and, if the slot has one, its rare part.
     #[inline]
     pub(super) fn prefetch_groups(&self) {
-        if self.uses.load(Ordering::Relaxed) != 0 {
-            prefetch(&self.negative);
-            prefetch(&self.infinities);
+        if let Some(rare) = self.rare.get() {
+            prefetch(rare);
         }
-        for sign in [POSITIVE, NEGATIVE] {
-            if self.holds(sign) {
-                for group in self.groups(sign).iter().filter_map(LazyBox::get) {
-                    prefetch(&group.totals);
-                }
-            }
+        for group in self.positive.iter().filter_map(LazyBox::get) {
+            prefetch(&group.totals);
         }
     }
 
-    /// Heap memory of the slot's groups and pages (the slot itself is not counted).
+    /// Heap memory of the slot's rare part, groups and pages (the slot itself is not counted).
     pub(super) fn heap_bytes(&self) -> usize {
-        self.installed_groups().map(Group::heap_bytes).sum()
+        self.rare.get().map_or(0, std::mem::size_of_val::<Rare>)
+            + self
+                .installed_groups()
+                .map(Group::heap_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -467,7 +454,7 @@ fn prefetch_line(address: usize) {
 mod tests {
     use super::*;
     use crate::primitives::shard::{Owner, Sharer};
-    use crate::summary::buckets::NEGATIVE;
+    use crate::summary::buckets::{NEGATIVE, POSITIVE};
 
     impl Page {
         fn get(&self, sub: usize) -> u64 {
@@ -557,7 +544,7 @@ mod tests {
     fn sizes() {
         // Slots and groups on whole cache lines, a group's totals on the first two; pages as
         // small as their fields.
-        assert_eq!(size_of::<Slot>(), 192);
+        assert_eq!(size_of::<Slot>(), 64);
         assert_eq!(size_of::<Group>(), 256);
         assert_eq!(std::mem::offset_of!(Group, pages), 128);
         assert_eq!(std::mem::align_of::<Group>(), 64);
