@@ -565,11 +565,8 @@ criterion_group! {
 }
 
 fn main() {
-    if let Some(threads) = std::env::var(many_threads::MEMORY_OF)
-        .ok()
-        .and_then(|threads| threads.parse().ok())
-    {
-        many_threads::print_memory_of(threads);
+    if let Ok(what) = std::env::var(many_threads::MEMORY_OF) {
+        many_threads::print_memory_of(&what);
         return;
     }
     let memory = many_threads::memory();
@@ -804,16 +801,20 @@ fn report_scale(
 
     for figures in memory {
         let threads = figures.threads;
+        let (history, suffix) = match figures.history {
+            many_threads::History::Instant => ("at one instant", ""),
+            many_threads::History::Window => ("over the window", "_window"),
+        };
         println!(
-            "  memory per handler, {threads:>2} threads {:>10} bytes counted, {:>8} resident ({} simulated CPUs)",
+            "  memory per handler, {threads:>2} threads {:>10} bytes counted, {:>8} resident ({history}; {} simulated CPUs)",
             figures.counted, figures.resident, figures.simulated_cpus
         );
         json.insert(
-            format!("bytes_per_handler_{threads}threads"),
+            format!("bytes_per_handler_{threads}threads{suffix}"),
             figures.counted.into(),
         );
         json.insert(
-            format!("rss_bytes_per_handler_{threads}threads"),
+            format!("rss_bytes_per_handler_{threads}threads{suffix}"),
             figures.resident.into(),
         );
     }

@@ -13,8 +13,10 @@
 //! - `many_threads/render_text/{2,16,32,64}`: rendering those 100 handlers; and
 //!   `many_threads/render_1000_16threads/{text,gzip}`: 1000 handlers recorded so by 16 threads.
 //!
-//! The requests of the memory and render sets end at one instant, so they fill one age bucket
-//! of each shard (a window's worth of history fills up to five).
+//! The requests of the render sets, and of the first memory figures, end at one instant, so they
+//! fill one age bucket of each shard. A service that has been up for a while has a window's worth
+//! of history, in up to five: the second memory figures spread each thread's requests over the
+//! last 8 minutes of the default 10-minute window, as `bytes_per_handler` does.
 
 use std::hint::black_box;
 use std::process::{Child, Command, Stdio};
@@ -76,10 +78,38 @@ impl Requests {
     }
 }
 
+/// When the requests of a memory figure ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    /// All at one instant: one age bucket of each shard.
+    Instant,
+    /// Spread over the last 8 minutes: every age bucket of each shard.
+    Window,
+}
+
+impl History {
+    /// How long before the benchmark's instant request `index` (of `REQUESTS_PER_THREAD`) ended.
+    fn ago(self, index: usize) -> Duration {
+        match self {
+            History::Instant => Duration::ZERO,
+            History::Window => Duration::from_secs(480) * index as u32 / REQUESTS_PER_THREAD as u32,
+        }
+    }
+
+    /// The name in the process's environment.
+    pub fn name(self) -> &'static str {
+        match self {
+            History::Instant => "instant",
+            History::Window => "window",
+        }
+    }
+}
+
 /// What a set of handlers cost after `threads` threads recorded into it.
 #[derive(Clone, Copy, Debug)]
 pub struct Memory {
     pub threads: usize,
+    pub history: History,
     pub simulated_cpus: usize,
     /// The crate's own count for one handler.
     pub counted: usize,
@@ -111,7 +141,7 @@ fn resident_bytes() -> usize {
 /// `threads` threads, all alive at once, each record `REQUESTS_PER_THREAD` requests into every
 /// handler of `handlers`. Returns the resident memory the recording added. The threads start
 /// before the first reading of memory and end after the second, so their stacks are in both.
-fn record_from(handlers: &SyntheticHandlers, threads: usize) -> usize {
+fn record_from(handlers: &SyntheticHandlers, threads: usize, history: History) -> usize {
     let barrier = Barrier::new(threads + 1);
     let mut grown = 0;
     thread::scope(|scope| {
@@ -122,9 +152,9 @@ fn record_from(handlers: &SyntheticHandlers, threads: usize) -> usize {
                 // Alive, waiting for the first reading.
                 barrier.wait();
                 barrier.wait();
-                for _ in 0..REQUESTS_PER_THREAD {
+                for index in 0..REQUESTS_PER_THREAD {
                     let (_, seconds, bytes) = requests.next(1);
-                    handlers.record_all(seconds, bytes);
+                    handlers.record_all_ago(seconds, bytes, history.ago(index));
                 }
                 // Done, alive until the second reading.
                 barrier.wait();
@@ -141,14 +171,23 @@ fn record_from(handlers: &SyntheticHandlers, threads: usize) -> usize {
     grown
 }
 
-/// Measures, in this process, the memory of `threads` threads recording into a new set, and
-/// prints it as `memory <counted> <resident>` (bytes per handler).
-pub fn print_memory_of(threads: usize) {
+/// Measures, in this process, the memory of the recording `what` names (`<threads>:<history>`)
+/// into a new set, and prints it as `memory <counted> <resident>` (bytes per handler).
+pub fn print_memory_of(what: &str) {
+    let (threads, history) = match what.split_once(':') {
+        Some((threads, "window")) => (threads, History::Window),
+        Some((threads, _)) => (threads, History::Instant),
+        None => (what, History::Instant),
+    };
+    let Ok(threads) = threads.parse() else {
+        eprintln!("{MEMORY_OF}={what}: not <threads>:<history>");
+        return;
+    };
     simulate_cpus(simulated_cpus(threads));
     let before = resident_bytes();
     let handlers = SyntheticHandlers::new(HANDLERS);
     let created = resident_bytes().saturating_sub(before);
-    let recorded = record_from(&handlers, threads);
+    let recorded = record_from(&handlers, threads, history);
     println!(
         "memory {} {}",
         handlers.heap_bytes_per_handler(),
@@ -168,11 +207,11 @@ impl Drop for Reaped {
     }
 }
 
-/// Runs this executable again to measure the memory of `threads` threads.
-fn memory_of(threads: usize) -> Result<Memory, String> {
+/// Runs this executable again to measure the memory of `threads` threads' `history`.
+fn memory_of(threads: usize, history: History) -> Result<Memory, String> {
     let exe = std::env::current_exe().map_err(|err| err.to_string())?;
     let child = Command::new(exe)
-        .env(MEMORY_OF, threads.to_string())
+        .env(MEMORY_OF, format!("{threads}:{}", history.name()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -201,6 +240,7 @@ fn memory_of(threads: usize) -> Result<Memory, String> {
     match figures[..] {
         [counted, resident] => Ok(Memory {
             threads,
+            history,
             simulated_cpus: simulated_cpus(threads),
             counted,
             resident,
@@ -209,11 +249,16 @@ fn memory_of(threads: usize) -> Result<Memory, String> {
     }
 }
 
-/// Measures the memory of every number of threads, each in a process of its own.
+/// Measures the memory of every number of threads and history, each in a process of its own.
 pub fn memory() -> Vec<Memory> {
-    THREADS
-        .iter()
-        .filter_map(|&threads| memory_of(threads).map_err(|err| eprintln!("{err}")).ok())
+    [History::Instant, History::Window]
+        .into_iter()
+        .flat_map(|history| THREADS.map(|threads| (threads, history)))
+        .filter_map(|(threads, history)| {
+            memory_of(threads, history)
+                .map_err(|err| eprintln!("{err}"))
+                .ok()
+        })
         .collect()
 }
 
@@ -223,12 +268,12 @@ pub fn prepare() {
     for threads in THREADS {
         simulate_cpus(simulated_cpus(threads));
         let handlers = SyntheticHandlers::new(HANDLERS);
-        record_from(&handlers, threads);
+        record_from(&handlers, threads, History::Instant);
         by_threads.push((threads, handlers));
     }
     simulate_cpus(simulated_cpus(LARGE_THREADS));
     let large = SyntheticHandlers::new(LARGE_HANDLERS);
-    record_from(&large, LARGE_THREADS);
+    record_from(&large, LARGE_THREADS, History::Instant);
     let _ = SETS.set(Sets { by_threads, large });
 }
 
