@@ -447,6 +447,52 @@ mod tests {
     }
 
     #[test]
+    fn sharers_carrying_sub_buckets_lose_nothing() {
+        // Four threads without a shard of their own count two values of one page, so that both
+        // 16-bit sub-buckets reach the carry several times while the others keep counting.
+        let summary = Summary::default();
+        let per_thread = 50_000u32;
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for i in 0..per_thread {
+                        summary.observe_in(Shard::SHARED, 0.25, 1_000);
+                        if i > 0 {
+                            summary.observe_in(Shard::SHARED, 0.49, 1_000);
+                        }
+                    }
+                });
+            }
+        });
+        let snapshot = summary.snapshot(1_000);
+        let (low, high) = (4 * u64::from(per_thread), 4 * u64::from(per_thread - 1));
+        assert!(
+            low > 4 * (1 << 15),
+            "the sub-buckets must carry more than once"
+        );
+        assert_eq!(snapshot.count, low + high);
+        assert_eq!(snapshot.window_count, low + high);
+        // The median's rank is 4 below the last 0.25: a sub-bucket that lost a few counts
+        // would move it to 0.49's.
+        let near = |value: f64, exact: f64| (value - exact).abs() <= exact * 0.0095;
+        assert!(
+            near(snapshot.quantiles[0], 0.25),
+            "{:?}",
+            snapshot.quantiles
+        );
+        assert!(
+            near(snapshot.quantiles[1], 0.49),
+            "{:?}",
+            snapshot.quantiles
+        );
+        assert!(
+            near(snapshot.quantiles[2], 0.49),
+            "{:?}",
+            snapshot.quantiles
+        );
+    }
+
+    #[test]
     fn owners_and_the_shared_shard_add_up() {
         let summary = Summary::default();
         // Four threads own their shards (as far as the pool allows) and four share one.
