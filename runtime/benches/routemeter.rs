@@ -13,7 +13,13 @@
 //!   and for 1000 handlers with native histograms, in each format (text, OpenMetrics, protobuf),
 //!   with the bytes a scrape takes in each format, plain, gzipped and with zstd;
 //! - bytes of memory per handler after 10^6 observations of a realistic latency distribution,
-//!   spread over the window, recorded by two threads (and by one).
+//!   spread over the window, recorded by two threads (and by one);
+//! - the same handler recorded by each peer (the `prometheus` crate, `prometheus-client`,
+//!   `metrics` with `metrics-exporter-prometheus`, autometrics), and 100 handlers rendered by
+//!   each ([`peers`]);
+//! - 16, 32 and 64 threads recording into 100 handlers with the shard pool of a 16- or 32-core
+//!   machine: cost per request, memory per handler, render time ([`many_threads`]);
+//! - rendering 5000 handlers, the end of the series 10, 100, 1000.
 //!
 //! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
 //! writing them to `target/routemeter-bench.json`.
@@ -41,7 +47,10 @@ use hyper::{Request, Response};
 use routemeter::bench_support::{Compression, Histograms, SyntheticHandlers};
 use routemeter::{Format, Summary, SummaryOptions};
 
-const HANDLER_COUNTS: [usize; 3] = [10, 100, 1000];
+mod many_threads;
+mod peers;
+
+const HANDLER_COUNTS: [usize; 4] = [10, 100, 1000, 5000];
 
 fn observe(c: &mut Criterion) {
     let mut group = c.benchmark_group("observe");
@@ -547,10 +556,25 @@ criterion_group! {
     targets = observe, handler, body, render
 }
 
+criterion_group! {
+    name = scale;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = peers::overhead, peers::render, many_threads::record, many_threads::render
+}
+
 fn main() {
+    if let Ok(what) = std::env::var(many_threads::MEMORY_OF) {
+        many_threads::print_memory_of(&what);
+        return;
+    }
+    let memory = many_threads::memory();
+    many_threads::prepare();
     benches();
+    scale();
     Criterion::default().configure_from_args().final_summary();
-    if let Err(err) = report() {
+    if let Err(err) = report(&memory) {
         eprintln!("could not write the benchmark report: {err}");
     }
 }
@@ -579,7 +603,7 @@ fn median_ns(criterion_dir: &std::path::Path, id: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{}: no median", path.display()))
 }
 
-fn report() -> Result<(), String> {
+fn report(memory: &[many_threads::Memory]) -> Result<(), String> {
     let target = target_dir();
     let criterion_dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
@@ -671,6 +695,8 @@ fn report() -> Result<(), String> {
         bytes_native.saturating_sub(bytes)
     );
 
+    let scale = report_scale(&median, instrumented - bare, memory)?;
+
     let mut json = serde_json::json!({
         "observe_ns": observe,
         "observe_2threads_ns": observe_2threads,
@@ -690,10 +716,113 @@ fn report() -> Result<(), String> {
     });
     if let Some(object) = json.as_object_mut() {
         object.extend(renders);
+        object.extend(scale);
     }
     let path = target.join("routemeter-bench.json");
     let text = serde_json::to_string_pretty(&json).map_err(|err| err.to_string())?;
     std::fs::write(&path, text + "\n").map_err(|err| format!("{}: {err}", path.display()))?;
     println!("  written to {}", path.display());
     Ok(())
+}
+
+/// Prints the peers' and the many threads' figures, and returns them for the JSON report.
+fn report_scale(
+    median: &dyn Fn(&str) -> Result<f64, String>,
+    overhead: f64,
+    memory: &[many_threads::Memory],
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut json = serde_json::Map::new();
+    let bare = median("handler/bare")?;
+    let mut peer_overheads = serde_json::Map::new();
+    let mut cheapest = f64::INFINITY;
+    for peer in peers::PEERS {
+        let peer_overhead = median(&format!("peers/{peer}"))? - bare;
+        cheapest = cheapest.min(peer_overhead);
+        println!(
+            "  peer {peer:<18} overhead {peer_overhead:>8.1} ns (routemeter's {overhead:.1} ns is {:.2}x)",
+            overhead / peer_overhead
+        );
+        peer_overheads.insert(peer.to_owned(), peer_overhead.into());
+    }
+    println!(
+        "  routemeter / cheapest peer   {:>10.2}x the overhead",
+        overhead / cheapest
+    );
+    json.insert("peer_overhead_ns".to_owned(), peer_overheads.into());
+
+    let count = peers::RENDER_HANDLERS;
+    let ours = median(&format!("render/text/{count}"))? / 1e6;
+    let mut peer_renders = serde_json::Map::new();
+    let mut fastest = f64::INFINITY;
+    for peer in peers::RENDERING_PEERS {
+        let ms = median(&format!("peers_render/{peer}/{count}"))? / 1e6;
+        fastest = fastest.min(ms);
+        println!(
+            "  peer {peer:<18} render {count} handlers {ms:>8.3} ms (routemeter's {ours:.3} ms is {:.2}x)",
+            ours / ms
+        );
+        peer_renders.insert(peer.to_owned(), ms.into());
+    }
+    println!(
+        "  routemeter / fastest peer    {:>10.2}x the render of {count} handlers",
+        ours / fastest
+    );
+    json.insert(format!("peer_render_{count}_ms"), peer_renders.into());
+
+    let one = median("many_threads/record/1")?;
+    let mut records = serde_json::Map::new();
+    for threads in many_threads::RECORD_THREADS {
+        let ns = median(&format!("many_threads/record/{threads}"))?;
+        println!(
+            "  {threads:>2} threads, 100 handlers   {ns:>10.1} ns CPU per request ({:.2}x one thread; {} simulated CPUs)",
+            ns / one,
+            many_threads::simulated_cpus(threads)
+        );
+        records.insert(threads.to_string(), ns.into());
+    }
+    json.insert("many_threads_record_ns".to_owned(), records.into());
+
+    let two = median("many_threads/render_text/2")?;
+    let mut renders = serde_json::Map::new();
+    for threads in many_threads::THREADS {
+        let ms = median(&format!("many_threads/render_text/{threads}"))? / 1e6;
+        println!(
+            "  render 100 handlers, {threads:>2} threads {ms:>8.3} ms ({:.2}x from 2 threads)",
+            ms * 1e6 / two
+        );
+        renders.insert(threads.to_string(), ms.into());
+    }
+    json.insert("many_threads_render_100_text_ms".to_owned(), renders.into());
+    for format in ["text", "gzip"] {
+        let ms = median(&format!("many_threads/render_1000_16threads/{format}"))? / 1e6;
+        println!("  render 1000 handlers, 16 threads, {format}  {ms:>6.3} ms");
+        json.insert(format!("render_1000_16threads_{format}_ms"), ms.into());
+    }
+
+    for figures in memory {
+        let threads = figures.threads;
+        let (history, suffix) = match figures.history {
+            many_threads::History::Instant => ("at one instant", ""),
+            many_threads::History::Window => ("over the window", "_window"),
+        };
+        println!(
+            "  memory per handler, {threads:>2} threads {:>10} bytes counted, {:>8} resident ({history}; {} simulated CPUs)",
+            figures.counted, figures.resident, figures.simulated_cpus
+        );
+        json.insert(
+            format!("bytes_per_handler_{threads}threads{suffix}"),
+            figures.counted.into(),
+        );
+        json.insert(
+            format!("rss_bytes_per_handler_{threads}threads{suffix}"),
+            figures.resident.into(),
+        );
+    }
+    let simulated = memory
+        .iter()
+        .map(|figures| figures.simulated_cpus)
+        .max()
+        .unwrap_or(0);
+    json.insert("simulated_cpus".to_owned(), simulated.into());
+    Ok(json)
 }

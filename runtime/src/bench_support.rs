@@ -13,6 +13,7 @@ use crate::expose::families;
 use crate::expose::format::Format;
 use crate::expose::scrapes::ScrapeStats;
 use crate::expose::{openmetrics, prometheus_text, protobuf};
+use crate::primitives::shard;
 use crate::record::handler::Handler;
 use crate::record::handler_info::{HandlerInfo, HistogramKind};
 use crate::record::outcome::{Classification, Code};
@@ -45,6 +46,13 @@ pub enum Compression {
     Gzip,
     /// zstd, at the level `/metrics` uses.
     Zstd,
+}
+
+/// Sizes the pool of shard numbers as on a machine with `cpus` CPUs, whatever this machine has,
+/// and returns the pool's new size: a benchmark on a small machine then records into as many
+/// shards as a large one would. Threads that already hold a number keep it.
+pub fn simulate_cpus(cpus: usize) -> usize {
+    shard::simulate_cpus(cpus)
 }
 
 /// Where the synthetic handlers' clock stands: far enough from the origin for any history.
@@ -117,6 +125,32 @@ impl SyntheticHandlers {
         }
     }
 
+    /// Records a request of `seconds` with a `200` of `size` bytes on handler `index` (modulo
+    /// the number of handlers), now.
+    pub fn record(&self, index: usize, seconds: f64, size: u64) {
+        let Some(handler) = self.handlers.get(index % self.handlers.len().max(1)) else {
+            return;
+        };
+        handler.metrics().record(
+            (seconds * 1e9) as u64,
+            self.now,
+            Classification {
+                code: Code::Status(200),
+                size: Some(size),
+            },
+        );
+    }
+
+    /// How many handlers there are.
+    pub fn len(&self) -> usize {
+        self.handlers.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.handlers.is_empty()
+    }
+
     /// The exposition of these handlers in the text format 0.0.4, as `/metrics` writes it.
     pub fn render(&self) -> String {
         String::from_utf8(self.encode(Format::PrometheusText)).unwrap_or_default()
@@ -159,6 +193,14 @@ impl SyntheticHandlers {
             Compression::Zstd => Encoding::Zstd,
         };
         compress(self.encode(format), encoding).0
+    }
+
+    /// The per-thread parts of the first handler's metrics: one per thread that recorded into it
+    /// with a shard number of its own, plus the one the others share.
+    pub fn parts_per_handler(&self) -> usize {
+        self.handlers
+            .first()
+            .map_or(0, |handler| handler.metrics().parts())
     }
 
     /// Bytes the first handler's metrics occupy.

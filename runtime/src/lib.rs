@@ -37,7 +37,8 @@
 //! with `service="duration"` (seconds the handler took) and `service="size"` (response bytes):
 //! - quantiles 0.5, 0.9 and 0.99 over a sliding window of 10 minutes in 5 age buckets (see
 //!   [`Config::window`] and [`Config::quantiles`]); each is within 1% relative error of the exact
-//!   quantile of the observations in the window (see [`Summary`]); `NaN` while the window is empty;
+//!   quantile of the observations in the window (see [`Summary`]) and never outside their
+//!   smallest and largest, so a window of one value reports it; `NaN` while the window is empty;
 //! - `_sum` and `_count` since start; they never decay.
 //!
 //! The namespace is the name of the crate that defines the handler, unless the handler says

@@ -10,7 +10,8 @@
 //! shards up with plain atomic loads.
 //!
 //! The pool holds two numbers per CPU the process may use (at least 4, at most
-//! [`MAX_OWNED`]): enough for an async runtime's worker threads and a few more. Threads that
+//! [`MAX_OWNED`]): enough for an async runtime's worker threads and a few more. The crate's
+//! benchmarks and tests can size it as a machine with more CPUs would (`simulate_cpus`). Threads that
 //! find it empty, and threads recording while they exit, share one extra shard written with
 //! atomic read-modify-writes ([`Sharer`]): slower, never wrong.
 //!
@@ -18,8 +19,7 @@
 //! number of threads that actually record into a metric, up to the pool size plus one.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::primitives::lazy_box::LazyBox;
 
@@ -58,26 +58,54 @@ static POOL: Pool = Pool::new();
 struct Pool {
     /// Bit `i` is set while a thread holds number `i`.
     claimed: AtomicU64,
-    /// How many numbers the pool holds, fixed when first needed (see [`Pool::size`]).
-    size: OnceLock<usize>,
+    /// How many numbers the pool holds; 0 until first needed (see [`Pool::size`]).
+    size: AtomicUsize,
+}
+
+/// The pool's size on a machine whose process may use `cpus` CPUs: two numbers per CPU, at
+/// least 4, at most [`MAX_OWNED`].
+fn pool_size_for(cpus: usize) -> usize {
+    cpus.saturating_mul(2).clamp(4, MAX_OWNED)
+}
+
+/// Sizes the pool as on a machine with `cpus` CPUs, instead of the CPUs this process may use,
+/// so that a benchmark or a test on a small machine sees the shards a large one would get.
+/// Threads that hold a number keep it; numbers from then on are handed out within the new size.
+/// Only the crate's benchmarks and tests call this: production sizes the pool from the machine.
+#[cfg(any(test, feature = "bench"))]
+pub(crate) fn simulate_cpus(cpus: usize) -> usize {
+    let size = pool_size_for(cpus);
+    POOL.size.store(size, Ordering::Relaxed);
+    size
 }
 
 impl Pool {
     const fn new() -> Pool {
         Pool {
             claimed: AtomicU64::new(0),
-            size: OnceLock::new(),
+            size: AtomicUsize::new(0),
         }
     }
 
-    /// Two numbers per CPU the process may use, at least 4, at most [`MAX_OWNED`].
+    /// [`pool_size_for`] the CPUs the process may use, fixed when first needed.
     fn size(&self) -> usize {
-        *self.size.get_or_init(|| {
-            std::thread::available_parallelism()
-                .map_or(1, std::num::NonZeroUsize::get)
-                .saturating_mul(2)
-                .clamp(4, MAX_OWNED)
-        })
+        match self.size.load(Ordering::Relaxed) {
+            0 => {
+                let cpus =
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+                // Whoever sets it first wins: a simulated size set meanwhile stays.
+                match self.size.compare_exchange(
+                    0,
+                    pool_size_for(cpus),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => pool_size_for(cpus),
+                    Err(set) => set,
+                }
+            }
+            size => size,
+        }
     }
 
     /// Takes the lowest free number, or the shared shard when there is none.
@@ -216,12 +244,16 @@ pub(crate) trait Writer {
     /// acquire ordering sees everything that happened before it.
     fn add_release(counter: &AtomicU64, n: u64);
     /// Adds one to `counter` and returns its previous value.
-    fn increment(counter: &AtomicU32) -> u32;
+    fn increment(counter: &AtomicU16) -> u16;
     /// Adds `value` to the `f64` whose bit pattern `sum` holds.
     fn add_float(sum: &AtomicU64, value: f64);
     /// Sets `entry` to `key` if it is still 0, with release ordering, and returns what it holds
     /// now: `key`, or another key that got there first.
     fn take(entry: &AtomicU32, key: u32) -> u32;
+    /// Lowers `least` to `value` if `value` is smaller.
+    fn lower(least: &AtomicU64, value: u64);
+    /// Raises `most` to `value` if `value` is larger.
+    fn raise(most: &AtomicU64, value: u64);
 }
 
 /// The shard's owner: the only thread that writes to it, so a load and a store are enough.
@@ -248,7 +280,7 @@ impl Writer for Owner {
     }
 
     #[inline]
-    fn increment(counter: &AtomicU32) -> u32 {
+    fn increment(counter: &AtomicU16) -> u16 {
         let previous = counter.load(Ordering::Relaxed);
         counter.store(previous.wrapping_add(1), Ordering::Relaxed);
         previous
@@ -270,6 +302,20 @@ impl Writer for Owner {
             held => held,
         }
     }
+
+    #[inline]
+    fn lower(least: &AtomicU64, value: u64) {
+        if value < least.load(Ordering::Relaxed) {
+            least.store(value, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn raise(most: &AtomicU64, value: u64) {
+        if value > most.load(Ordering::Relaxed) {
+            most.store(value, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Writer for Sharer {
@@ -284,7 +330,7 @@ impl Writer for Sharer {
     }
 
     #[inline]
-    fn increment(counter: &AtomicU32) -> u32 {
+    fn increment(counter: &AtomicU16) -> u16 {
         counter.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -307,6 +353,21 @@ impl Writer for Sharer {
             Err(held) => held,
         }
     }
+
+    #[inline]
+    fn lower(least: &AtomicU64, value: u64) {
+        // Read first: once the extremes settle, most observations change neither.
+        if value < least.load(Ordering::Relaxed) {
+            least.fetch_min(value, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn raise(most: &AtomicU64, value: u64) {
+        if value > most.load(Ordering::Relaxed) {
+            most.fetch_max(value, Ordering::Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -316,7 +377,7 @@ mod tests {
     #[test]
     fn numbers_are_handed_out_once_and_come_back() {
         let pool = Pool::new();
-        let _ = pool.size.set(2);
+        pool.size.store(2, Ordering::Relaxed);
         assert_eq!(pool.claim(), Shard(0));
         assert_eq!(pool.claim(), Shard(1));
         assert_eq!(pool.claim(), Shard::SHARED, "the pool is empty");
@@ -369,9 +430,18 @@ mod tests {
     }
 
     #[test]
+    fn the_pool_is_sized_as_the_machine_would_be() {
+        assert_eq!(pool_size_for(1), 4, "at least 4");
+        assert_eq!(pool_size_for(2), 4);
+        assert_eq!(pool_size_for(8), 16);
+        assert_eq!(pool_size_for(16), MAX_OWNED);
+        assert_eq!(pool_size_for(64), MAX_OWNED, "at most MAX_OWNED");
+    }
+
+    #[test]
     fn owners_and_sharers_add_alike() {
-        fn add_all<W: Writer>() -> (u64, u32, f64) {
-            let (count, small, sum) = (AtomicU64::new(0), AtomicU32::new(0), AtomicU64::new(0));
+        fn add_all<W: Writer>() -> (u64, u16, f64) {
+            let (count, small, sum) = (AtomicU64::new(0), AtomicU16::new(0), AtomicU64::new(0));
             for i in 0..10 {
                 W::add(&count, 2);
                 W::add_release(&count, 1);
@@ -381,6 +451,12 @@ mod tests {
             let entry = AtomicU32::new(0);
             assert_eq!(W::take(&entry, 7), 7);
             assert_eq!(W::take(&entry, 9), 7, "an entry is taken once");
+            let (least, most) = (AtomicU64::new(u64::MAX), AtomicU64::new(0));
+            for value in [5, 3, 8, 4] {
+                W::lower(&least, value);
+                W::raise(&most, value);
+            }
+            assert_eq!((least.into_inner(), most.into_inner()), (3, 8));
             (
                 count.into_inner(),
                 small.into_inner(),

@@ -161,6 +161,13 @@ impl HandlerMetrics {
                 .map_or(0, |native| native.heap_bytes())
     }
 
+    /// How many per-thread parts these metrics hold: one per thread that recorded into them while
+    /// holding a shard number, plus the shared one if a thread without a number recorded.
+    #[cfg(any(test, feature = "bench"))]
+    pub(crate) fn parts(&self) -> usize {
+        self.shards.iter().count()
+    }
+
     /// The calling thread's part, or the shared one, and whether the thread owns it.
     #[inline]
     fn part(&self) -> (&HandlerShard, bool) {

@@ -1,27 +1,29 @@
 //! One age bucket of one shard of a summary: the bucket counts of the observations of one epoch.
 //!
 //! ```text
-//! Slot                               one per age bucket, 192 bytes
-//! ├─ tag, groups of positive pages, uses    (the first cache line)
-//! ├─ groups of negative pages
-//! ├─ zero, +Inf and -Inf counters
+//! Slot                               one per age bucket, one cache line (64 bytes)
+//! ├─ tag, groups of positive pages
+//! ├─ rare                            allocated when the slot first counts a negative value,
+//! │  │                               zero or an infinity, 72 bytes
+//! │  ├─ groups of negative pages
+//! │  └─ zero, +Inf and -Inf counters
 //! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
-//!    └─ 16 × (total, page)            observations in the page, and the page: allocated on first
-//!       │                             use, 192 bytes
-//!       └─ 40 × AtomicU32             one per sub-bucket
+//!    ├─ 16 × total                    observations in each page (the first two lines)
+//!    └─ 16 × page                     allocated on first use, 104 bytes
+//!       ├─ least, most                the page's smallest and largest magnitude observed
+//!       └─ 40 × AtomicU16             one per sub-bucket
 //! ```
 //!
 //! An observation writes its sub-bucket and its page's total. A snapshot reads the first line of
-//! each slot, the totals of its groups to find the pages that hold its quantiles, then the
-//! sub-buckets of those pages only; it reads the rest of the slot only when `uses` says
-//! negative values, zero or infinities were counted. Groups and pages are installed with a
-//! compare-and-swap on their pointer and live as long as the summary; clearing a slot zeroes them
-//! in place.
+//! each slot, the totals of its groups (two lines each) to find the pages that hold its
+//! quantiles, then the sub-buckets of those pages only; it reads the rare part only when the
+//! slot has one. The rare part, groups and pages are installed with a compare-and-swap on their
+//! pointer and live as long as the summary; clearing a slot zeroes them in place.
 
 use std::ptr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
-use super::buckets::{Bucket, NEGATIVE, PAGES, POSITIVE, SUBS};
+use super::buckets::{Bucket, NEGATIVE, PAGES, SUBS};
 use crate::primitives::lazy_box::LazyBox;
 use crate::primitives::shard::Writer;
 
@@ -33,12 +35,9 @@ const GROUPS: usize = PAGES / GROUP_PAGES;
 pub(super) const RESETTING: u64 = 1 << 63;
 /// Spins before a thread waiting for a slot reset starts yielding its time slice.
 const SPINS_BEFORE_YIELD: u32 = 64;
-/// Bits of [`Slot::uses`]: a negative value, zero, `+Inf` or `-Inf` was counted.
-const USES_NEGATIVE: u64 = 1;
-const USES_ZERO: u64 = 2;
-const USES_INFINITY: [u64; 2] = [4, 8];
-
-/// The observations of one epoch.
+/// The observations of one epoch, on one cache line: what every observation and every snapshot
+/// reads. A shard keeps one per age bucket whether it records much or little, so what latencies
+/// and sizes never need is kept apart, in [`Rare`].
 #[derive(Default)]
 #[repr(C, align(64))]
 pub(super) struct Slot {
@@ -46,9 +45,13 @@ pub(super) struct Slot {
     pub(super) tag: AtomicU64,
     /// Pages of positive values, sixteen powers of two to a group.
     positive: [LazyBox<Group>; GROUPS],
-    /// Which of the rarely used parts below have counted something ([`USES_NEGATIVE`], ...);
-    /// set once, never cleared.
-    uses: AtomicU64,
+    /// Negative values, zero and the infinities, from the first of them counted.
+    rare: LazyBox<Rare>,
+}
+
+/// What a slot counts of values that latencies and sizes never are.
+#[derive(Default)]
+struct Rare {
     /// Pages of negative values.
     negative: [LazyBox<Group>; GROUPS],
     zero: AtomicU64,
@@ -103,92 +106,85 @@ impl Slot {
         for group in self.installed_groups() {
             group.clear();
         }
-        self.zero.store(0, Ordering::Relaxed);
-        for infinity in &self.infinities {
-            infinity.store(0, Ordering::Relaxed);
+        if let Some(rare) = self.rare.get() {
+            rare.zero.store(0, Ordering::Relaxed);
+            for infinity in &rare.infinities {
+                infinity.store(0, Ordering::Relaxed);
+            }
         }
     }
 
-    /// Counts an observation in `bucket`, installing its group and page on first use.
+    /// Counts an observation of `value` in `bucket` (its bucket), installing its group and page
+    /// on first use.
     #[inline]
-    pub(super) fn count<W: Writer>(&self, bucket: Bucket) {
+    pub(super) fn count<W: Writer>(&self, bucket: Bucket, value: f64) {
         match bucket {
             Bucket::Paged { sign, page, sub } => {
-                if sign == NEGATIVE {
-                    self.mark(USES_NEGATIVE);
-                }
+                let groups = if sign == NEGATIVE {
+                    &self.rare().negative
+                } else {
+                    &self.positive
+                };
                 // The bucket's page is below `PAGES`, so its group exists.
-                let Some(group) = self.groups(sign).get(page / GROUP_PAGES) else {
+                let Some(group) = groups.get(page / GROUP_PAGES) else {
                     return;
                 };
                 let group = group.get_or_init(Group::default);
                 let index = page % GROUP_PAGES;
-                let Some(entry) = group.entries.get(index) else {
+                let (Some(total), Some(page)) = (group.totals.get(index), group.pages.get(index))
+                else {
                     return;
                 };
-                entry.page.get_or_init(Page::default).count::<W>(sub);
-                W::add(&entry.total, 1);
+                let page = page.get_or_init(Page::default);
+                page.count::<W>(sub);
+                page.extend::<W>(magnitude(value));
+                W::add(total, 1);
             }
-            Bucket::Zero => {
-                self.mark(USES_ZERO);
-                W::add(&self.zero, 1);
-            }
-            Bucket::Infinity { sign } => {
-                self.mark(USES_INFINITY[sign % 2]);
-                W::add(&self.infinities[sign % 2], 1);
-            }
+            Bucket::Zero => W::add(&self.rare().zero, 1),
+            Bucket::Infinity { sign } => W::add(&self.rare().infinities[sign % 2], 1),
         }
     }
 
-    /// Sets `bit` of [`Slot::uses`], before the counter it announces is written.
+    /// The rare part, installed first if the slot has none.
     #[inline]
-    fn mark(&self, bit: u64) {
-        // Read first: `uses` shares the line every observation reads; write it once.
-        if self.uses.load(Ordering::Relaxed) & bit == 0 {
-            self.uses.fetch_or(bit, Ordering::Release);
-        }
-    }
-
-    fn uses(&self, bit: u64) -> bool {
-        self.uses.load(Ordering::Acquire) & bit != 0
+    fn rare(&self) -> &Rare {
+        self.rare.get_or_init(Rare::default)
     }
 
     /// The groups of both signs that have been installed.
     fn installed_groups(&self) -> impl Iterator<Item = &Group> {
+        let negative = self.rare.get().map(|rare| &rare.negative);
         self.positive
             .iter()
-            .chain(&self.negative)
+            .chain(negative.into_iter().flatten())
             .filter_map(LazyBox::get)
     }
 
-    fn groups(&self, sign: usize) -> &[LazyBox<Group>; GROUPS] {
+    /// The groups of `sign`, if the slot has them: those of negative values live in the rare
+    /// part.
+    fn groups(&self, sign: usize) -> Option<&[LazyBox<Group>; GROUPS]> {
         if sign == NEGATIVE {
-            &self.negative
+            self.rare.get().map(|rare| &rare.negative)
         } else {
-            &self.positive
+            Some(&self.positive)
         }
-    }
-
-    /// Whether a snapshot needs to read the pages of `sign`.
-    fn holds(&self, sign: usize) -> bool {
-        sign == POSITIVE || self.uses(USES_NEGATIVE)
     }
 
     /// Adds the observations per page of `sign` to `totals`, and returns the pages that hold any
     /// as a bitmap.
     pub(super) fn add_totals(&self, sign: usize, totals: &mut [u64; PAGES]) -> u128 {
         let mut pages = 0u128;
-        if !self.holds(sign) {
+        let Some(groups) = self.groups(sign) else {
             return pages;
-        }
+        };
         let chunks = totals.chunks_exact_mut(GROUP_PAGES);
-        for (index, (group, chunk)) in self.groups(sign).iter().zip(chunks).enumerate() {
+        for (index, (group, chunk)) in groups.iter().zip(chunks).enumerate() {
             let Some(group) = group.get() else {
                 continue;
             };
             let mut held = 0u128;
-            for (offset, (total, entry)) in chunk.iter_mut().zip(&group.entries).enumerate() {
-                let count = entry.total.load(Ordering::Relaxed);
+            for (offset, (total, counter)) in chunk.iter_mut().zip(&group.totals).enumerate() {
+                let count = counter.load(Ordering::Relaxed);
                 *total = total.saturating_add(count);
                 held |= u128::from(count != 0) << offset;
             }
@@ -199,105 +195,142 @@ impl Slot {
 
     /// The observations of zero, and of `+Inf` and `-Inf`.
     pub(super) fn specials(&self) -> (u64, [u64; 2]) {
-        // A counter is read only when `uses` says it has counted: it sits off the first line.
-        let counted = |bit: u64, counter: &AtomicU64| {
-            if self.uses(bit) {
-                counter.load(Ordering::Relaxed)
-            } else {
-                0
-            }
-        };
-        (
-            counted(USES_ZERO, &self.zero),
-            [POSITIVE, NEGATIVE].map(|sign| counted(USES_INFINITY[sign], &self.infinities[sign])),
-        )
+        match self.rare.get() {
+            Some(rare) => (
+                rare.zero.load(Ordering::Relaxed),
+                rare.infinities
+                    .each_ref()
+                    .map(|counter| counter.load(Ordering::Relaxed)),
+            ),
+            None => (0, [0; 2]),
+        }
     }
 
     /// The sub-buckets of page `page` of `sign`, if installed.
     #[inline]
     pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
-        let group = self.groups(sign).get(page / GROUP_PAGES)?.get()?;
-        group.entries.get(page % GROUP_PAGES)?.page.get()
+        let group = self.groups(sign)?.get(page / GROUP_PAGES)?.get()?;
+        group.pages.get(page % GROUP_PAGES)?.get()
     }
 
-    /// Starts loading the lines a snapshot reads after the first one: the groups in use (their
-    /// totals, and the pointers to their pages) and, when used, the rest of the slot.
+    /// Starts loading the lines a snapshot reads after the first one: the totals of the groups
+    /// in use and, if the slot has one, its rare part.
     #[inline]
     pub(super) fn prefetch_groups(&self) {
-        if self.uses.load(Ordering::Relaxed) != 0 {
-            prefetch(&self.negative);
-            prefetch(&self.infinities);
+        if let Some(rare) = self.rare.get() {
+            prefetch(rare);
         }
-        for sign in [POSITIVE, NEGATIVE] {
-            if self.holds(sign) {
-                for group in self.groups(sign).iter().filter_map(LazyBox::get) {
-                    prefetch(group);
-                }
-            }
+        for group in self.positive.iter().filter_map(LazyBox::get) {
+            prefetch(&group.totals);
         }
     }
 
-    /// Heap memory of the slot's groups and pages (the slot itself is not counted).
+    /// Heap memory of the slot's rare part, groups and pages (the slot itself is not counted).
     pub(super) fn heap_bytes(&self) -> usize {
-        self.installed_groups().map(Group::heap_bytes).sum()
+        self.rare.get().map_or(0, std::mem::size_of_val::<Rare>)
+            + self
+                .installed_groups()
+                .map(Group::heap_bytes)
+                .sum::<usize>()
     }
 }
 
-/// Sixteen pages of one sign of a slot, with the number of observations in each.
+/// Sixteen pages of one sign of a slot, with the number of observations in each. The totals
+/// come first, on two lines of their own: a snapshot reads the totals of every group in use to
+/// find its quantiles, and the pointers of only the few pages that hold one.
 #[derive(Default)]
-#[repr(align(64))]
+#[repr(C, align(64))]
 struct Group {
-    entries: [Entry; GROUP_PAGES],
-}
-
-/// One page of a group and its total, side by side: an observation writes both, on one cache
-/// line, and a snapshot reads the totals of a whole group (its four lines) before any page.
-#[derive(Default)]
-struct Entry {
-    /// Observations in the page.
-    total: AtomicU64,
-    page: LazyBox<Page>,
+    /// Observations in each page.
+    totals: [AtomicU64; GROUP_PAGES],
+    pages: [LazyBox<Page>; GROUP_PAGES],
 }
 
 impl Group {
-    fn pages(&self) -> impl Iterator<Item = &Page> {
-        self.entries.iter().filter_map(|entry| entry.page.get())
+    fn installed_pages(&self) -> impl Iterator<Item = &Page> {
+        self.pages.iter().filter_map(LazyBox::get)
     }
 
     fn clear(&self) {
-        for page in self.pages() {
+        for page in self.installed_pages() {
             page.clear();
         }
-        for entry in &self.entries {
-            entry.total.store(0, Ordering::Relaxed);
+        for total in &self.totals {
+            total.store(0, Ordering::Relaxed);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Group>() + self.pages().map(Page::heap_bytes).sum::<usize>()
+        std::mem::size_of::<Group>() + self.installed_pages().map(Page::heap_bytes).sum::<usize>()
     }
 }
 
-/// The sub-bucket counters of one power of two, on three cache lines.
+/// The sub-bucket counters of one power of two, and the extremes of the magnitudes counted in
+/// it: a quantile in the page lies between them, so the value its bucket reports is clamped to
+/// them (a single observation then reads as itself).
 ///
-/// The counters are 32-bit, half the memory a snapshot reads (the sub-buckets of the pages that
-/// hold a quantile are most of it), and more than a slot of a service ever counts in a
-/// sub-bucket; should one count that many, the observation that brings a counter to
-/// [`CARRY`] moves that much of it to a 64-bit carry (allocated then), so nothing is ever lost.
-#[repr(C, align(64))]
+/// The page is 104 bytes, with no alignment beyond its fields': a page is allocated for each
+/// power of two a thread has seen in each age bucket of each summary, so its size, and what the
+/// allocator adds to it, is most of the memory of a handler recorded by many threads. The
+/// counters are 16-bit for the same reason, and because the sub-buckets of the pages that hold
+/// a quantile are most of what a snapshot reads. A sub-bucket that counts [`CARRY`] moves that
+/// much to a 64-bit carry (the page's carries are allocated then), so nothing is ever lost; a
+/// page of a busy handler does that once in 2^15 observations of one sub-bucket.
+#[repr(C)]
 pub(super) struct Page {
-    counts: [AtomicU32; SUBS],
+    /// Bit pattern of the smallest magnitude counted (`u64::MAX`: none yet).
+    least: AtomicU64,
+    /// Bit pattern of the largest magnitude counted (0: none yet).
+    most: AtomicU64,
+    counts: [AtomicU16; SUBS],
     /// What was moved out of each counter.
     carries: LazyBox<[AtomicU64; SUBS]>,
 }
 
+/// The bit pattern of `value`'s magnitude: for non-negative `f64`s, the order of the bit
+/// patterns as integers is the order of the values.
+#[inline]
+fn magnitude(value: f64) -> u64 {
+    value.to_bits() & !(1 << 63)
+}
+
+/// The smallest and largest magnitude counted in some pages, as bit patterns; empty while
+/// `least > most`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Extremes {
+    least: u64,
+    most: u64,
+}
+
+impl Extremes {
+    /// Nothing counted yet.
+    pub(super) const NONE: Extremes = Extremes {
+        least: u64::MAX,
+        most: 0,
+    };
+
+    /// `value` (a bucket's value, of either sign) with its magnitude moved within these
+    /// extremes, if any magnitude was counted.
+    #[inline]
+    pub(super) fn clamp(self, value: f64) -> f64 {
+        if self.least > self.most {
+            return value; // no extremes recorded (a page caught being cleared)
+        }
+        let (least, most) = (f64::from_bits(self.least), f64::from_bits(self.most));
+        let clamped = value.abs().max(least).min(most);
+        clamped.copysign(value)
+    }
+}
+
 /// How much of a page counter is moved to its carry at once, when it reaches that much.
-pub(super) const CARRY: u32 = 1 << 31;
+pub(super) const CARRY: u16 = 1 << 15;
 
 impl Default for Page {
     fn default() -> Self {
         Page {
-            counts: [const { AtomicU32::new(0) }; SUBS],
+            least: AtomicU64::new(Extremes::NONE.least),
+            most: AtomicU64::new(Extremes::NONE.most),
+            counts: [const { AtomicU16::new(0) }; SUBS],
             carries: LazyBox::default(),
         }
     }
@@ -310,24 +343,44 @@ impl Page {
         let Some(counter) = self.counts.get(sub) else {
             return;
         };
-        if W::increment(counter) == CARRY - 1 {
+        // At `CARRY - 1` for an owner, the only writer; sharers may find it beyond, if the
+        // sharer that brought it to `CARRY` has not moved it yet.
+        if W::increment(counter) >= CARRY - 1 {
             self.carry(counter, sub);
         }
     }
 
-    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry. Only the observation that
-    /// brought the counter to `CARRY` gets here, so the counter never wraps: it would take
-    /// another 2^31 observations between these two lines. Read-modify-writes, for owners too:
-    /// this runs once in 2^31 observations.
+    /// Widens the page's extremes to take in `magnitude`.
+    #[inline]
+    fn extend<W: Writer>(&self, magnitude: u64) {
+        W::lower(&self.least, magnitude);
+        W::raise(&self.most, magnitude);
+    }
+
+    /// Widens `extremes` to take in this page's.
+    #[inline]
+    pub(super) fn add_extremes(&self, extremes: &mut Extremes) {
+        extremes.least = extremes.least.min(self.least.load(Ordering::Relaxed));
+        extremes.most = extremes.most.max(self.most.load(Ordering::Relaxed));
+    }
+
+    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry, if it holds that much
+    /// still: of the sharers that find it at `CARRY` or more, each moves it only while it does,
+    /// so the counter stays far from wrapping even if one of them is descheduled here.
+    /// Read-modify-writes, for owners too: this runs once in 2^15 observations of a sub-bucket.
     #[cold]
-    fn carry(&self, counter: &AtomicU32, sub: usize) {
+    fn carry(&self, counter: &AtomicU16, sub: usize) {
         let carries = self
             .carries
             .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
-        // A snapshot reading the two in between sees the sub-bucket off by `CARRY`, and reads
-        // it again.
-        counter.fetch_sub(CARRY, Ordering::Relaxed);
-        carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
+        let moved = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+            count.checked_sub(CARRY)
+        });
+        if moved.is_ok() {
+            // A snapshot reading between the two sees the sub-bucket off by `CARRY`, and reads
+            // it again.
+            carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
+        }
     }
 
     /// Adds the sub-bucket counts to `row`.
@@ -351,12 +404,14 @@ impl Page {
         for carry in self.carries.get().into_iter().flatten() {
             carry.store(0, Ordering::Relaxed);
         }
+        self.least.store(Extremes::NONE.least, Ordering::Relaxed);
+        self.most.store(Extremes::NONE.most, Ordering::Relaxed);
     }
 
     /// Starts loading every line of the page.
     #[inline]
     pub(super) fn prefetch(&self) {
-        prefetch(&self.counts);
+        prefetch(self);
     }
 
     fn heap_bytes(&self) -> usize {
@@ -399,7 +454,7 @@ fn prefetch_line(address: usize) {
 mod tests {
     use super::*;
     use crate::primitives::shard::{Owner, Sharer};
-    use crate::summary::buckets::NEGATIVE;
+    use crate::summary::buckets::{NEGATIVE, POSITIVE};
 
     impl Page {
         fn get(&self, sub: usize) -> u64 {
@@ -417,11 +472,14 @@ mod tests {
                 scope.spawn(|| {
                     for page in 0..PAGES {
                         let sub = page % SUBS;
-                        slot.count::<Sharer>(Bucket::Paged {
-                            sign: NEGATIVE,
-                            page,
-                            sub,
-                        });
+                        slot.count::<Sharer>(
+                            Bucket::Paged {
+                                sign: NEGATIVE,
+                                page,
+                                sub,
+                            },
+                            -1.0,
+                        );
                     }
                 });
             }
@@ -453,29 +511,62 @@ mod tests {
         page.count::<Owner>(3);
         assert_eq!(page.get(3), 2 * u64::from(CARRY));
         assert_eq!(page.get(4), 0);
+        // A sharer finds the counter beyond `CARRY`: another sharer has not moved it yet.
+        page.counts[5].store(CARRY + 7, Ordering::Relaxed);
+        page.count::<Sharer>(5);
+        assert_eq!(page.counts[5].load(Ordering::Relaxed), 8);
+        assert_eq!(page.get(5), u64::from(CARRY) + 8);
         page.clear();
         assert_eq!(page.get(3), 0);
     }
 
     #[test]
-    fn sizes_are_whole_cache_lines() {
-        assert_eq!(size_of::<Page>(), 192);
+    fn extremes_clamp_a_bucket_value_of_either_sign() {
+        let page = Page::default();
+        assert_eq!(Extremes::NONE.clamp(2.5), 2.5, "nothing to clamp to");
+        for value in [334.0, 335.5, -300.0] {
+            page.extend::<Owner>(magnitude(value));
+        }
+        let mut extremes = Extremes::NONE;
+        page.add_extremes(&mut extremes);
+        assert_eq!(extremes.clamp(334.97), 334.97);
+        assert_eq!(extremes.clamp(290.0), 300.0);
+        assert_eq!(extremes.clamp(340.0), 335.5);
+        assert_eq!(extremes.clamp(-340.0), -335.5);
+        let other = Page::default();
+        other.extend::<Sharer>(magnitude(400.0));
+        other.add_extremes(&mut extremes);
+        assert_eq!(extremes.clamp(500.0), 400.0);
+        assert_eq!(extremes.clamp(100.0), 300.0);
+    }
+
+    #[test]
+    fn sizes() {
+        // Slots and groups on whole cache lines, a group's totals on the first two; pages as
+        // small as their fields.
+        assert_eq!(size_of::<Slot>(), 64);
         assert_eq!(size_of::<Group>(), 256);
-        assert_eq!(size_of::<Slot>(), 192);
-        assert_eq!(std::mem::align_of::<Page>(), 64);
+        assert_eq!(std::mem::offset_of!(Group, pages), 128);
+        assert_eq!(std::mem::align_of::<Group>(), 64);
+        assert_eq!(size_of::<Page>(), 104);
+        assert_eq!(std::mem::align_of::<Page>(), 8);
     }
 
     #[test]
     fn a_claimed_slot_starts_empty() {
         let slot = Slot::default();
         assert!(slot.claim(1).is_some());
-        slot.count::<Owner>(Bucket::Zero);
-        slot.count::<Owner>(Bucket::Infinity { sign: NEGATIVE });
-        slot.count::<Owner>(Bucket::Paged {
-            sign: POSITIVE,
-            page: 48,
-            sub: 7,
-        });
+        slot.count::<Owner>(Bucket::Zero, 0.0);
+        slot.count::<Owner>(Bucket::Infinity { sign: NEGATIVE }, f64::NEG_INFINITY);
+        slot.count::<Owner>(Bucket::of(1.2).unwrap_or(Bucket::Zero), 1.2);
+        let extremes = |slot: &Slot| {
+            let mut extremes = Extremes::NONE;
+            if let Some(page) = slot.page(POSITIVE, 48) {
+                page.add_extremes(&mut extremes);
+            }
+            extremes
+        };
+        assert_eq!(extremes(&slot).clamp(1.0), 1.2);
         let mut totals = [0; PAGES];
         assert_eq!(slot.add_totals(POSITIVE, &mut totals), 1 << 48);
         assert_eq!(slot.specials(), (1, [0, 1]));
@@ -485,5 +576,6 @@ mod tests {
         assert_eq!(slot.specials(), (0, [0, 0]));
         // Installed pages stay installed, empty.
         assert_eq!(slot.page(POSITIVE, 48).map(|p| p.get(7)), Some(0));
+        assert_eq!(extremes(&slot), Extremes::NONE);
     }
 }

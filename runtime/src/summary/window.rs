@@ -6,12 +6,14 @@
 //! `k = max(1, ceil(q * n))` of each quantile `q` among the `n` observations (`q * n` in `f64`),
 //! walks the buckets in value order once for all quantiles, reading the sub-buckets of only the
 //! pages where a quantile falls, and reports for the bucket that holds the `k`-th smallest
-//! observation the value [`bucket_value`] gives.
+//! observation the value [`bucket_value`] gives, clamped to the smallest and largest value
+//! observed in that page (so within the window's minimum and maximum: a window of one value
+//! reports that value).
 
 use std::sync::atomic::Ordering;
 
 use super::buckets::{bucket_value, NEGATIVE, PAGES, POSITIVE, SUBS};
-use super::slot::{Slot, CARRY, RESETTING};
+use super::slot::{Extremes, Slot, CARRY, RESETTING};
 use crate::primitives::shard::CELLS;
 
 /// The live slots of a summary at one instant, and the quantiles they hold.
@@ -147,34 +149,40 @@ impl<'a> Window<'a> {
             ranks.skip(total);
             return;
         }
-        self.merge(sign, index, total, row);
+        let extremes = self.merge(sign, index, total, row);
         let count = |sub: usize| row[sub % SUBS];
         // Two calls rather than one with a branch per sub-bucket: this is the scrape's inner loop.
         if sign == NEGATIVE {
             ranks.page(total, (0..SUBS).rev(), count, |sub| {
-                -bucket_value(index, sub)
+                -extremes.clamp(bucket_value(index, sub))
             });
         } else {
-            ranks.page(total, 0..SUBS, count, |sub| bucket_value(index, sub));
+            ranks.page(total, 0..SUBS, count, |sub| {
+                extremes.clamp(bucket_value(index, sub))
+            });
         }
     }
 
     /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots, which
-    /// the totals say hold `total` observations.
-    fn merge(&self, sign: usize, index: usize, total: u64, row: &mut [u64; SUBS]) {
+    /// the totals say hold `total` observations, and returns the extremes of their magnitudes.
+    fn merge(&self, sign: usize, index: usize, total: u64, row: &mut [u64; SUBS]) -> Extremes {
+        let mut extremes = Extremes::NONE;
         for _ in 0..MERGE_ATTEMPTS {
             *row = [0; SUBS];
+            extremes = Extremes::NONE;
             self.for_each_slot(|slot| {
                 if let Some(page) = slot.page(sign, index) {
                     page.add_to(row);
+                    page.add_extremes(&mut extremes);
                 }
             });
             // Off by about `CARRY`: a counter was caught being carried (see `Page::carry`).
             let sum = row.iter().fold(0u64, |sum, count| sum.wrapping_add(*count));
             if total.abs_diff(sum) < u64::from(CARRY / 2) {
-                return;
+                break;
             }
         }
+        extremes
     }
 }
 
