@@ -33,6 +33,7 @@ const BARE_RESPONSE: HandlerSeries =
 const PACED: HandlerSeries = HandlerSeries::new(NAMESPACE, "Paced", "GET", "/paced");
 const LEFT: HandlerSeries = HandlerSeries::new(NAMESPACE, "Left", "GET", "/left");
 const RENAME: HandlerSeries = HandlerSeries::new(NAMESPACE, "Rename", "PUT", "/items/{id}/name");
+const STUCK: HandlerSeries = HandlerSeries::new(NAMESPACE, "Stuck", "GET", "/stuck");
 const BROKEN: HandlerSeries = HandlerSeries::new(NAMESPACE, "Broken", "GET", "/broken");
 
 /// The items a shop knows, shared with the handlers as axum state.
@@ -136,6 +137,12 @@ async fn rename(Path(id): Path<u32>, Json(name): Json<Value>) -> Json<Value> {
     Json(json!({ "id": id, "name": name }))
 }
 
+#[routemeter::instrumented(name = "Stuck", route = "GET /stuck", namespace = "axum_handlers")]
+async fn stuck() -> &'static str {
+    std::future::pending::<()>().await;
+    "never"
+}
+
 /// The shop's router: every handler, and `/metrics` from `exporter`.
 fn router(exporter: &Exporter) -> Router {
     Router::new()
@@ -147,6 +154,7 @@ fn router(exporter: &Exporter) -> Router {
         .route("/paced", get(paced))
         .route("/left", get(left))
         .route("/broken", get(broken))
+        .route("/stuck", get(stuck))
         .route("/items/{id}/name", axum::routing::put(rename))
         .route_service("/metrics", exporter.clone())
         .with_state(Shop {
@@ -331,6 +339,47 @@ async fn through_the_layer_a_body_that_fails_is_counted_body_error() -> TestResu
         let size = BROKEN.sum(&after, "size") - BROKEN.sum(&before, "size");
         assert_eq!(size, (2 * FRAME) as f64, "{protocol:?}");
     }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_layer_a_client_that_hangs_up_mid_request_is_counted_once() -> TestResult {
+    use tokio::io::AsyncWriteExt;
+    const CLIENTS: u32 = 5;
+    let (exporter, server) = served(true).await?;
+    let before = metrics(&exporter)?;
+    let mut streams = Vec::new();
+    for _ in 0..CLIENTS {
+        let mut stream = tokio::net::TcpStream::connect(server.addr()).await?;
+        stream
+            .write_all(b"GET /stuck HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await?;
+        streams.push(stream);
+    }
+    let patience = Duration::from_secs(15);
+    routemeter_tests::process::eventually("every request in flight", patience, || async {
+        let now = metrics(&exporter).ok()?;
+        (STUCK.in_flight(&now) == Some(f64::from(CLIENTS))).then_some(())
+    })
+    .await?;
+    // Hang up without reading an answer: the handler's future is dropped while it waits.
+    drop(streams);
+    let after = routemeter_tests::process::eventually("the requests to end", patience, || async {
+        let now = metrics(&exporter).ok()?;
+        (STUCK.in_flight(&now) == Some(0.0)).then_some(now)
+    })
+    .await?;
+    // Counted by the handler, once each: the layer's own request for the route is dropped uncounted.
+    assert_eq!(
+        STUCK.requests(&after, "cancelled") - STUCK.requests(&before, "cancelled"),
+        f64::from(CLIENTS)
+    );
+    assert_eq!(
+        STUCK.requests_by_code(&after).len(),
+        1,
+        "{:?}",
+        STUCK.requests_by_code(&after)
+    );
     server.stop().await
 }
 

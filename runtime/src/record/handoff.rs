@@ -15,9 +15,20 @@ use crate::record::outcome::Classification;
 /// A request handed over, with what its handler's own output said.
 pub(crate) type HandedOver = (InFlight, Classification);
 
+/// What the innermost meter polling on this thread knows so far.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No meter is polling.
+    Closed,
+    /// A meter is polling; no instrumented handler has started under it in this poll.
+    Open,
+    /// A meter is polling, and an instrumented handler started under it in this poll.
+    Started,
+}
+
 thread_local! {
-    /// Whether a meter is polling on this thread.
-    static OPEN: Cell<bool> = const { Cell::new(false) };
+    /// Whether a meter is polling on this thread, and whether a handler started under it.
+    static OPEN: Cell<State> = const { Cell::new(State::Closed) };
     /// What was handed to the innermost meter polling on this thread.
     static HANDED: Cell<Option<HandedOver>> = const { Cell::new(None) };
 }
@@ -25,9 +36,17 @@ thread_local! {
 /// A collector open on this thread, from [`Collector::open`] to [`Collector::close`]. It restores
 /// the collector of an enclosing meter (there rarely is one), also when the poll between unwinds.
 pub(crate) struct Collector {
-    was_open: bool,
+    enclosing_state: State,
     enclosing: Option<HandedOver>,
     closed: bool,
+}
+
+/// What a collector collected in one poll.
+pub(crate) struct Collected {
+    /// The request an instrumented handler handed over, if one completed.
+    pub(crate) handed: Option<HandedOver>,
+    /// Whether an instrumented handler started.
+    pub(crate) started: bool,
 }
 
 impl Collector {
@@ -35,26 +54,34 @@ impl Collector {
     #[inline]
     pub(crate) fn open() -> Collector {
         Collector {
-            was_open: OPEN.try_with(|open| open.replace(true)).unwrap_or(false),
+            enclosing_state: OPEN
+                .try_with(|open| open.replace(State::Open))
+                .unwrap_or(State::Closed),
             enclosing: HANDED.try_with(Cell::take).ok().flatten(),
             closed: false,
         }
     }
 
-    /// Closes the collector and returns what was handed to it.
+    /// Closes the collector and returns what it collected.
     #[inline]
-    pub(crate) fn close(mut self) -> Option<HandedOver> {
+    pub(crate) fn close(mut self) -> Collected {
         self.restore()
     }
 
     #[inline]
-    fn restore(&mut self) -> Option<HandedOver> {
+    fn restore(&mut self) -> Collected {
         self.closed = true;
-        let _ = OPEN.try_with(|open| open.set(self.was_open));
-        HANDED
+        let state = OPEN
+            .try_with(|open| open.replace(self.enclosing_state))
+            .unwrap_or(State::Closed);
+        let handed = HANDED
             .try_with(|handed| handed.replace(self.enclosing.take()))
             .ok()
-            .flatten()
+            .flatten();
+        Collected {
+            handed,
+            started: state == State::Started,
+        }
     }
 }
 
@@ -62,9 +89,20 @@ impl Drop for Collector {
     fn drop(&mut self) {
         // Still open only when the poll unwound: what it collected is dropped with the rest.
         if !self.closed {
-            drop(self.restore());
+            drop(self.restore().handed);
         }
     }
+}
+
+/// Tells the innermost collector open on this thread, if any, that an instrumented handler started
+/// under it: a request its meter started for the same route is then that handler's to count.
+#[inline]
+pub(crate) fn note_start() {
+    let _ = OPEN.try_with(|open| {
+        if open.get() == State::Open {
+            open.set(State::Started);
+        }
+    });
 }
 
 /// Hands `request` to the innermost collector open on this thread; gives it back when none is.
@@ -73,7 +111,7 @@ impl Drop for Collector {
 /// another) replaces it: the outer one answers the request, and the inner one is recorded now.
 #[inline]
 pub(crate) fn offer(request: InFlight, outcome: Classification) -> Option<InFlight> {
-    if !OPEN.try_with(Cell::get).unwrap_or(false) {
+    if OPEN.try_with(Cell::get).unwrap_or(State::Closed) == State::Closed {
         return Some(request);
     }
     let mut handed = Some((request, outcome));
@@ -129,9 +167,13 @@ mod tests {
         let outer = Collector::open();
         let offered = offer(request(), OK).is_none();
         let nested = Collector::open();
+        note_start();
         assert!(offer(request(), OK).is_none());
         let inner = nested.close();
         let outer = outer.close();
+        assert!(inner.started);
+        assert!(!outer.started);
+        let (inner, outer) = (inner.handed, outer.handed);
         assert!(offered);
         assert!(inner.is_some());
         assert!(outer.is_some());

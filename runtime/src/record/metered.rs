@@ -143,7 +143,8 @@ pin_project! {
         request_length: Option<u64>,
         // The request an instrumented handler handed over, waiting for the response.
         handed: Option<HandedOver>,
-        // The wrapper's own request, recorded when no instrumented handler hands one over.
+        // The wrapper's own request, recorded when no instrumented handler starts: one that
+        // does counts the request itself (answered, failed or cancelled).
         own: Option<InFlight>,
     }
 }
@@ -171,7 +172,14 @@ where
         let this = self.project();
         let collector = Collector::open();
         let poll = this.inner.poll(cx);
-        if let Some(handed) = collector.close() {
+        let collected = collector.close();
+        if collected.started {
+            // At once, so that the in-flight gauge counts the request once while it runs.
+            if let Some(own) = this.own.take() {
+                own.discard();
+            }
+        }
+        if let Some(handed) = collected.handed {
             // Two handlers finished for one response: the later one answered it.
             if let Some((earlier, outcome)) = this.handed.replace(handed) {
                 earlier.finish(outcome);
@@ -180,16 +188,13 @@ where
         let Poll::Ready(result) = poll else {
             return Poll::Pending;
         };
-        let handed = match (this.handed.take(), this.own.take()) {
-            (Some(handed), own) => {
-                // The instrumented handler's metrics are the more specific: they record it.
-                if let Some(own) = own {
-                    own.discard();
-                }
-                Some(handed)
-            }
-            (None, own) => own.map(|own| (own, Classification::UNCLASSIFIED)),
-        };
+        // A handler that started has dropped the wrapper's own request: it hands its request
+        // over, or records it itself (an error).
+        let handed = this.handed.take().or_else(|| {
+            this.own
+                .take()
+                .map(|own| (own, Classification::UNCLASSIFIED))
+        });
         Poll::Ready(match result {
             Ok(response) => Ok(meter(response, handed, *this.head, *this.request_length)),
             Err(err) => {

@@ -55,9 +55,10 @@ where
         let this = self.project();
         let handler = *this.handler;
         // The request starts at the first poll: a future that is never polled never ran.
-        let request = this
-            .request
-            .get_or_insert_with(|| InFlight::start(handler.metrics()));
+        let request = this.request.get_or_insert_with(|| {
+            handoff::note_start();
+            InFlight::start(handler.metrics())
+        });
         request.polling = true;
         let poll = this.inner.poll(cx);
         // Not reached when the body panics: the guard then drops with `polling` still set.
