@@ -46,8 +46,8 @@ use crate::record::streams::OpenStream;
 /// headers and the size is `Content-Length` or the body's exact size hint. Responses that carry
 /// no body (to `HEAD`, `1xx`, `204`, `304`) are recorded that way in both cases.
 ///
-/// With the `tower` feature it is also a tower `Service`, and
-/// `MeteredLayer` puts it around a router's routes.
+/// With the `tower` feature it is also a tower `Service`, and `MeteredLayer` puts it around a
+/// router's routes.
 #[derive(Clone, Debug)]
 pub struct Metered<S> {
     inner: S,
