@@ -1,7 +1,6 @@
 //! The route layer's own requests: each request measured under its route, as a handler of its
 //! own, where no instrumented handler answers it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -31,8 +30,6 @@ pub(crate) struct Routes {
     exporter: Exporter,
     /// The namespace and version the routes report under.
     reported_as: ReportedAs,
-    /// Names given for routes, by `(method, route)`.
-    names: HashMap<(&'static str, String), &'static str>,
     excluded: Vec<String>,
     source: Option<Arc<RouteFn>>,
     /// The handler of each route seen so far.
@@ -103,10 +100,6 @@ impl Routes {
         Ok(Routes {
             exporter,
             reported_as,
-            names: named
-                .into_iter()
-                .map(|(name, method, route)| ((method, route), name))
-                .collect(),
             excluded,
             source,
             table: RwLock::new(table),
@@ -143,11 +136,8 @@ impl Routes {
                 "the route layer measures at most {MAX_ROUTES} routes; `{method} {route}` is counted as unmatched"
             )));
         }
-        let name = self
-            .names
-            .get(&(method, route.to_owned()))
-            .map_or_else(|| derived(method, route), |name| (*name).to_owned());
-        let handler = leaked_handler(self.reported_as, &name, method, route);
+        // Named routes are in the table from the start: a route registered now has no name given.
+        let handler = leaked_handler(self.reported_as, &derived(method, route), method, route);
         let outcome = self.exporter.register(&[handler]);
         // Remembered either way: a route whose name clashes is not tried again.
         let recorded = if outcome.is_ok() {
