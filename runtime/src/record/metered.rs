@@ -242,7 +242,13 @@ fn meter<RB: Body>(
         });
         return response.map(MeteredBody::unmetered);
     }
-    let length = response_size(&response);
+    // The body's own exact size says when it is over; `Content-Length` only when it has none
+    // (and reading the hint is cheaper than finding the header).
+    let length = response
+        .body()
+        .size_hint()
+        .exact()
+        .or_else(|| response_size(&response));
     if let Some(streams) = &metrics.streams {
         // A long-lived route: the request ends at the headers, the stream at the body's end.
         request.finish(Classification {
