@@ -52,11 +52,11 @@
 //! | series | with [`Metered`] | without |
 //! |---|---|---|
 //! | `service="duration"` | until the body's last frame went out, or the body was dropped | until the handler returned its response (the headers) |
-//! | `service="size"` | the bytes of data actually sent | `Content-Length`, else the body's exact size hint (`Full`, `Empty`, ...); a body of unknown length records none |
+//! | `service="size"` | the bytes of data actually sent | the body's exact size hint (`Full`, ...), else `Content-Length` (an empty body to `HEAD` declares one); a body of unknown length without it records none |
 //! | `requests_total{code}` | counted when the body ends: the status, `aborted` when the body was dropped before its end (the client went away), `body_error` when it failed | counted at the headers |
 //! | `requests_in_flight` | includes responses still sending their body | until the headers |
 //!
-//! A body that has sent its known length (`Content-Length` or an exact size hint) has ended,
+//! A body that has sent its known length (an exact size hint, or `Content-Length`) has ended,
 //! even if the server never polls it again. Responses without a body (to `HEAD`, `1xx`, `204`,
 //! `304`) are counted at the headers either way. A handler that runs on a task other than the
 //! one polling [`Metered`] (spawned and awaited) is recorded as without it.

@@ -43,7 +43,7 @@ use crate::record::streams::OpenStream;
 ///   failed; `requests_in_flight` includes responses still sending their body.
 ///
 /// Without it, a handler is recorded when it returns its response: the duration runs to the
-/// headers and the size is `Content-Length` or the body's exact size hint. Responses that carry
+/// headers and the size is the body's exact size hint, or its `Content-Length`. Responses that carry
 /// no body (to `HEAD`, `1xx`, `204`, `304`) are recorded that way in both cases.
 ///
 /// With the `tower` feature it is also a tower `Service`, and `MeteredLayer` puts it around a
@@ -242,13 +242,7 @@ fn meter<RB: Body>(
         });
         return response.map(MeteredBody::unmetered);
     }
-    // The body's own exact size says when it is over; `Content-Length` only when it has none
-    // (and reading the hint is cheaper than finding the header).
-    let length = response
-        .body()
-        .size_hint()
-        .exact()
-        .or_else(|| response_size(&response));
+    let length = response_size(&response);
     if let Some(streams) = &metrics.streams {
         // A long-lived route: the request ends at the headers, the stream at the body's end.
         request.finish(Classification {

@@ -43,7 +43,7 @@ struct BodyEnd {
     status: u16,
     /// Bytes of data sent so far.
     sent: u64,
-    /// The body's length when it is known in advance (`Content-Length` or an exact size hint):
+    /// The body's length when it is known in advance (an exact size hint, or `Content-Length`):
     /// a body that has sent that much has ended, even if it is never polled again.
     length: Option<u64>,
 }

@@ -107,9 +107,10 @@ impl Classification {
 /// A handler return type routemeter can classify.
 ///
 /// Implemented for `Response<B>` and `Result<Response<B>, E>` for every body type `B`.
-/// The response size is the `Content-Length` header when it is present and valid, otherwise the
-/// body's exact size hint ([`Body::size_hint`]); a body of unknown length is not guessed, and no
-/// size is observed for it.
+/// The response size is the body's exact size hint ([`Body::size_hint`]) when the body holds any
+/// bytes, otherwise the `Content-Length` header when it is present and valid (a response to
+/// `HEAD` declares a length it does not send), otherwise the hint's zero; a body of unknown length
+/// with no header is not guessed, and no size is observed for it.
 #[diagnostic::on_unimplemented(
     message = "`#[instrumented]` cannot classify a handler that returns `{Self}`",
     label = "the handler's output must be `Response<B>` or `Result<Response<B>, E>`",
@@ -141,19 +142,23 @@ impl<B: Body, E> Outcome for Result<Response<B>, E> {
     }
 }
 
-/// The response's size as known before its body is sent: a valid `Content-Length`, else the
-/// body's exact size hint.
+/// The response's size as known before its body is sent: the body's exact size when it has
+/// any bytes (what will be sent, and far cheaper to read than a header), else a valid
+/// `Content-Length`, else the body's exact size (zero) if it has one.
 pub(crate) fn response_size<B: Body>(response: &Response<B>) -> Option<u64> {
+    let exact = response.body().size_hint().exact();
+    if let Some(length) = exact.filter(|&length| length > 0) {
+        return Some(length);
+    }
     // A response has a handful of headers: comparing their names, a byte each for standard
     // ones, is cheaper than hashing the name to look it up.
     let header = response
         .headers()
         .iter()
         .find_map(|(name, value)| (name == http::header::CONTENT_LENGTH).then_some(value));
-    match header.and_then(|value| content_length(value.as_bytes())) {
-        Some(length) => Some(length),
-        None => response.body().size_hint().exact(),
-    }
+    header
+        .and_then(|value| content_length(value.as_bytes()))
+        .or(exact)
 }
 
 /// Digits of the longest `Content-Length` read: any 19-digit number fits in a `u64`, and 10^19
@@ -204,12 +209,28 @@ mod tests {
     use http_body_util::{Empty, Full};
 
     #[test]
-    fn content_length_wins_over_the_body() {
+    fn a_body_of_exact_length_wins_over_the_header() {
+        // What hyper sends is the body: it never sends more than its bytes.
         let response = Response::builder()
             .header("content-length", "42")
             .body(Full::new(Bytes::from_static(b"abc")))
             .unwrap_or_default();
+        assert_eq!(response.classify().size, Some(3));
+    }
+
+    #[test]
+    fn an_empty_body_reports_the_declared_length() {
+        // A response to HEAD: the length of the body a GET would get.
+        let response = Response::builder()
+            .header("content-length", "42")
+            .body(Empty::<Bytes>::new())
+            .unwrap_or_default();
         assert_eq!(response.classify().size, Some(42));
+        let streamed = Response::builder()
+            .header("content-length", " 7 ")
+            .body(Streamed)
+            .unwrap_or_default();
+        assert_eq!(streamed.classify().size, Some(7));
     }
 
     #[test]
@@ -265,7 +286,7 @@ mod tests {
 
     #[test]
     fn the_first_content_length_counts() {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"abc")));
+        let mut response = Response::new(Empty::<Bytes>::new());
         let headers = response.headers_mut();
         headers.insert("content-type", http::HeaderValue::from_static("text/plain"));
         headers.append("content-length", http::HeaderValue::from_static("7"));
@@ -307,6 +328,7 @@ mod tests {
     }
 
     /// A body that streams and so cannot tell its length in advance.
+    #[derive(Default)]
     struct Streamed;
 
     impl Body for Streamed {
