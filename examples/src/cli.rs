@@ -1,26 +1,16 @@
-//! The example binary's command line: `--addr`, `--instrumentation`, `--metrics-addr`, `--help`, and their
-//! environment variables.
-//!
-//! Hand-written because a few options do not justify a parser dependency. Flags win over the environment, which
-//! wins over the defaults, so a container image can set the environment and an operator can still override it.
+//! The example binary's command line: the one both examples share (`--addr`, `--metrics-addr`,
+//! `--print-dashboard`, `--print-rules`, `--help` and their environment variables), plus `--instrumentation` and its
+//! variable. Flags win over the environment, which wins over the defaults.
 
 use std::ffi::OsString;
-use std::fmt;
+
+use accountservice_core::cli::{self as shared, from_env};
+pub use accountservice_core::cli::{CliError, ADDR_ENV, DEFAULT_ADDR, METRICS_ADDR_ENV};
 
 use crate::options::Instrumentation;
 
-/// Where the service listens unless told otherwise: the tutorial's port, on loopback only, so that a first run does
-/// not expose the service to the network. The Docker image passes `0.0.0.0:6767`.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:6767";
-
-/// Environment variable overriding the default listening address.
-pub const ADDR_ENV: &str = "ACCOUNTSERVICE_ADDR";
-
 /// Environment variable overriding the default instrumentation switch (`on`, `off` or `handwritten`).
 pub const INSTRUMENTATION_ENV: &str = "ACCOUNTSERVICE_INSTRUMENTATION";
-
-/// Environment variable naming an address for routemeter's stand-alone `/metrics` server.
-pub const METRICS_ADDR_ENV: &str = "ACCOUNTSERVICE_METRICS_ADDR";
 
 /// The `--help` text.
 pub const USAGE: &str = "\
@@ -45,17 +35,7 @@ Routes: GET /accounts/{accountId}, POST /accounts, PUT /accounts, POST /graphql,
 ";
 
 /// What the command line asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Run the service with these settings.
-    Run(Settings),
-    /// Print [`USAGE`] and exit.
-    Help,
-    /// Print the Grafana dashboard for this service's handlers and exit.
-    PrintDashboard,
-    /// Print the Prometheus rules for this service's handlers and exit.
-    PrintRules,
-}
+pub type Command = shared::Command<Settings>;
 
 /// The settings of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,18 +48,6 @@ pub struct Settings {
     pub metrics_addr: Option<String>,
 }
 
-/// A command line that cannot be understood; the message says what was wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CliError(String);
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CliError {}
-
 /// Parses the arguments (without the program name) with `env` looking up environment variables.
 ///
 /// Both `--flag value` and `--flag=value` are accepted.
@@ -90,72 +58,22 @@ pub fn parse(
     args: impl IntoIterator<Item = OsString>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Command, CliError> {
-    let mut addr = None;
-    let mut instrumentation = None;
-    let mut metrics_addr = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let arg = arg
-            .into_string()
-            .map_err(|arg| CliError(format!("argument {arg:?} is not valid UTF-8")))?;
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg, None),
+    shared::parse(args, &env, &["--instrumentation"])?.try_map(|shared| {
+        let instrumentation = match shared.own.into_iter().next().flatten() {
+            Some(value) => value.parse().map_err(CliError)?,
+            None => match from_env(&env, INSTRUMENTATION_ENV) {
+                Some(value) => value
+                    .parse()
+                    .map_err(|err| CliError(format!("{INSTRUMENTATION_ENV}: {err}")))?,
+                None => Instrumentation::default(),
+            },
         };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--print-dashboard" => return Ok(Command::PrintDashboard),
-            "--print-rules" => return Ok(Command::PrintRules),
-            "--addr" => addr = Some(value_of(&flag, inline, &mut args)?),
-            "--metrics-addr" => metrics_addr = Some(value_of(&flag, inline, &mut args)?),
-            "--instrumentation" => {
-                let value = value_of(&flag, inline, &mut args)?;
-                instrumentation = Some(value.parse().map_err(CliError)?);
-            }
-            other => return Err(CliError(format!("unknown argument {other:?}"))),
-        }
-    }
-    let addr = addr
-        .or_else(|| env(ADDR_ENV).filter(|value| !value.is_empty()))
-        .unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-    let instrumentation = match instrumentation {
-        Some(instrumentation) => instrumentation,
-        None => match env(INSTRUMENTATION_ENV).filter(|value| !value.is_empty()) {
-            Some(value) => value
-                .parse()
-                .map_err(|err| CliError(format!("{INSTRUMENTATION_ENV}: {err}")))?,
-            None => Instrumentation::default(),
-        },
-    };
-    let metrics_addr =
-        metrics_addr.or_else(|| env(METRICS_ADDR_ENV).filter(|value| !value.is_empty()));
-    Ok(Command::Run(Settings {
-        addr,
-        instrumentation,
-        metrics_addr,
-    }))
-}
-
-/// The value of `flag`: the part after `=`, or else the next argument.
-fn value_of(
-    flag: &str,
-    inline: Option<String>,
-    rest: &mut impl Iterator<Item = OsString>,
-) -> Result<String, CliError> {
-    let value = match inline {
-        Some(value) => value,
-        None => rest
-            .next()
-            .ok_or_else(|| CliError(format!("{flag} needs a value")))?
-            .into_string()
-            .map_err(|value| CliError(format!("value {value:?} of {flag} is not valid UTF-8")))?,
-    };
-    if value.is_empty() {
-        return Err(CliError(format!("{flag} needs a value")));
-    }
-    Ok(value)
+        Ok(Settings {
+            addr: shared.addr,
+            instrumentation,
+            metrics_addr: shared.metrics_addr,
+        })
+    })
 }
 
 #[cfg(test)]
@@ -202,42 +120,17 @@ mod tests {
     }
 
     #[test]
-    fn metrics_address_from_flag_or_environment() {
-        let with_metrics = |addr: &str| {
-            Ok(Command::Run(Settings {
-                addr: DEFAULT_ADDR.to_owned(),
-                instrumentation: Instrumentation::On,
-                metrics_addr: Some(addr.to_owned()),
-            }))
-        };
-        assert_eq!(
-            run(&["--metrics-addr", "127.0.0.1:9100"], &[]),
-            with_metrics("127.0.0.1:9100")
-        );
-        let env = [(METRICS_ADDR_ENV, "0.0.0.0:9100")];
-        assert_eq!(run(&[], &env), with_metrics("0.0.0.0:9100"));
-        assert_eq!(
-            run(&["--metrics-addr=127.0.0.1:1"], &env),
-            with_metrics("127.0.0.1:1")
-        );
-    }
-
-    #[test]
     fn help_and_errors() {
         assert_eq!(run(&["--help"], &[]), Ok(Command::Help));
-        assert_eq!(
-            run(&["--print-dashboard"], &[]),
-            Ok(Command::PrintDashboard)
-        );
-        assert_eq!(run(&["--print-rules"], &[]), Ok(Command::PrintRules));
-        assert_eq!(run(&["-h", "--bogus"], &[]), Ok(Command::Help));
         let message = |args: &[&str], env: &[(&str, &str)]| match run(args, env) {
             Err(err) => err.to_string(),
             Ok(command) => format!("unexpected success: {command:?}"),
         };
         assert_eq!(message(&["--bogus"], &[]), "unknown argument \"--bogus\"");
-        assert_eq!(message(&["--addr"], &[]), "--addr needs a value");
-        assert_eq!(message(&["--addr="], &[]), "--addr needs a value");
+        assert_eq!(
+            message(&["--instrumentation"], &[]),
+            "--instrumentation needs a value"
+        );
         assert!(message(&["--instrumentation", "maybe"], &[])
             .contains("`on`, `off` or `handwritten`, got \"maybe\""));
         assert!(message(&[], &[(INSTRUMENTATION_ENV, "x")]).starts_with(INSTRUMENTATION_ENV));

@@ -8,6 +8,7 @@
 //! Both examples link this crate instead; the `accountservice` library re-exports its modules.
 
 pub mod body_budget;
+pub mod cli;
 mod clock;
 pub mod excerpt;
 pub mod graphql;
