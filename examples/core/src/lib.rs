@@ -1,6 +1,7 @@
 //! What the accountservice examples share, whatever HTTP stack serves them: the account store, the JSON model of
 //! the tutorial, its GraphQL schema and quotes, the rules both servers apply to what a client sends (the body budget
-//! and the bounded body reader among them), the listening socket and the signals that stop a server.
+//! and the bounded body reader among them), the command line, the listening socket and the signals that stop a
+//! server.
 //!
 //! It carries no instrumented handler on purpose. routemeter registers every `#[instrumented]` handler linked into
 //! a program, so a library holding the hyper example's handlers cannot be linked into the axum example, whose own
