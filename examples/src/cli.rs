@@ -6,6 +6,7 @@ use std::ffi::OsString;
 
 use accountservice_core::cli::{self as shared, from_env};
 pub use accountservice_core::cli::{CliError, ADDR_ENV, DEFAULT_ADDR, METRICS_ADDR_ENV};
+use accountservice_core::program::RunSettings;
 
 use crate::options::Instrumentation;
 
@@ -46,6 +47,21 @@ pub struct Settings {
     pub instrumentation: Instrumentation,
     /// Where routemeter's stand-alone `/metrics` server listens as well, if anywhere.
     pub metrics_addr: Option<String>,
+}
+
+impl RunSettings for Settings {
+    fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    fn metrics_addr(&self) -> Option<&str> {
+        self.metrics_addr.as_deref()
+    }
+
+    /// Scripts that compare the modes check that the service runs the one they asked for.
+    fn description(&self) -> String {
+        format!(" (instrumentation {})", self.instrumentation)
+    }
 }
 
 /// Parses the arguments (without the program name) with `env` looking up environment variables.

@@ -16,6 +16,7 @@ pub mod graphql;
 mod listen;
 pub mod model;
 pub mod pace;
+pub mod program;
 pub mod quotes;
 pub mod read_body;
 pub mod requests;
