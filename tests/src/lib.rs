@@ -18,6 +18,7 @@
 //! - [`docker`]: a real Docker engine, swarm, images, stacks and compose projects for the deployment
 //!   tests, and [`deployment`]: the tutorial's load and queries against what they deploy.
 
+pub mod body_checks;
 pub mod client;
 pub mod deployment;
 pub mod docker;

@@ -6,7 +6,7 @@
 //!
 //! Every handler is used by one test only (namespace `axum_handlers`), so the counts each test compares are exact.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,10 +15,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::Method;
 use routemeter::{Exporter, MeteredLayer};
-use routemeter_tests::paced::{Paced, FRAME};
+use routemeter_tests::body_checks;
+use routemeter_tests::paced::Paced;
 use routemeter_tests::series::{ended, metrics, HandlerSeries};
 use routemeter_tests::server::{axum_handler, TestServer};
-use routemeter_tests::streaming::{get as stream, read, PROTOCOLS};
 use routemeter_tests::TestResult;
 use serde_json::{json, Value};
 
@@ -283,62 +283,37 @@ async fn without_the_layer_only_responses_are_read() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_layer_a_paced_body_is_timed_to_its_last_frame() -> TestResult {
     let (exporter, server) = served(true).await?;
-    let (frames, pace) = (5, Duration::from_millis(40));
-    for protocol in PROTOCOLS {
-        let before = metrics(&exporter)?;
-        let started = Instant::now();
-        let mut receiving = stream(server.addr(), protocol, "/paced?frames=5&pace_ms=40").await?;
-        assert_eq!(
-            PACED.in_flight(&metrics(&exporter)?),
-            Some(1.0),
-            "{protocol:?}"
-        );
-        assert_eq!(read(&mut receiving, None).await?, frames * FRAME);
-        let took = started.elapsed();
-        let after = ended(&exporter, PACED, &before, "200").await?;
-        let duration = PACED.sum(&after, "duration") - PACED.sum(&before, "duration");
-        assert!(
-            duration >= (pace * frames as u32).as_secs_f64() && duration <= took.as_secs_f64(),
-            "{protocol:?}: {duration} s recorded for {frames} frames {pace:?} apart, {took:?} seen"
-        );
-        let size = PACED.sum(&after, "size") - PACED.sum(&before, "size");
-        assert_eq!(size, (frames * FRAME) as f64, "{protocol:?}");
-    }
+    let path = "/paced?frames=5&pace_ms=40";
+    body_checks::paced_body_is_timed_to_its_last_frame(
+        &exporter,
+        server.addr(),
+        PACED,
+        path,
+        5,
+        Duration::from_millis(40),
+    )
+    .await?;
     server.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_layer_a_client_that_leaves_mid_body_is_counted_aborted() -> TestResult {
     let (exporter, server) = served(true).await?;
-    let frames = 200;
-    for protocol in PROTOCOLS {
-        let before = metrics(&exporter)?;
-        let mut receiving = stream(server.addr(), protocol, "/left?frames=200&pace_ms=20").await?;
-        assert_eq!(read(&mut receiving, Some(3)).await?, 3 * FRAME);
-        drop(receiving);
-        let after = ended(&exporter, LEFT, &before, "aborted").await?;
-        assert_eq!(LEFT.requests(&after, "200"), LEFT.requests(&before, "200"));
-        let size = LEFT.sum(&after, "size") - LEFT.sum(&before, "size");
-        assert!(
-            size >= (3 * FRAME) as f64 && size < (frames * FRAME) as f64,
-            "{protocol:?}: {size} bytes recorded after 3 of {frames} frames were read"
-        );
-    }
+    body_checks::client_leaving_mid_body_is_aborted(
+        &exporter,
+        server.addr(),
+        LEFT,
+        "/left?frames=200&pace_ms=20",
+        200,
+    )
+    .await?;
     server.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_layer_a_body_that_fails_is_counted_body_error() -> TestResult {
     let (exporter, server) = served(true).await?;
-    for protocol in PROTOCOLS {
-        let before = metrics(&exporter)?;
-        let mut receiving = stream(server.addr(), protocol, "/broken").await?;
-        // The client sees the body break off; what it gets of it does not matter here.
-        let _ = read(&mut receiving, None).await;
-        let after = ended(&exporter, BROKEN, &before, "body_error").await?;
-        let size = BROKEN.sum(&after, "size") - BROKEN.sum(&before, "size");
-        assert_eq!(size, (2 * FRAME) as f64, "{protocol:?}");
-    }
+    body_checks::failing_body_is_body_error(&exporter, server.addr(), BROKEN, "/broken").await?;
     server.stop().await
 }
 

@@ -17,6 +17,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use routemeter::Exporter;
+use routemeter_tests::body_checks;
 use routemeter_tests::exposition::Exposition;
 use routemeter_tests::paced::{Paced, FRAME};
 use routemeter_tests::process::eventually;
@@ -134,72 +135,38 @@ async fn server() -> TestResult<(Exporter, TestServer)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paced_body_is_timed_to_its_last_frame_with_the_bytes_sent() -> TestResult {
     let (exporter, server) = server().await?;
-    let frames = 5;
-    let pace = Duration::from_millis(40);
-    for protocol in PROTOCOLS {
-        let before = metrics(&exporter)?;
-        let started = Instant::now();
-        let mut receiving = get(server.addr(), protocol, "/paced?frames=5&pace_ms=40").await?;
-        // The headers are in, the body is not: the request is still in flight.
-        assert_eq!(
-            PACED.in_flight(&metrics(&exporter)?),
-            Some(1.0),
-            "{protocol:?}"
-        );
-        assert_eq!(read(&mut receiving, None).await?, frames * FRAME);
-        let took = started.elapsed();
-        let after = ended(&exporter, PACED, &before, "200").await?;
-        let duration = PACED.sum(&after, "duration") - PACED.sum(&before, "duration");
-        assert!(
-            duration >= (pace * frames as u32).as_secs_f64(),
-            "{protocol:?}: {duration} s recorded for {frames} frames {pace:?} apart"
-        );
-        assert!(
-            duration <= took.as_secs_f64(),
-            "{protocol:?}: {duration} s > {took:?}"
-        );
-        let size = PACED.sum(&after, "size") - PACED.sum(&before, "size");
-        assert_eq!(size, (frames * FRAME) as f64, "{protocol:?}");
-    }
+    let path = "/paced?frames=5&pace_ms=40";
+    body_checks::paced_body_is_timed_to_its_last_frame(
+        &exporter,
+        server.addr(),
+        PACED,
+        path,
+        5,
+        Duration::from_millis(40),
+    )
+    .await?;
     server.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_mid_body_is_counted_aborted() -> TestResult {
     let (exporter, server) = server().await?;
-    let frames = 200;
-    for protocol in PROTOCOLS {
-        let before = metrics(&exporter)?;
-        let mut receiving =
-            get(server.addr(), protocol, "/abandoned?frames=200&pace_ms=20").await?;
-        assert_eq!(read(&mut receiving, Some(3)).await?, 3 * FRAME);
-        drop(receiving);
-        let after = ended(&exporter, ABANDONED, &before, "aborted").await?;
-        assert_eq!(
-            ABANDONED.requests(&after, "200"),
-            ABANDONED.requests(&before, "200")
-        );
-        let size = ABANDONED.sum(&after, "size") - ABANDONED.sum(&before, "size");
-        assert!(
-            size >= (3 * FRAME) as f64 && size < (frames * FRAME) as f64,
-            "{protocol:?}: {size} bytes recorded after 3 of {frames} frames were read"
-        );
-    }
+    let path = "/abandoned?frames=200&pace_ms=20";
+    body_checks::client_leaving_mid_body_is_aborted(&exporter, server.addr(), ABANDONED, path, 200)
+        .await?;
     server.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_fails_is_counted_body_error() -> TestResult {
     let (exporter, server) = server().await?;
-    for protocol in PROTOCOLS {
-        let before = metrics(&exporter)?;
-        let mut receiving = get(server.addr(), protocol, "/failing?fail_at=2").await?;
-        // The client sees the body break off; what it gets of it does not matter here.
-        let _ = read(&mut receiving, None).await;
-        let after = ended(&exporter, FAILING, &before, "body_error").await?;
-        let size = FAILING.sum(&after, "size") - FAILING.sum(&before, "size");
-        assert_eq!(size, (2 * FRAME) as f64, "{protocol:?}");
-    }
+    body_checks::failing_body_is_body_error(
+        &exporter,
+        server.addr(),
+        FAILING,
+        "/failing?fail_at=2",
+    )
+    .await?;
     server.stop().await
 }
 
