@@ -31,6 +31,7 @@ pub mod raw;
 pub mod resources;
 pub mod series;
 pub mod server;
+pub mod server_task;
 pub mod service;
 pub mod streaming;
 pub mod strict;

@@ -24,9 +24,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 use crate::client::Client;
+use crate::server_task::ServerTask;
 use crate::TestResult;
 
 /// A response with `status` and a short text body, as the tests' handlers answer.
@@ -57,16 +58,12 @@ pub fn axum_handler(
     }
 }
 
-/// How long [`TestServer::stop`] waits for the accept loop to end.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A server answering every request with `handler`; stopped on [`stop`](TestServer::stop) or drop.
 #[derive(Debug)]
 pub struct TestServer {
     addr: SocketAddr,
     panicked: Arc<AtomicUsize>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    task: ServerTask<Infallible>,
 }
 
 impl TestServer {
@@ -105,19 +102,15 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let panicked = Arc::new(AtomicUsize::new(0));
-        let (shutdown, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept(
-            listener,
-            Arc::new(handler),
-            metered,
-            panicked.clone(),
-            stopped,
-        ));
+        let counted = panicked.clone();
+        let task = ServerTask::spawn(|stopped| async move {
+            accept(listener, Arc::new(handler), metered, counted, stopped).await;
+            Ok(())
+        });
         Ok(TestServer {
             addr,
             panicked,
-            shutdown: Some(shutdown),
-            task: Some(task),
+            task,
         })
     }
 
@@ -141,26 +134,8 @@ impl TestServer {
     ///
     /// # Errors
     /// When the accept loop failed or did not end in time.
-    pub async fn stop(mut self) -> TestResult {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        let Some(task) = self.task.take() else {
-            return Ok(());
-        };
-        match tokio::time::timeout(STOP_TIMEOUT, task).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(join)) => Err(format!("the accept loop failed: {join}").into()),
-            Err(_) => Err(format!("the server did not stop within {STOP_TIMEOUT:?}").into()),
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+    pub async fn stop(self) -> TestResult {
+        self.task.stop().await
     }
 }
 

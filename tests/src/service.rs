@@ -10,19 +10,15 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use accountservice::Options;
 use routemeter::Exporter;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, OnceCell, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use tokio::task::JoinHandle;
+use tokio::sync::{OnceCell, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::client::Client;
+use crate::server_task::ServerTask;
 use crate::TestResult;
-
-/// How long [`TestService::stop`] waits for the server to wind down.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 static EXPORTER: OnceLock<Result<Exporter, String>> = OnceLock::new();
 static FIRST_SCRAPE: OnceCell<Result<String, String>> = OnceCell::const_new();
@@ -75,8 +71,8 @@ enum Access {
 pub struct TestService {
     addr: SocketAddr,
     client: Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<io::Result<()>>>,
+    // Before the access: a dropped service stops before another test may take the metrics.
+    task: ServerTask<io::Error>,
     _access: Access,
 }
 
@@ -113,16 +109,15 @@ impl TestService {
         let exporter = exporter()?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(accountservice::serve(listener, exporter, options, async {
-            // A dropped sender stops the service as well as a sent signal.
-            let _ = stopped.await;
-        }));
+        let task = ServerTask::spawn(|stopped| {
+            accountservice::serve(listener, exporter, options, async {
+                let _ = stopped.await;
+            })
+        });
         Ok(TestService {
             addr,
             client: Client::new(addr),
-            shutdown: Some(shutdown),
-            task: Some(task),
+            task,
             _access: access,
         })
     }
@@ -141,25 +136,7 @@ impl TestService {
     ///
     /// # Errors
     /// When the server failed, panicked or did not stop in time.
-    pub async fn stop(mut self) -> TestResult<()> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        let Some(task) = self.task.take() else {
-            return Ok(());
-        };
-        match tokio::time::timeout(STOP_TIMEOUT, task).await {
-            Ok(Ok(served)) => Ok(served?),
-            Ok(Err(join)) => Err(format!("the server task failed: {join}").into()),
-            Err(_) => Err(format!("the server did not stop within {STOP_TIMEOUT:?}").into()),
-        }
-    }
-}
-
-impl Drop for TestService {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+    pub async fn stop(self) -> TestResult<()> {
+        self.task.stop().await
     }
 }
