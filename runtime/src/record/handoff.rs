@@ -53,11 +53,18 @@ impl Collector {
     /// Opens a collector: requests offered from now on, on this thread, are kept for it.
     #[inline]
     pub(crate) fn open() -> Collector {
+        let enclosing_state = OPEN
+            .try_with(|open| open.replace(State::Open))
+            .unwrap_or(State::Closed);
+        // Nothing is ever handed while no collector is open: only a nested one has to set aside
+        // what its enclosing one collected so far.
+        let enclosing = match enclosing_state {
+            State::Closed => None,
+            State::Open | State::Started => HANDED.try_with(Cell::take).ok().flatten(),
+        };
         Collector {
-            enclosing_state: OPEN
-                .try_with(|open| open.replace(State::Open))
-                .unwrap_or(State::Closed),
-            enclosing: HANDED.try_with(Cell::take).ok().flatten(),
+            enclosing_state,
+            enclosing,
             closed: false,
         }
     }
