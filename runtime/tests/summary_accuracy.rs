@@ -281,7 +281,7 @@ fn out_of_range_magnitudes_are_clamped_with_their_sign() -> Result<(), Error> {
     let snapshot = summary.snapshot(0);
     // Sorted: -MAX, -1e-300, 5e-324, 1e-30, 1e30, MAX. The lowest bucket (2^-48 up) holds
     // 5e-324 and 1e-30, the highest (up to 2^48) 1e30 and MAX; -MAX is alone in its mirror.
-    // Each reads its bucket's value, clamped to the extremes its page counted.
+    // Each reads its bucket's value, clamped to the extremes its slot counted in those pages.
     let [minimum, ..] = snapshot.quantiles[..] else {
         unreachable!()
     };

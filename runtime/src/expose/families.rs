@@ -270,11 +270,14 @@ impl<'a> SummaryReader<'a> {
             _ => summary.prepare(self.now),
         };
         let ahead = |steps: usize| self.summaries.get(self.read + steps).copied();
-        if let Some(summary) = ahead(4) {
+        if let Some(summary) = ahead(5) {
             summary.prefetch_cores();
         }
-        if let Some(summary) = ahead(3) {
+        if let Some(summary) = ahead(4) {
             summary.prefetch_slots();
+        }
+        if let Some(summary) = ahead(3) {
+            summary.prefetch_counts();
         }
         if let Some(summary) = ahead(2) {
             summary.prefetch_totals();

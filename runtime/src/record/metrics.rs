@@ -279,6 +279,10 @@ impl<'a> SummaryOf<'a> {
         summary::prefetch_slots(self.cores());
     }
 
+    pub(crate) fn prefetch_counts(self) {
+        summary::prefetch_counts(self.cores());
+    }
+
     pub(crate) fn prefetch_totals(self) {
         summary::prefetch_totals(self.cores());
     }

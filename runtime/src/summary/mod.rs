@@ -37,12 +37,13 @@
 //! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most 0.95%)
 //! of the exact nearest-rank quantile `sorted[k - 1]`, `k = max(1, ceil(q * n))`, of the `n`
 //! observations in the window: the reported value and the exact one share a bucket. The quantile
-//! is exact when it falls on zero or an infinity. Each page also keeps the smallest and largest
-//! magnitude counted in it, and a reported value is clamped to those of its page: it never lies
-//! outside the window's minimum and maximum, and a window of one value reports that value. The guarantee covers magnitudes in
-//! `[2^-48, 2^48)`; outside that range values are clamped into the extreme buckets. It holds for
-//! a snapshot taken while no observation is landing; observations that race with a snapshot may
-//! or may not be included.
+//! is exact when it falls on zero or an infinity. Each slot also keeps the smallest and largest
+//! magnitude of each sign counted in it (and for the lowest and highest page, which take in the
+//! magnitudes beyond the buckets' range, their own largest and smallest), and a reported value is
+//! clamped to those of the slots that count in its page: it never lies outside the window's
+//! minimum and maximum, and a window of one value reports that value. The guarantee covers magnitudes in `[2^-48, 2^48)`; outside
+//! that range values are clamped into the extreme buckets. It holds for a snapshot taken while no
+//! observation is landing; observations that race with a snapshot may or may not be included.
 //!
 //! **Totals.** `_count` and `_sum` are kept per shard and added up by a snapshot; neither ever
 //! decays.
@@ -50,12 +51,13 @@
 //! # Memory
 //!
 //! Each shard a thread has recorded into holds a 128-byte core (in a handler, one 256-byte part
-//! holds both summaries' cores and the request counts) and `age_buckets` slots of 64
-//! bytes, plus, per slot, a 256-byte group for each sixteen powers of two in use and a 104-byte
-//! page for each power of two in use. A latency distribution spread over 12 powers of two costs
-//! about 1.8 KiB for each slot that holds it ([`Summary::heap_bytes`] reports the exact figure).
-//! Memory grows with the threads that record (a shard each, up to the pool's size plus one):
-//! the pages, small as they are, are most of it.
+//! holds both summaries' cores and the request counts) and `age_buckets` slots of 16 bytes, plus,
+//! for each slot that has counted something, 136 bytes of counts, a 128-byte group for each eight
+//! powers of two in use and an 88-byte page for each power of two in use. At one instant a
+//! shard's observations land in one slot; a latency distribution spread over 12 powers of two
+//! costs about 1.4 KiB in each slot that holds it ([`Summary::heap_bytes`] reports the exact
+//! figure). Memory grows with the threads that record (a shard each, up to the pool's size plus
+//! one): the pages, small as they are, are most of it.
 
 mod buckets;
 mod divisor;
@@ -259,10 +261,11 @@ fn count_and_sum<'a>(cores: impl Iterator<Item = &'a Core>) -> (u64, f64) {
 }
 
 /// For a caller about to read many summaries in turn (a scrape), whose counters are scattered
-/// on the heap behind a few levels of pointers: these three start loading, without waiting for
-/// it, what a read needs, one level at a time. Calling `prefetch_cores` four summaries ahead,
-/// `prefetch_slots` three ahead, `prefetch_totals` two ahead and [`Shape::prepare`] one ahead
-/// makes each level's lines ready by the time the next one reads them.
+/// on the heap behind a few levels of pointers: these four start loading, without waiting for
+/// it, what a read needs, one level at a time. Calling `prefetch_cores` five summaries ahead,
+/// `prefetch_slots` four ahead, `prefetch_counts` three ahead, `prefetch_totals` two ahead and
+/// [`Shape::prepare`] one ahead makes each level's lines ready by the time the next one reads
+/// them.
 ///
 /// The first level: each shard's totals and slot pointer.
 #[inline]
@@ -270,19 +273,26 @@ pub(crate) fn prefetch_cores<'a>(cores: impl Iterator<Item = &'a Core>) {
     cores.for_each(prefetch);
 }
 
-/// The second level: the first line of each slot, which holds its tag and its groups of
-/// positive values.
+/// The second level: each shard's slots, side by side: their tags and the pointers to their
+/// counts.
 #[inline]
 pub(crate) fn prefetch_slots<'a>(cores: impl Iterator<Item = &'a Core>) {
     for core in cores {
-        for slot in core.slots.iter() {
-            prefetch(&slot.tag);
-        }
+        prefetch(&*core.slots);
     }
 }
 
-/// The third level: the page totals of the slots. Stale slots are not told apart here: that
-/// takes the window, which [`Shape::prepare`] finds.
+/// The third level: the counts of the slots that have any, with their groups' pointers. Stale
+/// slots are not told apart here, nor at the fourth level: that takes the window, which
+/// [`Shape::prepare`] finds.
+#[inline]
+pub(crate) fn prefetch_counts<'a>(cores: impl Iterator<Item = &'a Core>) {
+    for core in cores {
+        core.slots.iter().for_each(Slot::prefetch_counts);
+    }
+}
+
+/// The fourth level: the page totals of the slots.
 pub(crate) fn prefetch_totals<'a>(cores: impl Iterator<Item = &'a Core>) {
     for core in cores {
         core.slots.iter().for_each(Slot::prefetch_groups);
@@ -419,9 +429,10 @@ mod tests {
         assert_eq!(summary.heap_bytes(), 0);
         summary.observe(1.0, 0);
         let one_page = Shards::<Core>::PART_BYTES
-            + 5 * size_of::<Slot>()
-            + 256 // the group of powers of two 2^0..2^15
-            + 104; // the page of 2^0
+            + 5 * 16 // the slots
+            + 136 // the counts of the slot in use
+            + 128 // the group of powers of two 2^0..2^7
+            + 88; // the page of 2^0
         assert_eq!(summary.heap_bytes(), one_page);
         summary.observe(1.5, 0);
         assert_eq!(summary.heap_bytes(), one_page);

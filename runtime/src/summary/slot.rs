@@ -1,24 +1,31 @@
 //! One age bucket of one shard of a summary: the bucket counts of the observations of one epoch.
 //!
 //! ```text
-//! Slot                               one per age bucket, one cache line (64 bytes)
-//! ├─ tag, groups of positive pages
-//! ├─ rare                            allocated when the slot first counts a negative value,
-//! │  │                               zero or an infinity, 72 bytes
-//! │  ├─ groups of negative pages
-//! │  └─ zero, +Inf and -Inf counters
-//! └─ group                           sixteen powers of two, allocated on first use, 256 bytes
-//!    ├─ 16 × total                    observations in each page (the first two lines)
-//!    └─ 16 × page                     allocated on first use, 104 bytes
-//!       ├─ least, most                the page's smallest and largest magnitude observed
-//!       └─ 40 × AtomicU16             one per sub-bucket
+//! Slot                               one per age bucket, in its core's array, 16 bytes
+//! ├─ tag                             the epoch it holds
+//! └─ counts                          allocated on the slot's first observation, 136 bytes
+//!    ├─ positive side
+//!    │  ├─ least, most               the smallest and largest magnitude observed, and the
+//!    │  │                            inner ones of the lowest and highest pages
+//!    │  └─ groups of pages
+//!    ├─ rare                         allocated when the slot first counts a negative value,
+//!    │  │                            zero or an infinity, 152 bytes
+//!    │  ├─ negative side             as the positive one
+//!    │  └─ zero, +Inf and -Inf counters
+//!    └─ group                        eight powers of two, allocated on first use, 128 bytes
+//!       ├─ 8 × total                 observations in each page (the first line)
+//!       └─ 8 × page                  allocated on first use, 88 bytes
+//!          └─ 40 × AtomicU16         one per sub-bucket
 //! ```
 //!
-//! An observation writes its sub-bucket and its page's total. A snapshot reads the first line of
-//! each slot, the totals of its groups (two lines each) to find the pages that hold its
-//! quantiles, then the sub-buckets of those pages only; it reads the rare part only when the
-//! slot has one. The rare part, groups and pages are installed with a compare-and-swap on their
-//! pointer and live as long as the summary; clearing a slot zeroes them in place.
+//! The tags of a shard's slots sit side by side, so a snapshot finds the live slots in one or
+//! two lines, and a slot that never counted anything costs its 16 bytes only. An observation
+//! writes its sub-bucket, its page's total and, when it widens them, its side's extremes. A
+//! snapshot reads the counts of each live slot, the totals of its groups (a line each) to find
+//! the pages that hold its quantiles, then the sub-buckets of those pages only; it reads the rare
+//! part only when the slot has one. Counts, rare parts, groups and pages are installed with a
+//! compare-and-swap on their pointer and live as long as the summary; clearing a slot zeroes
+//! them in place.
 
 use std::ptr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -27,24 +34,31 @@ use super::buckets::{Bucket, NEGATIVE, PAGES, SUBS};
 use crate::primitives::lazy_box::LazyBox;
 use crate::primitives::shard::Writer;
 
-/// Pages per group.
-const GROUP_PAGES: usize = 16;
+/// Pages per group: a group's totals fill one cache line.
+const GROUP_PAGES: usize = 8;
 /// Groups per sign.
 const GROUPS: usize = PAGES / GROUP_PAGES;
 /// Set in a slot tag while the slot is being cleared for the epoch in the other bits.
 pub(super) const RESETTING: u64 = 1 << 63;
 /// Spins before a thread waiting for a slot reset starts yielding its time slice.
 const SPINS_BEFORE_YIELD: u32 = 64;
-/// The observations of one epoch, on one cache line: what every observation and every snapshot
-/// reads. A shard keeps one per age bucket whether it records much or little, so what latencies
-/// and sizes never need is kept apart, in [`Rare`].
+
+/// One age bucket of a shard: the epoch it holds, beside the other slots' in its core's array,
+/// and its counts, allocated when it first counts: at one instant a shard uses one of its
+/// slots, so most of them stay 16 bytes.
 #[derive(Default)]
-#[repr(C, align(64))]
+#[repr(C)]
 pub(super) struct Slot {
     /// `epoch + 1` of the observations held (0: none yet), plus [`RESETTING`] while clearing.
     pub(super) tag: AtomicU64,
-    /// Pages of positive values, sixteen powers of two to a group.
-    positive: [LazyBox<Group>; GROUPS],
+    counts: LazyBox<Counts>,
+}
+
+/// The observations of one epoch: what every observation and every snapshot of the slot reads.
+/// What latencies and sizes never need is kept apart, in [`Rare`].
+#[derive(Default)]
+struct Counts {
+    positive: Side,
     /// Negative values, zero and the infinities, from the first of them counted.
     rare: LazyBox<Rare>,
 }
@@ -52,11 +66,130 @@ pub(super) struct Slot {
 /// What a slot counts of values that latencies and sizes never are.
 #[derive(Default)]
 struct Rare {
-    /// Pages of negative values.
-    negative: [LazyBox<Group>; GROUPS],
+    negative: Side,
     zero: AtomicU64,
     /// `+Inf`, then `-Inf`.
     infinities: [AtomicU64; 2],
+}
+
+/// The pages of one sign of a slot, and the extremes of the magnitudes counted in them: a
+/// quantile lies between them, so the value its bucket reports is clamped to them (a single
+/// observation then reads as itself). Kept per side rather than per page: a page is allocated
+/// for each power of two a thread has seen in each age bucket of each summary, so its size is
+/// most of the memory of a handler recorded by many threads. The lowest and the highest page
+/// also take in the magnitudes beyond the range of the buckets, far from the value their bucket
+/// reports, so their own inner extreme is kept too.
+struct Side {
+    /// Bit pattern of the smallest magnitude counted (`u64::MAX`: none yet).
+    least: AtomicU64,
+    /// Bit pattern of the largest magnitude counted (0: none yet).
+    most: AtomicU64,
+    /// Bit pattern of the largest magnitude counted in the lowest page (0: none yet).
+    lowest_page_most: AtomicU64,
+    /// Bit pattern of the smallest magnitude counted in the highest page (`u64::MAX`: none yet).
+    highest_page_least: AtomicU64,
+    /// Pages, eight powers of two to a group.
+    groups: [LazyBox<Group>; GROUPS],
+}
+
+/// The highest page, which takes in the magnitudes of `2^48` and more.
+const HIGHEST_PAGE: usize = PAGES - 1;
+
+impl Default for Side {
+    fn default() -> Self {
+        Side {
+            least: AtomicU64::new(Extremes::NONE.least),
+            most: AtomicU64::new(Extremes::NONE.most),
+            lowest_page_most: AtomicU64::new(Extremes::NONE.most),
+            highest_page_least: AtomicU64::new(Extremes::NONE.least),
+            groups: std::array::from_fn(|_| LazyBox::default()),
+        }
+    }
+}
+
+impl Side {
+    /// Counts `magnitude` (a value's, as bit pattern) in sub-bucket `sub` of page `page`,
+    /// installing its group and page on first use.
+    #[inline]
+    fn count<W: Writer>(&self, page_index: usize, sub: usize, magnitude: u64) {
+        // The bucket's page is below `PAGES`, so its group exists.
+        let Some(group) = self.groups.get(page_index / GROUP_PAGES) else {
+            return;
+        };
+        let group = group.get_or_init(Group::default);
+        let index = page_index % GROUP_PAGES;
+        let (Some(total), Some(page)) = (group.totals.get(index), group.pages.get(index)) else {
+            return;
+        };
+        page.get_or_init(Page::default).count::<W>(sub);
+        W::lower(&self.least, magnitude);
+        W::raise(&self.most, magnitude);
+        if page_index == 0 {
+            W::raise(&self.lowest_page_most, magnitude);
+        } else if page_index == HIGHEST_PAGE {
+            W::lower(&self.highest_page_least, magnitude);
+        }
+        W::add(total, 1);
+    }
+
+    fn installed_groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.iter().filter_map(LazyBox::get)
+    }
+
+    fn clear(&self) {
+        for group in self.installed_groups() {
+            group.clear();
+        }
+        self.least.store(Extremes::NONE.least, Ordering::Relaxed);
+        self.most.store(Extremes::NONE.most, Ordering::Relaxed);
+        let (lowest, highest) = (&self.lowest_page_most, &self.highest_page_least);
+        lowest.store(Extremes::NONE.most, Ordering::Relaxed);
+        highest.store(Extremes::NONE.least, Ordering::Relaxed);
+    }
+
+    /// Widens `extremes` to take in the magnitudes this side counted that page `page` may
+    /// hold.
+    fn add_extremes(&self, page: usize, extremes: &mut Extremes) {
+        let least = match page {
+            HIGHEST_PAGE => &self.highest_page_least,
+            _ => &self.least,
+        };
+        let most = match page {
+            0 => &self.lowest_page_most,
+            _ => &self.most,
+        };
+        extremes.least = extremes.least.min(least.load(Ordering::Relaxed));
+        extremes.most = extremes.most.max(most.load(Ordering::Relaxed));
+    }
+
+    /// Adds the observations per page to `totals`, and returns the pages that hold any as a
+    /// bitmap.
+    fn add_totals(&self, totals: &mut [u64; PAGES]) -> u128 {
+        let mut pages = 0u128;
+        let chunks = totals.chunks_exact_mut(GROUP_PAGES);
+        for (index, (group, chunk)) in self.groups.iter().zip(chunks).enumerate() {
+            let Some(group) = group.get() else {
+                continue;
+            };
+            let mut held = 0u128;
+            for (offset, (total, counter)) in chunk.iter_mut().zip(&group.totals).enumerate() {
+                let count = counter.load(Ordering::Relaxed);
+                *total = total.saturating_add(count);
+                held |= u128::from(count != 0) << offset;
+            }
+            pages |= held << (index * GROUP_PAGES);
+        }
+        pages
+    }
+
+    fn page(&self, page: usize) -> Option<&Page> {
+        let group = self.groups.get(page / GROUP_PAGES)?.get()?;
+        group.pages.get(page % GROUP_PAGES)?.get()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.installed_groups().map(Group::heap_bytes).sum()
+    }
 }
 
 impl Slot {
@@ -94,7 +227,9 @@ impl Slot {
                 )
                 .is_ok()
             {
-                self.clear();
+                if let Some(counts) = self.counts.get() {
+                    counts.clear();
+                }
                 // Release: whoever reads the new tag sees the cleared counters.
                 self.tag.store(tag, Ordering::Release);
                 return Some(self);
@@ -102,100 +237,55 @@ impl Slot {
         }
     }
 
-    fn clear(&self) {
-        for group in self.installed_groups() {
-            group.clear();
-        }
-        if let Some(rare) = self.rare.get() {
-            rare.zero.store(0, Ordering::Relaxed);
-            for infinity in &rare.infinities {
-                infinity.store(0, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Counts an observation of `value` in `bucket` (its bucket), installing its group and page
-    /// on first use.
+    /// Counts an observation of `value` in `bucket` (its bucket), installing the slot's counts,
+    /// and the bucket's group and page, on first use.
     #[inline]
     pub(super) fn count<W: Writer>(&self, bucket: Bucket, value: f64) {
+        let counts = self.counts.get_or_init(Counts::default);
         match bucket {
             Bucket::Paged { sign, page, sub } => {
-                let groups = if sign == NEGATIVE {
-                    &self.rare().negative
+                let side = if sign == NEGATIVE {
+                    &counts.rare().negative
                 } else {
-                    &self.positive
+                    &counts.positive
                 };
-                // The bucket's page is below `PAGES`, so its group exists.
-                let Some(group) = groups.get(page / GROUP_PAGES) else {
-                    return;
-                };
-                let group = group.get_or_init(Group::default);
-                let index = page % GROUP_PAGES;
-                let (Some(total), Some(page)) = (group.totals.get(index), group.pages.get(index))
-                else {
-                    return;
-                };
-                let page = page.get_or_init(Page::default);
-                page.count::<W>(sub);
-                page.extend::<W>(magnitude(value));
-                W::add(total, 1);
+                side.count::<W>(page, sub, magnitude(value));
             }
-            Bucket::Zero => W::add(&self.rare().zero, 1),
-            Bucket::Infinity { sign } => W::add(&self.rare().infinities[sign % 2], 1),
+            Bucket::Zero => W::add(&counts.rare().zero, 1),
+            Bucket::Infinity { sign } => W::add(&counts.rare().infinities[sign % 2], 1),
         }
     }
 
-    /// The rare part, installed first if the slot has none.
+    /// The side of `sign`, if the slot has counted any value of that sign: the negative one
+    /// lives in the rare part.
     #[inline]
-    fn rare(&self) -> &Rare {
-        self.rare.get_or_init(Rare::default)
-    }
-
-    /// The groups of both signs that have been installed.
-    fn installed_groups(&self) -> impl Iterator<Item = &Group> {
-        let negative = self.rare.get().map(|rare| &rare.negative);
-        self.positive
-            .iter()
-            .chain(negative.into_iter().flatten())
-            .filter_map(LazyBox::get)
-    }
-
-    /// The groups of `sign`, if the slot has them: those of negative values live in the rare
-    /// part.
-    fn groups(&self, sign: usize) -> Option<&[LazyBox<Group>; GROUPS]> {
+    fn side(&self, sign: usize) -> Option<&Side> {
+        let counts = self.counts.get()?;
         if sign == NEGATIVE {
-            self.rare.get().map(|rare| &rare.negative)
+            counts.rare.get().map(|rare| &rare.negative)
         } else {
-            Some(&self.positive)
+            Some(&counts.positive)
         }
     }
 
     /// Adds the observations per page of `sign` to `totals`, and returns the pages that hold any
     /// as a bitmap.
     pub(super) fn add_totals(&self, sign: usize, totals: &mut [u64; PAGES]) -> u128 {
-        let mut pages = 0u128;
-        let Some(groups) = self.groups(sign) else {
-            return pages;
-        };
-        let chunks = totals.chunks_exact_mut(GROUP_PAGES);
-        for (index, (group, chunk)) in groups.iter().zip(chunks).enumerate() {
-            let Some(group) = group.get() else {
-                continue;
-            };
-            let mut held = 0u128;
-            for (offset, (total, counter)) in chunk.iter_mut().zip(&group.totals).enumerate() {
-                let count = counter.load(Ordering::Relaxed);
-                *total = total.saturating_add(count);
-                held |= u128::from(count != 0) << offset;
-            }
-            pages |= held << (index * GROUP_PAGES);
+        self.side(sign).map_or(0, |side| side.add_totals(totals))
+    }
+
+    /// Widens `extremes` to take in the magnitudes of `sign` counted in this slot that page
+    /// `page` may hold.
+    #[inline]
+    pub(super) fn add_extremes(&self, sign: usize, page: usize, extremes: &mut Extremes) {
+        if let Some(side) = self.side(sign) {
+            side.add_extremes(page, extremes);
         }
-        pages
     }
 
     /// The observations of zero, and of `+Inf` and `-Inf`.
     pub(super) fn specials(&self) -> (u64, [u64; 2]) {
-        match self.rare.get() {
+        match self.counts.get().and_then(|counts| counts.rare.get()) {
             Some(rare) => (
                 rare.zero.load(Ordering::Relaxed),
                 rare.infinities
@@ -209,34 +299,67 @@ impl Slot {
     /// The sub-buckets of page `page` of `sign`, if installed.
     #[inline]
     pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
-        let group = self.groups(sign)?.get(page / GROUP_PAGES)?.get()?;
-        group.pages.get(page % GROUP_PAGES)?.get()
+        self.side(sign)?.page(page)
     }
 
-    /// Starts loading the lines a snapshot reads after the first one: the totals of the groups
-    /// in use and, if the slot has one, its rare part.
+    /// Starts loading the slot's counts, if it has any.
+    #[inline]
+    pub(super) fn prefetch_counts(&self) {
+        if let Some(counts) = self.counts.get() {
+            prefetch(counts);
+        }
+    }
+
+    /// Starts loading the lines a snapshot reads after the counts: the totals of the groups in
+    /// use and, if the slot has one, its rare part.
     #[inline]
     pub(super) fn prefetch_groups(&self) {
-        if let Some(rare) = self.rare.get() {
+        let Some(counts) = self.counts.get() else {
+            return;
+        };
+        if let Some(rare) = counts.rare.get() {
             prefetch(rare);
         }
-        for group in self.positive.iter().filter_map(LazyBox::get) {
+        for group in counts.positive.installed_groups() {
             prefetch(&group.totals);
         }
     }
 
-    /// Heap memory of the slot's rare part, groups and pages (the slot itself is not counted).
+    /// Heap memory of the slot's counts and what they hold (the slot itself is not counted).
     pub(super) fn heap_bytes(&self) -> usize {
-        self.rare.get().map_or(0, std::mem::size_of_val::<Rare>)
-            + self
-                .installed_groups()
-                .map(Group::heap_bytes)
-                .sum::<usize>()
+        self.counts.get().map_or(0, Counts::heap_bytes)
     }
 }
 
-/// Sixteen pages of one sign of a slot, with the number of observations in each. The totals
-/// come first, on two lines of their own: a snapshot reads the totals of every group in use to
+impl Counts {
+    /// The rare part, installed first if the slot has none.
+    #[inline]
+    fn rare(&self) -> &Rare {
+        self.rare.get_or_init(Rare::default)
+    }
+
+    fn clear(&self) {
+        self.positive.clear();
+        if let Some(rare) = self.rare.get() {
+            rare.negative.clear();
+            rare.zero.store(0, Ordering::Relaxed);
+            for infinity in &rare.infinities {
+                infinity.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Counts>()
+            + self.positive.heap_bytes()
+            + self.rare.get().map_or(0, |rare| {
+                std::mem::size_of::<Rare>() + rare.negative.heap_bytes()
+            })
+    }
+}
+
+/// Eight pages of one sign of a slot, with the number of observations in each. The totals
+/// come first, on a line of their own: a snapshot reads the totals of every group in use to
 /// find its quantiles, and the pointers of only the few pages that hold one.
 #[derive(Default)]
 #[repr(C, align(64))]
@@ -265,11 +388,9 @@ impl Group {
     }
 }
 
-/// The sub-bucket counters of one power of two, and the extremes of the magnitudes counted in
-/// it: a quantile in the page lies between them, so the value its bucket reports is clamped to
-/// them (a single observation then reads as itself).
+/// The sub-bucket counters of one power of two.
 ///
-/// The page is 104 bytes, with no alignment beyond its fields': a page is allocated for each
+/// The page is 88 bytes, with no alignment beyond its fields': a page is allocated for each
 /// power of two a thread has seen in each age bucket of each summary, so its size, and what the
 /// allocator adds to it, is most of the memory of a handler recorded by many threads. The
 /// counters are 16-bit for the same reason, and because the sub-buckets of the pages that hold
@@ -278,10 +399,6 @@ impl Group {
 /// page of a busy handler does that once in 2^15 observations of one sub-bucket.
 #[repr(C)]
 pub(super) struct Page {
-    /// Bit pattern of the smallest magnitude counted (`u64::MAX`: none yet).
-    least: AtomicU64,
-    /// Bit pattern of the largest magnitude counted (0: none yet).
-    most: AtomicU64,
     counts: [AtomicU16; SUBS],
     /// What was moved out of each counter.
     carries: LazyBox<[AtomicU64; SUBS]>,
@@ -294,7 +411,7 @@ fn magnitude(value: f64) -> u64 {
     value.to_bits() & !(1 << 63)
 }
 
-/// The smallest and largest magnitude counted in some pages, as bit patterns; empty while
+/// The smallest and largest magnitude counted in some slots, as bit patterns; empty while
 /// `least > most`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Extremes {
@@ -314,7 +431,7 @@ impl Extremes {
     #[inline]
     pub(super) fn clamp(self, value: f64) -> f64 {
         if self.least > self.most {
-            return value; // no extremes recorded (a page caught being cleared)
+            return value; // no extremes recorded (a slot caught being cleared)
         }
         let (least, most) = (f64::from_bits(self.least), f64::from_bits(self.most));
         let clamped = value.abs().max(least).min(most);
@@ -328,8 +445,6 @@ pub(super) const CARRY: u16 = 1 << 15;
 impl Default for Page {
     fn default() -> Self {
         Page {
-            least: AtomicU64::new(Extremes::NONE.least),
-            most: AtomicU64::new(Extremes::NONE.most),
             counts: [const { AtomicU16::new(0) }; SUBS],
             carries: LazyBox::default(),
         }
@@ -348,20 +463,6 @@ impl Page {
         if W::increment(counter) >= CARRY - 1 {
             self.carry(counter, sub);
         }
-    }
-
-    /// Widens the page's extremes to take in `magnitude`.
-    #[inline]
-    fn extend<W: Writer>(&self, magnitude: u64) {
-        W::lower(&self.least, magnitude);
-        W::raise(&self.most, magnitude);
-    }
-
-    /// Widens `extremes` to take in this page's.
-    #[inline]
-    pub(super) fn add_extremes(&self, extremes: &mut Extremes) {
-        extremes.least = extremes.least.min(self.least.load(Ordering::Relaxed));
-        extremes.most = extremes.most.max(self.most.load(Ordering::Relaxed));
     }
 
     /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry, if it holds that much
@@ -404,8 +505,6 @@ impl Page {
         for carry in self.carries.get().into_iter().flatten() {
             carry.store(0, Ordering::Relaxed);
         }
-        self.least.store(Extremes::NONE.least, Ordering::Relaxed);
-        self.most.store(Extremes::NONE.most, Ordering::Relaxed);
     }
 
     /// Starts loading every line of the page.
@@ -522,33 +621,48 @@ mod tests {
 
     #[test]
     fn extremes_clamp_a_bucket_value_of_either_sign() {
-        let page = Page::default();
+        let side = Side::default();
         assert_eq!(Extremes::NONE.clamp(2.5), 2.5, "nothing to clamp to");
         for value in [334.0, 335.5, -300.0] {
-            page.extend::<Owner>(magnitude(value));
+            side.count::<Owner>(48 + 8, 0, magnitude(value));
         }
         let mut extremes = Extremes::NONE;
-        page.add_extremes(&mut extremes);
+        side.add_extremes(56, &mut extremes);
         assert_eq!(extremes.clamp(334.97), 334.97);
         assert_eq!(extremes.clamp(290.0), 300.0);
         assert_eq!(extremes.clamp(340.0), 335.5);
         assert_eq!(extremes.clamp(-340.0), -335.5);
-        let other = Page::default();
-        other.extend::<Sharer>(magnitude(400.0));
-        other.add_extremes(&mut extremes);
+        let other = Side::default();
+        other.count::<Sharer>(48 + 8, 0, magnitude(400.0));
+        other.add_extremes(56, &mut extremes);
         assert_eq!(extremes.clamp(500.0), 400.0);
         assert_eq!(extremes.clamp(100.0), 300.0);
+        // The lowest and highest pages, which take in the magnitudes beyond the buckets' range,
+        // are clamped to their own inner extreme.
+        for value in [5e-324, 1e-30, 1e30, f64::MAX] {
+            let page = if value < 1.0 { 0 } else { HIGHEST_PAGE };
+            other.count::<Owner>(page, 0, magnitude(value));
+        }
+        let mut lowest = Extremes::NONE;
+        other.add_extremes(0, &mut lowest);
+        assert_eq!(lowest.clamp(3.6e-15), 1e-30);
+        let mut highest = Extremes::NONE;
+        other.add_extremes(HIGHEST_PAGE, &mut highest);
+        assert_eq!(highest.clamp(2.8e14), 1e30);
+        assert_eq!(highest.clamp(-2.8e14), -1e30);
     }
 
     #[test]
     fn sizes() {
-        // Slots and groups on whole cache lines, a group's totals on the first two; pages as
-        // small as their fields.
-        assert_eq!(size_of::<Slot>(), 64);
-        assert_eq!(size_of::<Group>(), 256);
-        assert_eq!(std::mem::offset_of!(Group, pages), 128);
+        // Slots side by side in their core's array; a group's totals on its first line; pages
+        // as small as their fields.
+        assert_eq!(size_of::<Slot>(), 16);
+        assert_eq!(size_of::<Counts>(), 136);
+        assert_eq!(size_of::<Rare>(), 152);
+        assert_eq!(size_of::<Group>(), 128);
+        assert_eq!(std::mem::offset_of!(Group, pages), 64);
         assert_eq!(std::mem::align_of::<Group>(), 64);
-        assert_eq!(size_of::<Page>(), 104);
+        assert_eq!(size_of::<Page>(), 88);
         assert_eq!(std::mem::align_of::<Page>(), 8);
     }
 
@@ -556,14 +670,17 @@ mod tests {
     fn a_claimed_slot_starts_empty() {
         let slot = Slot::default();
         assert!(slot.claim(1).is_some());
+        assert_eq!(
+            slot.heap_bytes(),
+            0,
+            "no counts before the first observation"
+        );
         slot.count::<Owner>(Bucket::Zero, 0.0);
         slot.count::<Owner>(Bucket::Infinity { sign: NEGATIVE }, f64::NEG_INFINITY);
         slot.count::<Owner>(Bucket::of(1.2).unwrap_or(Bucket::Zero), 1.2);
         let extremes = |slot: &Slot| {
             let mut extremes = Extremes::NONE;
-            if let Some(page) = slot.page(POSITIVE, 48) {
-                page.add_extremes(&mut extremes);
-            }
+            slot.add_extremes(POSITIVE, 48, &mut extremes);
             extremes
         };
         assert_eq!(extremes(&slot).clamp(1.0), 1.2);

@@ -6,9 +6,9 @@
 //! `k = max(1, ceil(q * n))` of each quantile `q` among the `n` observations (`q * n` in `f64`),
 //! walks the buckets in value order once for all quantiles, reading the sub-buckets of only the
 //! pages where a quantile falls, and reports for the bucket that holds the `k`-th smallest
-//! observation the value [`bucket_value`] gives, clamped to the smallest and largest value
-//! observed in that page (so within the window's minimum and maximum: a window of one value
-//! reports that value).
+//! observation the value [`bucket_value`] gives, clamped to the smallest and largest magnitude
+//! of its sign observed in the slots that count in that page (so within the window's minimum and
+//! maximum: a window of one value reports that value).
 
 use std::sync::atomic::Ordering;
 
@@ -164,7 +164,8 @@ impl<'a> Window<'a> {
     }
 
     /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots, which
-    /// the totals say hold `total` observations, and returns the extremes of their magnitudes.
+    /// the totals say hold `total` observations, and returns the extremes of the magnitudes of
+    /// `sign` in the slots that count in that page.
     fn merge(&self, sign: usize, index: usize, total: u64, row: &mut [u64; SUBS]) -> Extremes {
         let mut extremes = Extremes::NONE;
         for _ in 0..MERGE_ATTEMPTS {
@@ -173,7 +174,7 @@ impl<'a> Window<'a> {
             self.for_each_slot(|slot| {
                 if let Some(page) = slot.page(sign, index) {
                     page.add_to(row);
-                    page.add_extremes(&mut extremes);
+                    slot.add_extremes(sign, index, &mut extremes);
                 }
             });
             // Off by about `CARRY`: a counter was caught being carried (see `Page::carry`).
