@@ -78,18 +78,10 @@ impl SyntheticHandlers {
                 let path: &'static str =
                     Box::leak(format!("/resource{index}/{{id}}").into_boxed_str());
                 &*Box::leak(Box::new(Handler::new(HandlerInfo {
-                    name,
-                    method: "GET",
-                    path,
                     namespace: Some("bench"),
                     histogram,
-                    stream: false,
-                    time_to_headers: None,
-                    request_size: None,
-                    module_path: "bench",
                     crate_version: Some("1.0.0"),
-                    file: "bench.rs",
-                    line: 1,
+                    ..HandlerInfo::plain(name, "GET", path)
                 })))
             })
             .collect();

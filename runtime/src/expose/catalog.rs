@@ -252,18 +252,11 @@ mod tests {
 
     fn handler(name: &'static str, namespace: Option<&'static str>, line: u32) -> &'static Handler {
         Box::leak(Box::new(Handler::new(HandlerInfo {
-            name,
-            method: "GET",
-            path: "/x/{id}",
             namespace,
-            histogram: None,
-            stream: false,
-            time_to_headers: None,
-            request_size: None,
             module_path: "shop::handlers",
-            crate_version: None,
             file: "src/handlers.rs",
             line,
+            ..HandlerInfo::plain(name, "GET", "/x/{id}")
         })))
     }
 

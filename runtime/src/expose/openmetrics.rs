@@ -410,18 +410,10 @@ mod tests {
     #[test]
     fn openmetrics_adds_created_units_canonical_labels_and_eof() {
         let handler: &'static Handler = Box::leak(Box::new(Handler::new(HandlerInfo {
-            name: "Get",
-            method: "GET",
-            path: "/q\"uote/{id}",
             namespace: Some("om_test"),
             histogram: Some(HistogramKind::Native),
-            stream: false,
-            time_to_headers: None,
-            request_size: None,
-            module_path: "om_test",
             crate_version: Some("1.2.3"),
-            file: "openmetrics.rs",
-            line: 1,
+            ..HandlerInfo::plain("Get", "GET", "/q\"uote/{id}")
         })));
         let metrics = handler.metrics();
         metrics.start();

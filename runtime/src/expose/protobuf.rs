@@ -472,18 +472,10 @@ mod tests {
 
     fn handler(name: &'static str, histogram: HistogramKind) -> &'static Handler {
         Box::leak(Box::new(Handler::new(HandlerInfo {
-            name,
-            method: "GET",
-            path: "/q\"uote/{id}",
             namespace: Some("proto_test"),
             histogram: Some(histogram),
-            stream: false,
-            time_to_headers: None,
-            request_size: None,
-            module_path: "proto_test",
             crate_version: Some("1.2.3"),
-            file: "protobuf.rs",
-            line: 1,
+            ..HandlerInfo::plain(name, "GET", "/q\"uote/{id}")
         })))
     }
 

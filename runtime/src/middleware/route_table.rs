@@ -57,20 +57,7 @@ mod tests {
 
     #[test]
     fn handlers_are_found_by_route_and_method() {
-        const INFO: HandlerInfo = HandlerInfo {
-            name: "Item",
-            method: "GET",
-            path: "/items/{id}",
-            namespace: None,
-            histogram: None,
-            stream: false,
-            time_to_headers: None,
-            request_size: None,
-            module_path: "test",
-            crate_version: None,
-            file: "route_table.rs",
-            line: 1,
-        };
+        const INFO: HandlerInfo = HandlerInfo::plain("Item", "GET", "/items/{id}");
         static HANDLER: Handler = Handler::new(INFO);
         let mut table = RouteTable::default();
         table.insert("GET", "/items/{id}", &HANDLER);

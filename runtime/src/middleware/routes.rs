@@ -60,19 +60,12 @@ fn leaked_handler(
     let (namespace, crate_version) = reported_as;
     let leak = |text: &str| -> &'static str { Box::leak(text.to_owned().into_boxed_str()) };
     Box::leak(Box::new(Handler::new(HandlerInfo {
-        name: leak(name),
-        method: leak(method),
-        path: leak(route),
         namespace: Some(namespace),
-        histogram: None,
-        stream: false,
-        time_to_headers: None,
-        request_size: None,
         module_path: "routemeter::route_layer",
         crate_version,
         // Where it comes from, for errors: a handler of line 0 is named by its file alone.
         file: leak(&format!("the route layer's `{method} {route}`")),
-        line: 0,
+        ..HandlerInfo::plain(leak(name), leak(method), leak(route))
     })))
 }
 

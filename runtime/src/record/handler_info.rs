@@ -30,6 +30,33 @@ pub struct HandlerInfo {
     pub line: u32,
 }
 
+impl HandlerInfo {
+    /// A handler of `method` and `path` named `name`, with no argument of its own: the start of a
+    /// handler that routemeter makes itself (the route layer's, the benchmarks', the tests'), with
+    /// what differs set by struct update. Named by `module_path` and `file` alone (`line` 0).
+    #[cfg(any(test, feature = "tower", feature = "bench"))]
+    pub(crate) const fn plain(
+        name: &'static str,
+        method: &'static str,
+        path: &'static str,
+    ) -> HandlerInfo {
+        HandlerInfo {
+            name,
+            method,
+            path,
+            namespace: None,
+            histogram: None,
+            stream: false,
+            time_to_headers: None,
+            request_size: None,
+            module_path: "routemeter",
+            crate_version: None,
+            file: "routemeter",
+            line: 0,
+        }
+    }
+}
+
 /// Which latency histograms a handler keeps beside its summaries: the attribute's `histogram`
 /// argument, or else the `Config`'s switches.
 #[doc(hidden)]

@@ -141,20 +141,7 @@ mod tests {
     use crate::record::settings::Settings;
 
     fn request() -> InFlight {
-        const INFO: HandlerInfo = HandlerInfo {
-            name: "Handoff",
-            method: "GET",
-            path: "/",
-            namespace: None,
-            histogram: None,
-            stream: false,
-            time_to_headers: None,
-            request_size: None,
-            module_path: "test",
-            crate_version: None,
-            file: "handoff.rs",
-            line: 1,
-        };
+        const INFO: HandlerInfo = HandlerInfo::plain("Handoff", "GET", "/");
         let metrics = Box::leak(Box::new(HandlerMetrics::new(&INFO, &Settings::default())));
         InFlight::start(metrics)
     }

@@ -355,18 +355,8 @@ mod tests {
     }
 
     const TEST_INFO: HandlerInfo = HandlerInfo {
-        name: "Test",
-        method: "GET",
-        path: "/",
-        namespace: None,
         histogram: Some(HistogramKind::Off),
-        stream: false,
-        time_to_headers: None,
-        request_size: None,
-        module_path: "test",
-        crate_version: None,
-        file: "test.rs",
-        line: 1,
+        ..HandlerInfo::plain("Test", "GET", "/")
     };
 
     #[test]
