@@ -30,9 +30,14 @@ use http::Request;
 use http_body::Body as _;
 use tower_service::Service;
 
+/// What every variant answers: a short JSON text.
+fn person(id: u32) -> String {
+    format!("{{\"id\":\"{id}\",\"name\":\"Person_0\"}}")
+}
+
 /// The handler every variant serves: a path parameter in, a short JSON text out.
 async fn plain(Path(id): Path<u32>) -> String {
-    format!("{{\"id\":\"{id}\",\"name\":\"Person_0\"}}")
+    person(id)
 }
 
 #[routemeter::instrumented(
@@ -41,7 +46,7 @@ async fn plain(Path(id): Path<u32>) -> String {
     namespace = "bench_layered"
 )]
 async fn layered(Path(id): Path<u32>) -> String {
-    format!("{{\"id\":\"{id}\",\"name\":\"Person_0\"}}")
+    person(id)
 }
 
 #[routemeter::instrumented(
@@ -50,7 +55,7 @@ async fn layered(Path(id): Path<u32>) -> String {
     namespace = "bench_alone"
 )]
 async fn alone(Path(id): Path<u32>) -> String {
-    format!("{{\"id\":\"{id}\",\"name\":\"Person_0\"}}")
+    person(id)
 }
 
 /// Polls `future` once: every handler here answers without waiting.

@@ -9,7 +9,7 @@ use accountservice_core::excerpt::{excerpt, ECHO_CHARS};
 use accountservice_core::graphql::ServedBy;
 use accountservice_core::model::{Account, Created, HealthStatus};
 use accountservice_core::requests::{AccountUpdate, NewAccount};
-use accountservice_core::store::Lookup;
+use accountservice_core::store::{Lookup, Record, Store};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
@@ -31,10 +31,16 @@ pub(crate) async fn get_account(
     Extension(served_by): Extension<ServedBy>,
     Path(account_id): Path<String>,
 ) -> Result<Json<Account>, AppError> {
-    match state.store.lookup(&account_id) {
-        Lookup::Found(record) => Ok(Json(record.to_account(&served_by.0))),
-        Lookup::Unknown => Err(AppError::AccountNotFound(account_id)),
-        Lookup::Invalid => Err(AppError::InvalidAccountId(account_id)),
+    let record = find(&state.store, &account_id)?;
+    Ok(Json(record.to_account(&served_by.0)))
+}
+
+/// The account `id` names: 404 for an unknown id, 400 for one that is not a number.
+fn find(store: &Store, id: &str) -> Result<Record, AppError> {
+    match store.lookup(id) {
+        Lookup::Found(record) => Ok(record),
+        Lookup::Unknown => Err(AppError::AccountNotFound(id.to_owned())),
+        Lookup::Invalid => Err(AppError::InvalidAccountId(id.to_owned())),
     }
 }
 
@@ -69,11 +75,7 @@ pub(crate) async fn update_account(
 ) -> Result<Json<Account>, AppError> {
     let JsonBody(input) = body?;
     let (id, name) = input.into_parts().map_err(bad_request)?;
-    let record = match state.store.lookup(&id) {
-        Lookup::Found(record) => record,
-        Lookup::Unknown => return Err(AppError::AccountNotFound(id)),
-        Lookup::Invalid => return Err(AppError::InvalidAccountId(id)),
-    };
+    let record = find(&state.store, &id)?;
     match state.store.rename(record.id, name) {
         Some(updated) => Ok(Json(updated.to_account(&served_by.0))),
         None => Err(AppError::AccountNotFound(id)),
