@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use accountservice_core::body_budget::BodyBudget;
 use accountservice_core::read_body::{read_within, Refusal};
+use accountservice_core::requests::is_json;
 
 use crate::reply::{self, Body};
 
@@ -40,7 +41,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
 ) -> Result<T, Response<Body>> {
     let limit = rules.limit;
     if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
-        if !is_json(content_type) {
+        if !is_json(content_type.as_bytes()) {
             let response = reply::text(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
@@ -131,33 +132,4 @@ fn over_budget(budget: &BodyBudget) -> Response<Body> {
 /// it would otherwise wait on a connection that never moves again (RFC 9110 §15.5.14).
 fn closing(response: Response<Body>) -> Response<Body> {
     reply::with_header(response, CONNECTION, HeaderValue::from_static("close"))
-}
-
-/// Whether a `Content-Type` names JSON, by the rule shared with the axum example.
-fn is_json(content_type: &HeaderValue) -> bool {
-    accountservice_core::requests::is_json(content_type.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_json_media_types() {
-        for ok in [
-            "application/json",
-            "Application/JSON",
-            "application/json; charset=utf-8",
-        ] {
-            assert!(is_json(&HeaderValue::from_static(ok)), "{ok}");
-        }
-        for bad in [
-            "text/plain",
-            "application/x-www-form-urlencoded",
-            "application/jsonx",
-            "",
-        ] {
-            assert!(!is_json(&HeaderValue::from_static(bad)), "{bad}");
-        }
-    }
 }
