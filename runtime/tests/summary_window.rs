@@ -256,3 +256,74 @@ fn extreme_times_do_not_panic() {
     assert_eq!(snapshot.window_count, 2);
     assert!(summary.snapshot(0).window_count >= 1);
 }
+
+/// Observations from four threads (four shards) in each of epochs `0..epochs`, of both signs,
+/// zero and the infinities, spread over many powers of two.
+fn observe_from_threads(summary: &Summary, epochs: u64) {
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            scope.spawn(move || {
+                for epoch in 0..epochs {
+                    for i in 0..500u64 {
+                        let value = match (i + thread) % 50 {
+                            0 => 0.0,
+                            1 => f64::INFINITY,
+                            2 => f64::NEG_INFINITY,
+                            3..=9 => -((i * 7 + thread) as f64) / 1000.0,
+                            _ => {
+                                ((i * 13 + epoch * 31 + thread) % 997) as f64
+                                    * 1e-4
+                                    * 1.9f64.powi((i % 20) as i32)
+                            }
+                        };
+                        summary.observe(value, epoch * SLOT + i * SECOND / 10);
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn the_ended_epochs_merged_once_read_as_the_slots_they_came_from() -> Result<(), Error> {
+    let quantiles: Vec<f64> = (0..=20).map(|i| f64::from(i) / 20.0).collect();
+    let summary = Summary::new(&SummaryOptions::default().with_quantiles(quantiles)?);
+    observe_from_threads(&summary, 7);
+    // At the start of epoch 7 every live slot is read; a second later the ended epochs 3 to 6
+    // are merged, and the slots of epoch 7 (none yet) are read beside them.
+    let start = 7 * SLOT;
+    let from_slots = summary.snapshot(start);
+    let merged = summary.snapshot(start + SECOND);
+    assert_eq!(from_slots.window_count, 4 * 4 * 500);
+    assert_eq!(merged.window_count, from_slots.window_count);
+    assert_eq!(merged.quantiles, from_slots.quantiles);
+    assert_eq!(merged.count, from_slots.count);
+
+    // The merge is kept for the epoch, and what the current epoch adds is read beside it.
+    summary.observe(1e6, start + 2 * SECOND);
+    let later = summary.snapshot(start + 3 * SECOND);
+    assert_eq!(later.window_count, from_slots.window_count + 1);
+    assert_eq!(later.quantiles.last(), Some(&f64::INFINITY));
+    assert!(summary.snapshot(start + 4 * SECOND).quantiles == later.quantiles);
+
+    // In the next epoch, epoch 3 has left the window and epoch 7 is merged with 4 to 6.
+    let next = summary.snapshot(8 * SLOT + SECOND);
+    assert_eq!(next.window_count, 3 * 4 * 500 + 1);
+    Ok(())
+}
+
+#[test]
+fn an_observation_recorded_late_into_an_ended_epoch_counts_from_the_next_merge() {
+    let summary = Summary::new(&SummaryOptions::default());
+    summary.observe(0.5, SLOT / 2);
+    assert_eq!(summary.snapshot(SLOT + SECOND).window_count, 1);
+    // Stamped in epoch 0, recorded after epoch 1's merge: in the totals at once...
+    summary.observe(0.5, SLOT - 1);
+    let snapshot = summary.snapshot(SLOT + 2 * SECOND);
+    assert_eq!((snapshot.count, snapshot.window_count), (2, 1));
+    // ...and in the quantiles from the next epoch's merge on.
+    assert_eq!(summary.snapshot(2 * SLOT + SECOND).window_count, 2);
+    // Before an epoch's merge, within its first second, every live slot is read.
+    summary.observe(0.5, 2 * SLOT - 1);
+    assert_eq!(summary.snapshot(3 * SLOT).window_count, 3);
+}

@@ -237,8 +237,9 @@ pub(crate) struct SummaryReader<'a> {
     summaries: Vec<SummaryOf<'a>>,
     /// How many of them have been read.
     read: usize,
-    /// The read of the next one, begun while reading the previous one, with its index.
-    prepared: Option<(usize, Prepared<'a>)>,
+    /// The reads begun, each with the index of its summary: the next one is begun while the
+    /// one before it is read. Kept in place, as a read is a few kilobytes.
+    prepared: [(Option<usize>, Prepared<'a>); 2],
     /// Where each summary's quantiles are read into, one per configured quantile.
     values: Vec<f64>,
 }
@@ -257,18 +258,22 @@ impl<'a> SummaryReader<'a> {
                 .flat_map(|metrics| Measure::ALL.map(|measure| metrics.summary(measure)))
                 .collect(),
             read: 0,
-            prepared: None,
+            prepared: Default::default(),
             values: vec![f64::NAN; quantiles],
         }
     }
 
     /// Reads `summary`, the next one in the order of the families; returns its totals and its
     /// quantiles.
-    pub(crate) fn read(&mut self, summary: SummaryOf<'_>) -> (Reading, &[f64]) {
-        let current = match self.prepared.take() {
-            Some((index, prepared)) if index == self.read => prepared,
-            _ => summary.prepare(self.now),
+    pub(crate) fn read(&mut self, summary: SummaryOf<'a>) -> (Reading, &[f64]) {
+        let (read, now) = (self.read, self.now);
+        let (current, next) = match &mut self.prepared {
+            [even, odd] if read % 2 == 0 => (even, odd),
+            [even, odd] => (odd, even),
         };
+        if current.0 != Some(read) {
+            summary.prepare_into(now, &mut current.1);
+        }
         let ahead = |steps: usize| self.summaries.get(self.read + steps).copied();
         if let Some(summary) = ahead(5) {
             summary.prefetch_cores();
@@ -277,14 +282,17 @@ impl<'a> SummaryReader<'a> {
             summary.prefetch_slots();
         }
         if let Some(summary) = ahead(3) {
-            summary.prefetch_counts();
+            summary.prefetch_counts(now);
         }
         if let Some(summary) = ahead(2) {
-            summary.prefetch_totals();
+            summary.prefetch_totals(now);
         }
-        self.prepared = ahead(1).map(|summary| (self.read + 1, summary.prepare(self.now)));
+        next.0 = ahead(1).map(|summary| {
+            summary.prepare_into(now, &mut next.1);
+            read + 1
+        });
         self.read += 1;
-        let reading = current.read_into(&mut self.values);
+        let reading = current.1.read_into(&mut self.values);
         (reading, &self.values)
     }
 }

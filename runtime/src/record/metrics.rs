@@ -17,7 +17,7 @@ use crate::record::outcome::{Classification, Code};
 use crate::record::request_counts::{RequestCounts, Tally};
 use crate::record::settings::Settings;
 use crate::record::streams::StreamMetrics;
-use crate::summary::{self, Core, Prepared, Shape};
+use crate::summary::{self, ClosedCache, Core, Prepared, Shape};
 
 /// Everything recorded per handler. The hot path indexes straight into it: no lookup by name.
 ///
@@ -28,6 +28,8 @@ pub(crate) struct HandlerMetrics {
     shards: Shards<HandlerShard>,
     /// The shape of both summaries, which have the same options.
     shape: Shape,
+    /// The ended epochs of each summary's window, merged (duration, then size).
+    closed: [ClosedCache; 2],
     /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
@@ -119,6 +121,7 @@ impl HandlerMetrics {
         HandlerMetrics {
             shards: Shards::default(),
             shape: Shape::new(&settings.summary),
+            closed: Default::default(),
             requests: RequestCounts::default(),
             histogram: histogram.classic().then(latency),
             native_histogram: histogram
@@ -148,6 +151,11 @@ impl HandlerMetrics {
                         + part.duration.heap_bytes()
                         + part.size.heap_bytes()
                 })
+                .sum::<usize>()
+            + self
+                .closed
+                .iter()
+                .map(ClosedCache::heap_bytes)
                 .sum::<usize>()
             + self.requests.heap_bytes()
             + [&self.histogram, &self.headers, &self.request_size]
@@ -279,16 +287,26 @@ impl<'a> SummaryOf<'a> {
         summary::prefetch_slots(self.cores());
     }
 
-    pub(crate) fn prefetch_counts(self) {
-        summary::prefetch_counts(self.cores());
+    pub(crate) fn prefetch_counts(self, now: u64) {
+        summary::prefetch_counts(self.cores(), self.metrics.shape.read_since(now));
     }
 
-    pub(crate) fn prefetch_totals(self) {
-        summary::prefetch_totals(self.cores());
+    pub(crate) fn prefetch_totals(self, now: u64) {
+        summary::prefetch_totals(self.cores(), self.metrics.shape.read_since(now));
     }
 
+    #[cfg(test)]
     pub(crate) fn prepare(self, now: u64) -> Prepared<'a> {
-        self.metrics.shape.prepare(self.cores(), now)
+        let mut prepared = Prepared::default();
+        self.prepare_into(now, &mut prepared);
+        prepared
+    }
+
+    pub(crate) fn prepare_into(self, now: u64, prepared: &mut Prepared<'a>) {
+        let closed = &self.metrics.closed[self.measure as usize];
+        self.metrics
+            .shape
+            .prepare_into(self.cores(), closed, now, prepared);
     }
 }
 

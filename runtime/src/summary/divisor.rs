@@ -35,6 +35,16 @@ impl Divisor {
         ((u128::from(self.magic_high) * n + low) >> 64) as u64
     }
 
+    /// The divisor itself.
+    pub(super) fn divisor(self) -> u64 {
+        self.divisor
+    }
+
+    /// `n` times the divisor, saturating.
+    pub(super) fn times(self, n: u64) -> u64 {
+        n.saturating_mul(self.divisor)
+    }
+
     #[inline]
     pub(super) fn rem(self, n: u64) -> u64 {
         n - self.div(n) * self.divisor

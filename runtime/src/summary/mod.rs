@@ -34,6 +34,15 @@
 //! later snapshot: it only counts in `_sum` and `_count`. Both divisions by constants are done
 //! with multiplications ([`divisor`]).
 //!
+//! **Ended epochs** ([`closed`]). Of the slots a snapshot merges, all but the current epoch's
+//! have stopped changing. The first snapshot in an epoch, from a quarter of a slot (at most a
+//! second) after its start, merges the window's earlier epochs over every shard once, and keeps
+//! the merge; the snapshots after it, until the epoch ends, read that and each shard's current
+//! slot only. A scrape of a summary recorded by 32 threads, every 15 seconds with the default
+//! 2-minute slots, then reads 33 slots rather than up to 165. An observation recorded into an
+//! ended epoch after its merge (stamped before the epoch ended, recorded more than that grace
+//! later) is in `_count` and `_sum` at once and in the quantiles from the next epoch's merge on.
+//!
 //! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most 0.95%)
 //! of the exact nearest-rank quantile `sorted[k - 1]`, `k = max(1, ceil(q * n))`, of the `n`
 //! observations in the window: the reported value and the exact one share a bucket. The quantile
@@ -56,10 +65,12 @@
 //! powers of two in use and an 88-byte page for each power of two in use. At one instant a
 //! shard's observations land in one slot; a latency distribution spread over 12 powers of two
 //! costs about 1.4 KiB in each slot that holds it ([`Summary::heap_bytes`] reports the exact
-//! figure). Memory grows with the threads that record (a shard each, up to the pool's size plus
+//! figure). A summary that is read keeps the merge of its ended epochs: 184 bytes for each power
+//! of two they hold, whatever the number of shards. Memory grows with the threads that record (a shard each, up to the pool's size plus
 //! one): the pages, small as they are, are most of it.
 
 mod buckets;
+mod closed;
 mod divisor;
 mod options;
 mod slot;
@@ -67,12 +78,15 @@ mod window;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::MutexGuard;
 
+pub(crate) use closed::ClosedCache;
 pub use options::SummaryOptions;
 
 use self::buckets::Bucket;
+use self::closed::{grace, Closed};
 use self::divisor::Divisor;
-use self::slot::{prefetch, Slot};
+use self::slot::{prefetch, Slot, RESETTING};
 use self::window::{Window, WindowTotals};
 use crate::primitives::shard::{self, Owner, Shard, Shards, Sharer, Writer};
 
@@ -139,6 +153,7 @@ pub(crate) struct Reading {
 pub struct Summary {
     shards: Shards<Core>,
     shape: Shape,
+    closed: ClosedCache,
 }
 
 /// What every shard of a summary shares: its options, and the divisions they imply. A handler
@@ -147,6 +162,8 @@ pub struct Summary {
 pub(crate) struct Shape {
     /// Divides a time by the slot length, giving its epoch.
     slot_length: Divisor,
+    /// How long after an epoch's start a snapshot merges the epochs before it ([`closed`]).
+    grace: u64,
     /// Divides an epoch by the number of slots, for its slot index.
     slot_count: Divisor,
     options: SummaryOptions,
@@ -175,6 +192,14 @@ impl Core {
         }
     }
 
+    /// The slots that hold epoch `since` or a later one.
+    fn slots_since(&self, since: u64) -> impl Iterator<Item = &Slot> {
+        let tag = since.saturating_add(1);
+        self.slots
+            .iter()
+            .filter(move |slot| slot.tag.load(Ordering::Relaxed) & !RESETTING >= tag)
+    }
+
     /// Heap memory of the core's slots and what they hold (the core itself is not counted).
     pub(crate) fn heap_bytes(&self) -> usize {
         std::mem::size_of_val::<[Slot]>(&self.slots)
@@ -191,6 +216,7 @@ impl Shape {
         let slot = (max_age / age_buckets).max(1);
         Shape {
             slot_length: Divisor::new(slot),
+            grace: grace(slot),
             slot_count: Divisor::new(age_buckets),
             options: options.clone(),
         }
@@ -214,6 +240,23 @@ impl Shape {
         self.slot_length.div(now)
     }
 
+    /// The first epoch of the window at `epoch`.
+    fn window_start(&self, epoch: u64) -> u64 {
+        (epoch + 1).saturating_sub(self.slot_count.divisor())
+    }
+
+    /// The first epoch whose slots a read at `now` takes from the shards: the current one once
+    /// the grace after its start has passed and the ended ones are merged ([`closed`]), else
+    /// the window's first.
+    pub(crate) fn read_since(&self, now: u64) -> u64 {
+        let epoch = self.epoch(now);
+        if now - self.slot_length.times(epoch) >= self.grace {
+            epoch
+        } else {
+            self.window_start(epoch)
+        }
+    }
+
     /// Records `value`, observed in `epoch`, into `core`, whose writer `W` the caller owns
     /// ([`Owner`]) or shares ([`Sharer`]).
     #[inline]
@@ -229,24 +272,48 @@ impl Shape {
     }
 
     /// Begins the read of the summary whose shards are `cores`, at `now`: finds the live slots
-    /// and the page totals, starts loading the sub-buckets of the pages that hold a quantile,
-    /// and reads `_count` and `_sum`; [`Prepared::read_into`] finishes it.
+    /// (with the ended epochs merged in `closed`, once the current one is old enough) and the
+    /// page totals, starts loading the sub-buckets of the pages that hold a quantile, and reads
+    /// `_count` and `_sum`; [`Prepared::read_into`] finishes it.
     pub(crate) fn prepare<'a>(
         &'a self,
         cores: impl Iterator<Item = &'a Core> + Clone,
+        closed: &'a ClosedCache,
         now: u64,
     ) -> Prepared<'a> {
-        let window = Window::new(cores.clone().map(|core| &*core.slots), self.epoch(now));
-        let totals = window.totals();
-        window.prefetch_pages(self.options.quantiles(), &totals);
-        let (count, sum) = count_and_sum(cores);
-        Prepared {
-            quantiles: self.options.quantiles(),
-            window,
-            totals,
-            count,
-            sum,
+        let mut prepared = Prepared::default();
+        self.prepare_into(cores, closed, now, &mut prepared);
+        prepared
+    }
+
+    /// [`Shape::prepare`] into `prepared`, in place: a scrape keeps the reads it has begun
+    /// where they are, rather than moving their few kilobytes each time.
+    pub(crate) fn prepare_into<'a>(
+        &'a self,
+        cores: impl Iterator<Item = &'a Core> + Clone,
+        closed: &'a ClosedCache,
+        now: u64,
+        prepared: &mut Prepared<'a>,
+    ) {
+        let epoch = self.epoch(now);
+        let slots = || cores.clone().map(|core| &*core.slots);
+        let first = self.window_start(epoch);
+        // Lets go of the cache of the summary read before, if any, before taking this one's.
+        prepared.closed = None;
+        if self.read_since(now) == epoch {
+            prepared.closed = closed.at(epoch, || Window::new(slots(), first..epoch));
         }
+        let live = if prepared.closed.is_some() {
+            epoch
+        } else {
+            first
+        };
+        prepared.window.fill(slots(), live..u64::MAX);
+        let window = &prepared.window;
+        window.totals_into(prepared.closed.as_deref(), &mut prepared.totals);
+        window.prefetch_pages(self.options.quantiles(), &prepared.totals);
+        prepared.quantiles = self.options.quantiles();
+        (prepared.count, prepared.sum) = count_and_sum(cores);
     }
 }
 
@@ -282,20 +349,21 @@ pub(crate) fn prefetch_slots<'a>(cores: impl Iterator<Item = &'a Core>) {
     }
 }
 
-/// The third level: the counts of the slots that have any, with their groups' pointers. Stale
-/// slots are not told apart here, nor at the fourth level: that takes the window, which
+/// The third level: the counts of the slots that have any, of epoch `since` or later (see
+/// [`Shape::read_since`]), with their groups' pointers. Slots of epochs that have left the
+/// window are not told apart here, nor at the fourth level: that takes the window, which
 /// [`Shape::prepare`] finds.
 #[inline]
-pub(crate) fn prefetch_counts<'a>(cores: impl Iterator<Item = &'a Core>) {
+pub(crate) fn prefetch_counts<'a>(cores: impl Iterator<Item = &'a Core>, since: u64) {
     for core in cores {
-        core.slots.iter().for_each(Slot::prefetch_counts);
+        core.slots_since(since).for_each(Slot::prefetch_counts);
     }
 }
 
-/// The fourth level: the page totals of the slots.
-pub(crate) fn prefetch_totals<'a>(cores: impl Iterator<Item = &'a Core>) {
+/// The fourth level: the page totals of the slots of epoch `since` or later.
+pub(crate) fn prefetch_totals<'a>(cores: impl Iterator<Item = &'a Core>, since: u64) {
     for core in cores {
-        core.slots.iter().for_each(Slot::prefetch_groups);
+        core.slots_since(since).for_each(Slot::prefetch_groups);
     }
 }
 
@@ -322,6 +390,7 @@ impl Summary {
         Summary {
             shards: Shards::default(),
             shape: Shape::new(options),
+            closed: ClosedCache::default(),
         }
     }
 
@@ -333,8 +402,10 @@ impl Summary {
     /// Records `value`, observed `now_nanos` nanoseconds after the caller's time origin.
     ///
     /// All callers must read one monotonic clock: an observation stamped far in the future takes
-    /// its slot over until then, and one stamped more than `max_age` in the past only counts in
-    /// `_sum` and `_count`.
+    /// its slot over until then, one stamped more than `max_age` in the past only counts in
+    /// `_sum` and `_count`, and one stamped in a slot period that ended over a second (or a
+    /// quarter of a slot) before it is recorded may reach the quantiles only from the next slot
+    /// period on.
     ///
     /// `NaN` is ignored. `±Inf` is counted in buckets of its own (and makes `_sum` infinite, as in
     /// every Prometheus client); magnitudes outside `[2^-48, 2^48)` are clamped into the extreme
@@ -368,7 +439,7 @@ impl Summary {
         let mut values = vec![f64::NAN; self.shape.options.quantiles().len()];
         let reading = self
             .shape
-            .prepare(self.shards.iter(), now_nanos)
+            .prepare(self.shards.iter(), &self.closed, now_nanos)
             .read_into(&mut values);
         Snapshot {
             quantiles: values,
@@ -384,7 +455,8 @@ impl Summary {
         self.shards
             .iter()
             .map(|core| Shards::<Core>::PART_BYTES + core.heap_bytes())
-            .sum()
+            .sum::<usize>()
+            + self.closed.heap_bytes()
     }
 }
 
@@ -394,9 +466,25 @@ impl Summary {
 pub(crate) struct Prepared<'a> {
     quantiles: &'a [f64],
     window: Window<'a>,
+    /// The ended epochs, when `window` holds only the slots of the others.
+    closed: Option<MutexGuard<'a, Closed>>,
     totals: WindowTotals,
     count: u64,
     sum: f64,
+}
+
+impl Default for Prepared<'_> {
+    /// The read of a summary with no observation.
+    fn default() -> Self {
+        Prepared {
+            quantiles: &[],
+            window: Window::empty(),
+            closed: None,
+            totals: WindowTotals::default(),
+            count: 0,
+            sum: 0.0,
+        }
+    }
 }
 
 impl Prepared<'_> {
@@ -410,6 +498,7 @@ impl Prepared<'_> {
             &self.totals,
             &self.quantiles[..written],
             &mut values[..written],
+            self.closed.as_deref(),
         );
         Reading {
             sum: self.sum,
@@ -455,6 +544,29 @@ mod tests {
         // A value alone in its page at the top of the window reports itself.
         summary.observe(1000.0, 0);
         assert_eq!(summary.snapshot(0).quantiles, [bucket, 1000.0, 1000.0]);
+    }
+
+    #[test]
+    fn a_read_while_another_holds_the_merge_reads_every_slot() {
+        let summary = Summary::default();
+        let slot = 120_000_000_000; // the default window's
+        for epoch in 0..4u64 {
+            for i in 1..=100u32 {
+                summary.observe(f64::from(i) * (epoch + 1) as f64, epoch * slot + 5);
+            }
+        }
+        let now = 4 * slot + slot / 2;
+        let mut values = [f64::NAN; 3];
+        // This read holds the merge of epochs 0 to 3 until it is dropped...
+        let holding = summary
+            .shape
+            .prepare(summary.shards.iter(), &summary.closed, now);
+        assert!(holding.closed.is_some());
+        // ...so this one reads the slots themselves, and finds the same.
+        let beside = summary.snapshot(now);
+        let reading = holding.read_into(&mut values);
+        assert_eq!((beside.window_count, reading.window_count), (400, 400));
+        assert_eq!(beside.quantiles, values);
     }
 
     #[test]

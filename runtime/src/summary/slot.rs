@@ -426,6 +426,13 @@ impl Extremes {
         most: 0,
     };
 
+    /// Widens these extremes to take in `other`.
+    #[inline]
+    pub(super) fn widen(&mut self, other: Extremes) {
+        self.least = self.least.min(other.least);
+        self.most = self.most.max(other.most);
+    }
+
     /// `value` (a bucket's value, of either sign) with its magnitude moved within these
     /// extremes, if any magnitude was counted.
     #[inline]
