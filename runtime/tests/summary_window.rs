@@ -257,73 +257,78 @@ fn extreme_times_do_not_panic() {
     assert!(summary.snapshot(0).window_count >= 1);
 }
 
-/// Observations from four threads (four shards) in each of epochs `0..epochs`, of both signs,
-/// zero and the infinities, spread over many powers of two.
-fn observe_from_threads(summary: &Summary, epochs: u64) {
+/// The observations thread `thread` makes in `epoch`: of both signs, zero and the infinities,
+/// spread over many powers of two.
+fn values(thread: u64, epoch: u64) -> impl Iterator<Item = f64> {
+    (0..500u64).map(move |i| match (i + thread) % 50 {
+        0 => 0.0,
+        1 => f64::INFINITY,
+        2 => f64::NEG_INFINITY,
+        3..=9 => -((i * 7 + thread) as f64) / 1000.0,
+        _ => {
+            ((i * 13 + epoch * 31 + thread) % 997 + 1) as f64 * 1e-4 * 1.9f64.powi((i % 20) as i32)
+        }
+    })
+}
+
+#[test]
+fn epochs_folded_over_many_threads_read_as_recorded() -> Result<(), Error> {
+    let quantiles: Vec<f64> = (0..=20).map(|i| f64::from(i) / 20.0).collect();
+    let summary = Summary::new(&SummaryOptions::default().with_quantiles(quantiles.clone())?);
+    // Four threads (four shards) record epochs 0 to 6 in turn: each new epoch folds the one
+    // before into the folded slots.
     std::thread::scope(|scope| {
         for thread in 0..4u64 {
+            let summary = &summary;
             scope.spawn(move || {
-                for epoch in 0..epochs {
-                    for i in 0..500u64 {
-                        let value = match (i + thread) % 50 {
-                            0 => 0.0,
-                            1 => f64::INFINITY,
-                            2 => f64::NEG_INFINITY,
-                            3..=9 => -((i * 7 + thread) as f64) / 1000.0,
-                            _ => {
-                                ((i * 13 + epoch * 31 + thread) % 997) as f64
-                                    * 1e-4
-                                    * 1.9f64.powi((i % 20) as i32)
-                            }
-                        };
-                        summary.observe(value, epoch * SLOT + i * SECOND / 10);
+                for epoch in 0..7 {
+                    for (i, value) in values(thread, epoch).enumerate() {
+                        summary.observe(value, epoch * SLOT + i as u64 * SECOND / 10);
                     }
                 }
             });
         }
     });
-}
-
-#[test]
-fn the_ended_epochs_merged_once_read_as_the_slots_they_came_from() -> Result<(), Error> {
-    let quantiles: Vec<f64> = (0..=20).map(|i| f64::from(i) / 20.0).collect();
-    let summary = Summary::new(&SummaryOptions::default().with_quantiles(quantiles)?);
-    observe_from_threads(&summary, 7);
-    // At the start of epoch 7 every live slot is read; a second later the ended epochs 3 to 6
-    // are merged, and the slots of epoch 7 (none yet) are read beside them.
-    let start = 7 * SLOT;
-    let from_slots = summary.snapshot(start);
-    let merged = summary.snapshot(start + SECOND);
-    assert_eq!(from_slots.window_count, 4 * 4 * 500);
-    assert_eq!(merged.window_count, from_slots.window_count);
-    assert_eq!(merged.quantiles, from_slots.quantiles);
-    assert_eq!(merged.count, from_slots.count);
-
-    // The merge is kept for the epoch, and what the current epoch adds is read beside it.
-    summary.observe(1e6, start + 2 * SECOND);
-    let later = summary.snapshot(start + 3 * SECOND);
-    assert_eq!(later.window_count, from_slots.window_count + 1);
-    assert_eq!(later.quantiles.last(), Some(&f64::INFINITY));
-    assert!(summary.snapshot(start + 4 * SECOND).quantiles == later.quantiles);
-
-    // In the next epoch, epoch 3 has left the window and epoch 7 is merged with 4 to 6.
+    // At epoch 7 the window holds epochs 3 to 6: 3 to 5 folded, 6 in the shards' slots.
+    let mut window: Vec<f64> = (0..4)
+        .flat_map(|thread| (3..7).flat_map(move |epoch| values(thread, epoch)))
+        .collect();
+    window.sort_by(f64::total_cmp);
+    let snapshot = summary.snapshot(7 * SLOT + SECOND);
+    assert_eq!(snapshot.window_count, window.len() as u64);
+    assert_eq!(snapshot.count, 4 * 7 * 500);
+    for (q, reported) in quantiles.iter().zip(&snapshot.quantiles) {
+        let rank = ((q * window.len() as f64).ceil() as usize).clamp(1, window.len());
+        let exact = window[rank - 1];
+        let close = if exact.is_finite() && exact != 0.0 {
+            (reported - exact).abs() <= exact.abs() * 0.0095
+        } else {
+            *reported == exact
+        };
+        assert!(close, "q {q}: {reported} for {exact}");
+    }
+    // A thread that moves on to epoch 8 folds its epoch 6; epoch 3 leaves the window.
+    summary.observe(1e6, 8 * SLOT);
     let next = summary.snapshot(8 * SLOT + SECOND);
     assert_eq!(next.window_count, 3 * 4 * 500 + 1);
+    assert_eq!(next.quantiles.last(), Some(&f64::INFINITY));
     Ok(())
 }
 
 #[test]
-fn an_observation_recorded_late_into_an_ended_epoch_counts_from_the_next_merge() {
+fn an_observation_stamped_in_an_epoch_its_shard_moved_past_counts_in_the_folded_slots() {
     let summary = Summary::new(&SummaryOptions::default());
     summary.observe(0.5, SLOT / 2);
-    assert_eq!(summary.snapshot(SLOT + SECOND).window_count, 1);
-    // Stamped in epoch 0, recorded after epoch 1's merge: in the totals at once...
+    // Epoch 1 folds epoch 0 away from the shard's slot...
+    summary.observe(0.7, SLOT + 1);
+    // ...so an observation stamped in epoch 0 recorded now lands in the folded slot of epoch 0.
     summary.observe(0.5, SLOT - 1);
-    let snapshot = summary.snapshot(SLOT + 2 * SECOND);
-    assert_eq!((snapshot.count, snapshot.window_count), (2, 1));
-    // ...and in the quantiles from the next epoch's merge on.
-    assert_eq!(summary.snapshot(2 * SLOT + SECOND).window_count, 2);
-    // Before an epoch's merge, within its first second, every live slot is read.
-    summary.observe(0.5, 2 * SLOT - 1);
-    assert_eq!(summary.snapshot(3 * SLOT).window_count, 3);
+    let snapshot = summary.snapshot(SLOT + 2);
+    assert_eq!((snapshot.count, snapshot.window_count), (3, 3));
+    assert!((snapshot.quantiles[0] - 0.5).abs() <= 0.5 * 0.0095);
+    // Once epoch 0 has left the window, it only counts in the totals.
+    summary.observe(0.5, 6 * SLOT);
+    summary.observe(0.5, SLOT - 1);
+    let snapshot = summary.snapshot(6 * SLOT);
+    assert_eq!((snapshot.count, snapshot.window_count), (5, 1));
 }

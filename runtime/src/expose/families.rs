@@ -275,17 +275,14 @@ impl<'a> SummaryReader<'a> {
             summary.prepare_into(now, &mut current.1);
         }
         let ahead = |steps: usize| self.summaries.get(self.read + steps).copied();
-        if let Some(summary) = ahead(5) {
+        if let Some(summary) = ahead(4) {
             summary.prefetch_cores();
         }
-        if let Some(summary) = ahead(4) {
-            summary.prefetch_slots();
-        }
         if let Some(summary) = ahead(3) {
-            summary.prefetch_counts(now);
+            summary.prefetch_counts();
         }
         if let Some(summary) = ahead(2) {
-            summary.prefetch_totals(now);
+            summary.prefetch_totals();
         }
         next.0 = ahead(1).map(|summary| {
             summary.prepare_into(now, &mut next.1);

@@ -17,7 +17,7 @@ use crate::record::outcome::{Classification, Code};
 use crate::record::request_counts::{RequestCounts, Tally};
 use crate::record::settings::Settings;
 use crate::record::streams::StreamMetrics;
-use crate::summary::{self, ClosedCache, Core, Prepared, Shape};
+use crate::summary::{self, Core, Folded, Prepared, Shape};
 
 /// Everything recorded per handler. The hot path indexes straight into it: no lookup by name.
 ///
@@ -28,8 +28,8 @@ pub(crate) struct HandlerMetrics {
     shards: Shards<HandlerShard>,
     /// The shape of both summaries, which have the same options.
     shape: Shape,
-    /// The ended epochs of each summary's window, merged (duration, then size).
-    closed: [ClosedCache; 2],
+    /// The ended epochs of each summary (duration, then size), folded over the parts.
+    folded: [Folded; 2],
     /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
     pub(crate) histogram: Option<Histogram>,
@@ -118,10 +118,11 @@ impl HandlerMetrics {
             REQUEST_SIZES_WANTED.store(true, Ordering::Relaxed);
         }
         let latency = || Histogram::new(settings.buckets.clone());
+        let shape = Shape::new(&settings.summary);
         HandlerMetrics {
             shards: Shards::default(),
-            shape: Shape::new(&settings.summary),
-            closed: Default::default(),
+            folded: [(); 2].map(|()| shape.folded()),
+            shape,
             requests: RequestCounts::default(),
             histogram: histogram.classic().then(latency),
             native_histogram: histogram
@@ -152,11 +153,7 @@ impl HandlerMetrics {
                         + part.size.heap_bytes()
                 })
                 .sum::<usize>()
-            + self
-                .closed
-                .iter()
-                .map(ClosedCache::heap_bytes)
-                .sum::<usize>()
+            + self.folded.iter().map(Folded::heap_bytes).sum::<usize>()
             + self.requests.heap_bytes()
             + [&self.histogram, &self.headers, &self.request_size]
                 .into_iter()
@@ -230,10 +227,13 @@ impl HandlerMetrics {
         outcome: Classification,
     ) {
         let epoch = self.shape.epoch(now);
-        self.shape.record::<W>(&part.duration, epoch, seconds);
+        let [durations, sizes] = &self.folded;
+        self.shape
+            .record::<W>(&part.duration, durations, epoch, seconds);
         if let Some(size) = outcome.size {
             // Sizes beyond 2^53 bytes lose precision as f64; no response is that large.
-            self.shape.record::<W>(&part.size, epoch, size as f64);
+            self.shape
+                .record::<W>(&part.size, sizes, epoch, size as f64);
         }
         self.requests.finish::<W>(&part.tally, outcome.code);
     }
@@ -279,20 +279,20 @@ impl<'a> SummaryOf<'a> {
             .map(move |part| part.core(measure))
     }
 
+    fn folded(self) -> &'a Folded {
+        &self.metrics.folded[self.measure as usize]
+    }
+
     pub(crate) fn prefetch_cores(self) {
-        summary::prefetch_cores(self.cores());
+        summary::prefetch_cores(self.cores(), self.folded());
     }
 
-    pub(crate) fn prefetch_slots(self) {
-        summary::prefetch_slots(self.cores());
+    pub(crate) fn prefetch_counts(self) {
+        summary::prefetch_counts(self.cores(), self.folded());
     }
 
-    pub(crate) fn prefetch_counts(self, now: u64) {
-        summary::prefetch_counts(self.cores(), self.metrics.shape.read_since(now));
-    }
-
-    pub(crate) fn prefetch_totals(self, now: u64) {
-        summary::prefetch_totals(self.cores(), self.metrics.shape.read_since(now));
+    pub(crate) fn prefetch_totals(self) {
+        summary::prefetch_totals(self.cores(), self.folded());
     }
 
     #[cfg(test)]
@@ -303,10 +303,9 @@ impl<'a> SummaryOf<'a> {
     }
 
     pub(crate) fn prepare_into(self, now: u64, prepared: &mut Prepared<'a>) {
-        let closed = &self.metrics.closed[self.measure as usize];
         self.metrics
             .shape
-            .prepare_into(self.cores(), closed, now, prepared);
+            .prepare_into(self.cores(), self.folded(), now, prepared);
     }
 }
 

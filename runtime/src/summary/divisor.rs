@@ -40,11 +40,6 @@ impl Divisor {
         self.divisor
     }
 
-    /// `n` times the divisor, saturating.
-    pub(super) fn times(self, n: u64) -> u64 {
-        n.saturating_mul(self.divisor)
-    }
-
     #[inline]
     pub(super) fn rem(self, n: u64) -> u64 {
         n - self.div(n) * self.divisor

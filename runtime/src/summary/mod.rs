@@ -12,36 +12,31 @@
 //! pattern: 40 sub-buckets per power of two, each narrow enough that the value it reports is
 //! within 0.95% of any value it holds.
 //!
-//! **Shards** ([`crate::primitives::shard`]). Each thread records into a part of the summary of its own: its
-//! own totals and its own age buckets, which only it writes, with plain loads and stores. Threads
-//! beyond the shard pool share one more part, written with atomic read-modify-writes. A snapshot
-//! adds the parts up. One thread's part is a [`Core`]. A standalone [`Summary`] keeps its cores
-//! and a [`Shape`] (the options and the divisions they imply); an instrumented handler keeps the
-//! cores of its two summaries side by side in per-thread parts of its own, with one `Shape` for
-//! both.
+//! **Shards** ([`crate::primitives::shard`]). Each thread records into a part of the summary of
+//! its own: its own totals and the slot of the epoch it records in, which only it writes, with
+//! plain loads and stores. Threads beyond the shard pool share one more part, written with atomic
+//! read-modify-writes. A snapshot adds the parts up. One thread's part is a [`Core`]. A standalone
+//! [`Summary`] keeps its cores, its [`Folded`] slots and a [`Shape`] (the options and the
+//! divisions they imply); an instrumented handler keeps the cores of its two summaries side by
+//! side in per-thread parts of its own, with one `Shape` for both.
 //!
-//! **Window** ([`slot`], [`window`]). `max_age` is split into `age_buckets` slots of
-//! `slot = max_age / age_buckets` nanoseconds. An observation at `now` belongs to epoch
-//! `now / slot` and lands in slot `epoch % age_buckets` of its shard, which is tagged with the
-//! epoch it holds. The first observation of a new epoch in a slot that still holds an older one
-//! clears it first (in the shared part, one thread wins a compare-and-swap on the tag and the
-//! others wait the few microseconds this takes, once per slot period). A snapshot at `now`
-//! merges only slots whose epoch is in `(now / slot - age_buckets, now / slot]` (or later, when
-//! an observer's clock ran ahead of the snapshot's), so the window covers between
-//! `(age_buckets - 1) / age_buckets * max_age` and `max_age` of the most recent history, as in
-//! the Go client, and a long idle period needs no rotation work: stale slots are simply not
-//! merged. An observation whose slot already holds a newer epoch is older than the window of any
-//! later snapshot: it only counts in `_sum` and `_count`. Both divisions by constants are done
-//! with multiplications ([`divisor`]).
-//!
-//! **Ended epochs** ([`closed`]). Of the slots a snapshot merges, all but the current epoch's
-//! have stopped changing. The first snapshot in an epoch, from a quarter of a slot (at most a
-//! second) after its start, merges the window's earlier epochs over every shard once, and keeps
-//! the merge; the snapshots after it, until the epoch ends, read that and each shard's current
-//! slot only. A scrape of a summary recorded by 32 threads, every 15 seconds with the default
-//! 2-minute slots, then reads 33 slots rather than up to 165. An observation recorded into an
-//! ended epoch after its merge (stamped before the epoch ended, recorded more than that grace
-//! later) is in `_count` and `_sum` at once and in the quantiles from the next epoch's merge on.
+//! **Window** ([`slot`], [`folded`], [`window`]). `max_age` is split into `age_buckets` slot
+//! periods of `slot = max_age / age_buckets` nanoseconds. An observation at `now` belongs to
+//! epoch `now / slot` and lands in its shard's slot, which is tagged with the epoch it holds.
+//! The first observation of a new epoch in a slot that holds an older one folds what the slot
+//! holds into the summary's [`Folded`] slot of that epoch (slot `epoch % age_buckets` of
+//! `age_buckets`, shared by every shard and written with read-modify-writes), unless that
+//! epoch has left the window, and clears the slot. In the shared part one thread wins a
+//! compare-and-swap on the tag and the others wait the few microseconds this takes. So a thread
+//! does that work once per slot period, and a shard keeps one epoch however many are in the
+//! window. A snapshot at `now` merges the slots, its shards' and the folded ones, whose epoch
+//! is in `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran ahead
+//! of the snapshot's), so the window covers between `(age_buckets - 1) / age_buckets * max_age`
+//! and `max_age` of the most recent history, as in the Go client, and a long idle period needs
+//! no rotation work: stale slots are simply not merged. An observation stamped in an epoch its
+//! shard has moved past goes to the folded slot of that epoch; one older than any folded slot
+//! holds is older than the window of any later snapshot: it only counts in `_sum` and `_count`.
+//! Both divisions by constants are done with multiplications ([`divisor`]).
 //!
 //! **Accuracy guarantee.** Every reported quantile lies within 1% relative error (at most 0.95%)
 //! of the exact nearest-rank quantile `sorted[k - 1]`, `k = max(1, ceil(q * n))`, of the `n`
@@ -59,34 +54,31 @@
 //!
 //! # Memory
 //!
-//! Each shard a thread has recorded into holds a 128-byte core (in a handler, one 256-byte part
-//! holds both summaries' cores and the request counts) and `age_buckets` slots of 16 bytes, plus,
-//! for each slot that has counted something, 136 bytes of counts, a 128-byte group for each eight
-//! powers of two in use and an 88-byte page for each power of two in use. At one instant a
-//! shard's observations land in one slot; a latency distribution spread over 12 powers of two
-//! costs about 1.4 KiB in each slot that holds it ([`Summary::heap_bytes`] reports the exact
-//! figure). A summary that is read keeps the merge of its ended epochs: 184 bytes for each power
-//! of two they hold, whatever the number of shards. Memory grows with the threads that record (a shard each, up to the pool's size plus
-//! one): the pages, small as they are, are most of it.
+//! Each shard a thread has recorded into holds a 32-byte core with its slot (in a handler, one
+//! 256-byte part holds both summaries' cores and the request counts), plus, once its slot has
+//! counted something, 136 bytes of counts, a 128-byte group for each eight powers of two in use
+//! and an 88-byte page for each power of two in use: a latency distribution spread over 12
+//! powers of two costs about 1.4 KiB. The folded slots cost as much each, once per summary
+//! rather than per shard ([`Summary::heap_bytes`] reports the exact figure). Memory grows with
+//! the threads that record (a shard each, up to the pool's size plus one): the pages, small as
+//! they are, are most of it.
 
 mod buckets;
-mod closed;
 mod divisor;
+mod folded;
 mod options;
 mod slot;
 mod window;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::MutexGuard;
 
-pub(crate) use closed::ClosedCache;
+pub(crate) use folded::Folded;
 pub use options::SummaryOptions;
 
 use self::buckets::Bucket;
-use self::closed::{grace, Closed};
 use self::divisor::Divisor;
-use self::slot::{prefetch, Slot, RESETTING};
+use self::slot::{prefetch, Slot};
 use self::window::{Window, WindowTotals};
 use crate::primitives::shard::{self, Owner, Shard, Shards, Sharer, Writer};
 
@@ -153,7 +145,7 @@ pub(crate) struct Reading {
 pub struct Summary {
     shards: Shards<Core>,
     shape: Shape,
-    closed: ClosedCache,
+    folded: Folded,
 }
 
 /// What every shard of a summary shares: its options, and the divisions they imply. A handler
@@ -162,48 +154,24 @@ pub struct Summary {
 pub(crate) struct Shape {
     /// Divides a time by the slot length, giving its epoch.
     slot_length: Divisor,
-    /// How long after an epoch's start a snapshot merges the epochs before it ([`closed`]).
-    grace: u64,
     /// Divides an epoch by the number of slots, for its slot index.
     slot_count: Divisor,
     options: SummaryOptions,
 }
 
-/// One shard of a summary: the totals and the age buckets of what its thread observed.
+/// One shard of a summary: the totals of what its thread observed, and the slot of the epoch
+/// it observes in (the epochs it moved past are in the summary's [`Folded`]).
 pub(crate) struct Core {
     count: AtomicU64,
     /// Bit pattern of an `f64`.
     sum: AtomicU64,
-    slots: Box<[Slot]>,
+    slot: Slot,
 }
 
 impl Core {
-    /// The slot to count an observation of `epoch` in, cleared first if it holds an older
-    /// epoch; `None` when it already holds a newer one, so the observation is out of every
-    /// later window.
-    #[inline]
-    fn slot_at(&self, epoch: u64, slot_count: Divisor) -> Option<&Slot> {
-        let slot = self.slots.get(slot_count.rem(epoch) as usize)?;
-        let tag = epoch + 1; // 0 tags a slot that never held anything
-        if slot.tag.load(Ordering::Acquire) == tag {
-            Some(slot)
-        } else {
-            slot.claim(tag)
-        }
-    }
-
-    /// The slots that hold epoch `since` or a later one.
-    fn slots_since(&self, since: u64) -> impl Iterator<Item = &Slot> {
-        let tag = since.saturating_add(1);
-        self.slots
-            .iter()
-            .filter(move |slot| slot.tag.load(Ordering::Relaxed) & !RESETTING >= tag)
-    }
-
-    /// Heap memory of the core's slots and what they hold (the core itself is not counted).
+    /// Heap memory of what the core's slot holds (the core itself is not counted).
     pub(crate) fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[Slot]>(&self.slots)
-            + self.slots.iter().map(Slot::heap_bytes).sum::<usize>()
+        self.slot.heap_bytes()
     }
 }
 
@@ -216,7 +184,6 @@ impl Shape {
         let slot = (max_age / age_buckets).max(1);
         Shape {
             slot_length: Divisor::new(slot),
-            grace: grace(slot),
             slot_count: Divisor::new(age_buckets),
             options: options.clone(),
         }
@@ -227,10 +194,13 @@ impl Shape {
         Core {
             count: AtomicU64::new(0),
             sum: AtomicU64::new(0),
-            slots: (0..self.options.age_buckets().max(1))
-                .map(|_| Slot::default())
-                .collect(),
+            slot: Slot::default(),
         }
+    }
+
+    /// The empty slots of the ended epochs of one summary.
+    pub(crate) fn folded(&self) -> Folded {
+        Folded::new(self.slot_count.divisor())
     }
 
     /// The epoch of time `now`, for [`Shape::record`]; computed once for all the observations
@@ -240,49 +210,59 @@ impl Shape {
         self.slot_length.div(now)
     }
 
-    /// The first epoch of the window at `epoch`.
-    fn window_start(&self, epoch: u64) -> u64 {
-        (epoch + 1).saturating_sub(self.slot_count.divisor())
-    }
-
-    /// The first epoch whose slots a read at `now` takes from the shards: the current one once
-    /// the grace after its start has passed and the ended ones are merged ([`closed`]), else
-    /// the window's first.
-    pub(crate) fn read_since(&self, now: u64) -> u64 {
-        let epoch = self.epoch(now);
-        if now - self.slot_length.times(epoch) >= self.grace {
-            epoch
-        } else {
-            self.window_start(epoch)
-        }
-    }
-
-    /// Records `value`, observed in `epoch`, into `core`, whose writer `W` the caller owns
-    /// ([`Owner`]) or shares ([`Sharer`]).
+    /// Records `value`, observed in `epoch`, into `core`, one of the shards of the summary whose
+    /// ended epochs are `folded`; the caller owns the core's writer `W` ([`Owner`]) or shares it
+    /// ([`Sharer`]).
     #[inline]
-    pub(crate) fn record<W: Writer>(&self, core: &Core, epoch: u64, value: f64) {
+    pub(crate) fn record<W: Writer>(&self, core: &Core, folded: &Folded, epoch: u64, value: f64) {
         let Some(bucket) = Bucket::of(value) else {
             return; // NaN
         };
-        if let Some(slot) = core.slot_at(epoch, self.slot_count) {
-            slot.count::<W>(bucket, value);
+        let tag = epoch + 1; // 0 tags a slot that never held anything
+        if core.slot.tag.load(Ordering::Acquire) == tag {
+            core.slot.count::<W>(bucket, value);
+        } else {
+            self.rotate::<W>(core, folded, epoch, bucket, value);
         }
         W::add(&core.count, 1);
         W::add_float(&core.sum, value);
     }
 
-    /// Begins the read of the summary whose shards are `cores`, at `now`: finds the live slots
-    /// (with the ended epochs merged in `closed`, once the current one is old enough) and the
-    /// page totals, starts loading the sub-buckets of the pages that hold a quantile, and reads
-    /// `_count` and `_sum`; [`Prepared::read_into`] finishes it.
+    /// Counts an observation of `epoch` that the core's slot does not hold: the slot moves on to
+    /// `epoch`, folding what it held into `folded` first, or, if it holds a later epoch already,
+    /// the observation goes to `folded`.
+    #[cold]
+    #[inline(never)]
+    fn rotate<W: Writer>(
+        &self,
+        core: &Core,
+        folded: &Folded,
+        epoch: u64,
+        bucket: Bucket,
+        value: f64,
+    ) {
+        let slot_count = self.slot_count;
+        let rotated = core.slot.rotate(epoch + 1, |ended, slot| {
+            folded.fold(ended, slot, epoch, slot_count);
+        });
+        match rotated {
+            Some(slot) => slot.count::<W>(bucket, value),
+            None => folded.count_late(epoch, slot_count, bucket, value),
+        }
+    }
+
+    /// Begins the read of the summary whose shards are `cores` and ended epochs `folded`, at
+    /// `now`: finds the live slots and the page totals, starts loading the sub-buckets of the
+    /// pages that hold a quantile, and reads `_count` and `_sum`; [`Prepared::read_into`]
+    /// finishes it.
     pub(crate) fn prepare<'a>(
         &'a self,
         cores: impl Iterator<Item = &'a Core> + Clone,
-        closed: &'a ClosedCache,
+        folded: &'a Folded,
         now: u64,
     ) -> Prepared<'a> {
         let mut prepared = Prepared::default();
-        self.prepare_into(cores, closed, now, &mut prepared);
+        self.prepare_into(cores, folded, now, &mut prepared);
         prepared
     }
 
@@ -291,26 +271,16 @@ impl Shape {
     pub(crate) fn prepare_into<'a>(
         &'a self,
         cores: impl Iterator<Item = &'a Core> + Clone,
-        closed: &'a ClosedCache,
+        folded: &'a Folded,
         now: u64,
         prepared: &mut Prepared<'a>,
     ) {
         let epoch = self.epoch(now);
-        let slots = || cores.clone().map(|core| &*core.slots);
-        let first = self.window_start(epoch);
-        // Lets go of the cache of the summary read before, if any, before taking this one's.
-        prepared.closed = None;
-        if self.read_since(now) == epoch {
-            prepared.closed = closed.at(epoch, || Window::new(slots(), first..epoch));
-        }
-        let live = if prepared.closed.is_some() {
-            epoch
-        } else {
-            first
-        };
-        prepared.window.fill(slots(), live..u64::MAX);
-        let window = &prepared.window;
-        window.totals_into(prepared.closed.as_deref(), &mut prepared.totals);
+        let first = (epoch + 1).saturating_sub(self.slot_count.divisor());
+        let slots = cores.clone().map(|core| std::slice::from_ref(&core.slot));
+        let window = &mut prepared.window;
+        window.fill(std::iter::once(folded.slots()).chain(slots), first);
+        window.totals_into(&mut prepared.totals);
         window.prefetch_pages(self.options.quantiles(), &prepared.totals);
         prepared.quantiles = self.options.quantiles();
         (prepared.count, prepared.sum) = count_and_sum(cores);
@@ -328,42 +298,32 @@ fn count_and_sum<'a>(cores: impl Iterator<Item = &'a Core>) -> (u64, f64) {
 }
 
 /// For a caller about to read many summaries in turn (a scrape), whose counters are scattered
-/// on the heap behind a few levels of pointers: these four start loading, without waiting for
-/// it, what a read needs, one level at a time. Calling `prefetch_cores` five summaries ahead,
-/// `prefetch_slots` four ahead, `prefetch_counts` three ahead, `prefetch_totals` two ahead and
-/// [`Shape::prepare`] one ahead makes each level's lines ready by the time the next one reads
-/// them.
+/// on the heap behind a few levels of pointers: these three start loading, without waiting for
+/// it, what a read needs, one level at a time. Calling `prefetch_cores` four summaries ahead,
+/// `prefetch_counts` three ahead, `prefetch_totals` two ahead and [`Shape::prepare`] one ahead
+/// makes each level's lines ready by the time the next one reads them.
 ///
-/// The first level: each shard's totals and slot pointer.
+/// The first level: each shard's totals and slot, and the folded slots.
 #[inline]
-pub(crate) fn prefetch_cores<'a>(cores: impl Iterator<Item = &'a Core>) {
+pub(crate) fn prefetch_cores<'a>(cores: impl Iterator<Item = &'a Core>, folded: &Folded) {
     cores.for_each(prefetch);
+    prefetch(folded.slots());
 }
 
-/// The second level: each shard's slots, side by side: their tags and the pointers to their
-/// counts.
-#[inline]
-pub(crate) fn prefetch_slots<'a>(cores: impl Iterator<Item = &'a Core>) {
-    for core in cores {
-        prefetch(&*core.slots);
-    }
-}
-
-/// The third level: the counts of the slots that have any, of epoch `since` or later (see
-/// [`Shape::read_since`]), with their groups' pointers. Slots of epochs that have left the
-/// window are not told apart here, nor at the fourth level: that takes the window, which
+/// The second level: the counts of the slots that have any, with their groups' pointers. Stale
+/// slots are not told apart here, nor at the third level: that takes the window, which
 /// [`Shape::prepare`] finds.
 #[inline]
-pub(crate) fn prefetch_counts<'a>(cores: impl Iterator<Item = &'a Core>, since: u64) {
-    for core in cores {
-        core.slots_since(since).for_each(Slot::prefetch_counts);
+pub(crate) fn prefetch_counts<'a>(cores: impl Iterator<Item = &'a Core>, folded: &Folded) {
+    for slot in folded.slots().iter().chain(cores.map(|core| &core.slot)) {
+        slot.prefetch_counts();
     }
 }
 
-/// The fourth level: the page totals of the slots of epoch `since` or later.
-pub(crate) fn prefetch_totals<'a>(cores: impl Iterator<Item = &'a Core>, since: u64) {
-    for core in cores {
-        core.slots_since(since).for_each(Slot::prefetch_groups);
+/// The third level: the page totals of the slots.
+pub(crate) fn prefetch_totals<'a>(cores: impl Iterator<Item = &'a Core>, folded: &Folded) {
+    for slot in folded.slots().iter().chain(cores.map(|core| &core.slot)) {
+        slot.prefetch_groups();
     }
 }
 
@@ -385,12 +345,14 @@ impl fmt::Debug for Summary {
 }
 
 impl Summary {
-    /// An empty summary shaped by `options`. Allocates nothing until the first observation.
+    /// An empty summary shaped by `options`. Allocates only the tags of its folded slots (16
+    /// bytes per age bucket) until the first observation.
     pub fn new(options: &SummaryOptions) -> Summary {
+        let shape = Shape::new(options);
         Summary {
             shards: Shards::default(),
-            shape: Shape::new(options),
-            closed: ClosedCache::default(),
+            folded: shape.folded(),
+            shape,
         }
     }
 
@@ -424,9 +386,10 @@ impl Summary {
         let core = self.shards.get_or_init(shard, || self.shape.core());
         let epoch = self.shape.epoch(now_nanos);
         if shard.is_owned() {
-            self.shape.record::<Owner>(core, epoch, value);
+            self.shape.record::<Owner>(core, &self.folded, epoch, value);
         } else {
-            self.shape.record::<Sharer>(core, epoch, value);
+            self.shape
+                .record::<Sharer>(core, &self.folded, epoch, value);
         }
     }
 
@@ -439,7 +402,7 @@ impl Summary {
         let mut values = vec![f64::NAN; self.shape.options.quantiles().len()];
         let reading = self
             .shape
-            .prepare(self.shards.iter(), &self.closed, now_nanos)
+            .prepare(self.shards.iter(), &self.folded, now_nanos)
             .read_into(&mut values);
         Snapshot {
             quantiles: values,
@@ -456,7 +419,7 @@ impl Summary {
             .iter()
             .map(|core| Shards::<Core>::PART_BYTES + core.heap_bytes())
             .sum::<usize>()
-            + self.closed.heap_bytes()
+            + self.folded.heap_bytes()
     }
 }
 
@@ -466,8 +429,6 @@ impl Summary {
 pub(crate) struct Prepared<'a> {
     quantiles: &'a [f64],
     window: Window<'a>,
-    /// The ended epochs, when `window` holds only the slots of the others.
-    closed: Option<MutexGuard<'a, Closed>>,
     totals: WindowTotals,
     count: u64,
     sum: f64,
@@ -479,7 +440,6 @@ impl Default for Prepared<'_> {
         Prepared {
             quantiles: &[],
             window: Window::empty(),
-            closed: None,
             totals: WindowTotals::default(),
             count: 0,
             sum: 0.0,
@@ -498,7 +458,6 @@ impl Prepared<'_> {
             &self.totals,
             &self.quantiles[..written],
             &mut values[..written],
-            self.closed.as_deref(),
         );
         Reading {
             sum: self.sum,
@@ -513,18 +472,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_idle_summary_allocates_nothing() {
+    fn an_idle_summary_allocates_its_folded_slots_only() {
         let summary = Summary::default();
-        assert_eq!(summary.heap_bytes(), 0);
+        let folded = 5 * 16; // a tag and a pointer per age bucket
+        assert_eq!(summary.heap_bytes(), folded);
         summary.observe(1.0, 0);
-        let one_page = Shards::<Core>::PART_BYTES
-            + 5 * 16 // the slots
-            + 136 // the counts of the slot in use
+        let one_page = folded
+            + Shards::<Core>::PART_BYTES
+            + 136 // the counts of the shard's slot
             + 128 // the group of powers of two 2^0..2^7
             + 88; // the page of 2^0
         assert_eq!(summary.heap_bytes(), one_page);
         summary.observe(1.5, 0);
         assert_eq!(summary.heap_bytes(), one_page);
+        // The next epoch folds the first into the folded slots, which then count as much.
+        summary.observe(1.5, 120_000_000_000);
+        assert_eq!(summary.heap_bytes(), one_page + 136 + 128 + 88);
     }
 
     #[test]
@@ -544,29 +507,6 @@ mod tests {
         // A value alone in its page at the top of the window reports itself.
         summary.observe(1000.0, 0);
         assert_eq!(summary.snapshot(0).quantiles, [bucket, 1000.0, 1000.0]);
-    }
-
-    #[test]
-    fn a_read_while_another_holds_the_merge_reads_every_slot() {
-        let summary = Summary::default();
-        let slot = 120_000_000_000; // the default window's
-        for epoch in 0..4u64 {
-            for i in 1..=100u32 {
-                summary.observe(f64::from(i) * (epoch + 1) as f64, epoch * slot + 5);
-            }
-        }
-        let now = 4 * slot + slot / 2;
-        let mut values = [f64::NAN; 3];
-        // This read holds the merge of epochs 0 to 3 until it is dropped...
-        let holding = summary
-            .shape
-            .prepare(summary.shards.iter(), &summary.closed, now);
-        assert!(holding.closed.is_some());
-        // ...so this one reads the slots themselves, and finds the same.
-        let beside = summary.snapshot(now);
-        let reading = holding.read_into(&mut values);
-        assert_eq!((beside.window_count, reading.window_count), (400, 400));
-        assert_eq!(beside.quantiles, values);
     }
 
     #[test]

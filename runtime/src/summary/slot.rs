@@ -1,7 +1,8 @@
-//! One age bucket of one shard of a summary: the bucket counts of the observations of one epoch.
+//! The bucket counts of the observations of one epoch: a shard's current one, or the ended ones
+//! folded over the shards.
 //!
 //! ```text
-//! Slot                               one per age bucket, in its core's array, 16 bytes
+//! Slot                               one in each shard's core, one per age bucket folded, 16 bytes
 //! ├─ tag                             the epoch it holds
 //! └─ counts                          allocated on the slot's first observation, 136 bytes
 //!    ├─ positive side
@@ -18,8 +19,9 @@
 //!          └─ 40 × AtomicU16         one per sub-bucket
 //! ```
 //!
-//! The tags of a shard's slots sit side by side, so a snapshot finds the live slots in one or
-//! two lines, and a slot that never counted anything costs its 16 bytes only. An observation
+//! A shard's slot sits in its core, beside its totals, so a snapshot finds whether it is live on
+//! the line it reads the totals from, and a slot that never counted anything costs its 16 bytes
+//! only. An observation
 //! writes its sub-bucket, its page's total and, when it widens them, its side's extremes. A
 //! snapshot reads the counts of each live slot, the totals of its groups (a line each) to find
 //! the pages that hold its quantiles, then the sub-buckets of those pages only; it reads the rare
@@ -32,7 +34,7 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use super::buckets::{Bucket, NEGATIVE, PAGES, SUBS};
 use crate::primitives::lazy_box::LazyBox;
-use crate::primitives::shard::Writer;
+use crate::primitives::shard::{Sharer, Writer};
 
 /// Pages per group: a group's totals fill one cache line.
 const GROUP_PAGES: usize = 8;
@@ -43,9 +45,7 @@ pub(super) const RESETTING: u64 = 1 << 63;
 /// Spins before a thread waiting for a slot reset starts yielding its time slice.
 const SPINS_BEFORE_YIELD: u32 = 64;
 
-/// One age bucket of a shard: the epoch it holds, beside the other slots' in its core's array,
-/// and its counts, allocated when it first counts: at one instant a shard uses one of its
-/// slots, so most of them stay 16 bytes.
+/// The observations of one epoch: the epoch, and the counts, allocated when it first counts.
 #[derive(Default)]
 #[repr(C)]
 pub(super) struct Slot {
@@ -132,6 +132,43 @@ impl Side {
         W::add(total, 1);
     }
 
+    /// Adds what this side counted to `into`, with read-modify-writes.
+    fn fold_into(&self, into: &Side) {
+        for (group, target) in self.groups.iter().zip(&into.groups) {
+            let Some(group) = group.get() else {
+                continue;
+            };
+            let mut row = [0u64; SUBS];
+            for ((total, page), index) in group.totals.iter().zip(&group.pages).zip(0..) {
+                let total = total.load(Ordering::Relaxed);
+                let Some(page) = page.get().filter(|_| total != 0) else {
+                    continue;
+                };
+                let target = target.get_or_init(Group::default);
+                let (Some(to_total), Some(to_page)) =
+                    (target.totals.get(index), target.pages.get(index))
+                else {
+                    continue;
+                };
+                row.fill(0);
+                page.add_to(&mut row);
+                let to_page = to_page.get_or_init(Page::default);
+                for (sub, count) in row.iter().enumerate() {
+                    if *count != 0 {
+                        to_page.add(sub, *count);
+                    }
+                }
+                Sharer::add(to_total, total);
+            }
+        }
+        Sharer::lower(&into.least, self.least.load(Ordering::Relaxed));
+        Sharer::raise(&into.most, self.most.load(Ordering::Relaxed));
+        let lowest = self.lowest_page_most.load(Ordering::Relaxed);
+        Sharer::raise(&into.lowest_page_most, lowest);
+        let highest = self.highest_page_least.load(Ordering::Relaxed);
+        Sharer::lower(&into.highest_page_least, highest);
+    }
+
     fn installed_groups(&self) -> impl Iterator<Item = &Group> {
         self.groups.iter().filter_map(LazyBox::get)
     }
@@ -197,6 +234,13 @@ impl Slot {
     /// when it already holds a newer epoch. Waits while another thread clears it.
     #[cold]
     pub(super) fn claim(&self, tag: u64) -> Option<&Slot> {
+        self.rotate(tag, |_, _| {})
+    }
+
+    /// [`Slot::claim`], passing what the slot held to `fold` first, with its epoch, when it
+    /// held anything.
+    #[cold]
+    pub(super) fn rotate(&self, tag: u64, fold: impl FnOnce(u64, &Slot)) -> Option<&Slot> {
         let mut spins = 0u32;
         loop {
             let current = self.tag.load(Ordering::Acquire);
@@ -227,12 +271,32 @@ impl Slot {
                 )
                 .is_ok()
             {
+                if held != 0 {
+                    fold(held - 1, self);
+                }
                 if let Some(counts) = self.counts.get() {
                     counts.clear();
                 }
                 // Release: whoever reads the new tag sees the cleared counters.
                 self.tag.store(tag, Ordering::Release);
                 return Some(self);
+            }
+        }
+    }
+
+    /// Adds what this slot counted to `into`, which any thread may be writing to.
+    pub(super) fn fold_into(&self, into: &Slot) {
+        let Some(counts) = self.counts.get() else {
+            return;
+        };
+        let target = into.counts.get_or_init(Counts::default);
+        counts.positive.fold_into(&target.positive);
+        if let Some(rare) = counts.rare.get() {
+            let target = target.rare();
+            rare.negative.fold_into(&target.negative);
+            Sharer::add(&target.zero, rare.zero.load(Ordering::Relaxed));
+            for (to, from) in target.infinities.iter().zip(&rare.infinities) {
+                Sharer::add(to, from.load(Ordering::Relaxed));
             }
         }
     }
@@ -426,13 +490,6 @@ impl Extremes {
         most: 0,
     };
 
-    /// Widens these extremes to take in `other`.
-    #[inline]
-    pub(super) fn widen(&mut self, other: Extremes) {
-        self.least = self.least.min(other.least);
-        self.most = self.most.max(other.most);
-    }
-
     /// `value` (a bucket's value, of either sign) with its magnitude moved within these
     /// extremes, if any magnitude was counted.
     #[inline]
@@ -448,6 +505,9 @@ impl Extremes {
 
 /// How much of a page counter is moved to its carry at once, when it reaches that much.
 pub(super) const CARRY: u16 = 1 << 15;
+/// The largest count [`Page::add`] adds to a counter rather than to its carry: far enough from
+/// `CARRY` that concurrent additions cannot wrap a 16-bit counter.
+const BULK: u16 = 1 << 10;
 
 impl Default for Page {
     fn default() -> Self {
@@ -488,6 +548,28 @@ impl Page {
             // A snapshot reading between the two sees the sub-bucket off by `CARRY`, and reads
             // it again.
             carries[sub % SUBS].fetch_add(u64::from(CARRY), Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `count` observations to sub-bucket `sub`, as any thread may: a small count to its
+    /// counter, a large one straight to its carry.
+    fn add(&self, sub: usize, count: u64) {
+        let Some(counter) = self.counts.get(sub) else {
+            return;
+        };
+        match u16::try_from(count) {
+            Ok(small) if small < BULK => {
+                let before = counter.fetch_add(small, Ordering::Relaxed);
+                if before.saturating_add(small) >= CARRY {
+                    self.carry(counter, sub);
+                }
+            }
+            _ => {
+                let carries = self
+                    .carries
+                    .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
+                carries[sub % SUBS].fetch_add(count, Ordering::Relaxed);
+            }
         }
     }
 
@@ -661,7 +743,7 @@ mod tests {
 
     #[test]
     fn sizes() {
-        // Slots side by side in their core's array; a group's totals on its first line; pages
+        // A slot is a tag and a pointer; a group's totals on its first line; pages
         // as small as their fields.
         assert_eq!(size_of::<Slot>(), 16);
         assert_eq!(size_of::<Counts>(), 136);

@@ -10,48 +10,40 @@
 //! of its sign observed in the slots that count in that page (so within the window's minimum and
 //! maximum: a window of one value reports that value).
 
-use std::ops::Range;
 use std::sync::atomic::Ordering;
 
 use super::buckets::{bucket_value, NEGATIVE, PAGES, POSITIVE, SUBS};
-use super::closed::Closed;
 use super::slot::{Extremes, Slot, CARRY, RESETTING};
 use crate::primitives::shard::CELLS;
 
 /// The live slots of a summary at one instant, and the quantiles they hold.
 pub(super) struct Window<'a> {
-    /// The slots of each shard, with a bitmap of the live ones; the first `shards` entries.
-    live: [(&'a [Slot], u64); CELLS],
+    /// The slots of each shard (and the folded ones), with a bitmap of the live ones; the first
+    /// `shards` entries.
+    live: [(&'a [Slot], u64); CELLS + 1],
     shards: usize,
 }
 
 impl<'a> Window<'a> {
-    /// The slots of each shard that hold an epoch in `epochs`: at epoch `now`, the live ones
-    /// are those from `now + 1 - age_buckets` on.
-    pub(super) fn new(shards: impl Iterator<Item = &'a [Slot]>, epochs: Range<u64>) -> Window<'a> {
-        let mut window = Window::empty();
-        window.fill(shards, epochs);
-        window
-    }
-
     /// A window of no slot.
     pub(super) fn empty() -> Window<'a> {
         Window {
-            live: [(&[], 0); CELLS],
+            live: [(&[], 0); CELLS + 1],
             shards: 0,
         }
     }
 
-    /// Makes this the window [`Window::new`] returns, in place (a scrape reuses its windows
-    /// rather than moving them).
-    pub(super) fn fill(&mut self, shards: impl Iterator<Item = &'a [Slot]>, epochs: Range<u64>) {
+    /// Makes this the window of the slots of each shard that hold epoch `first` or a later
+    /// one (at epoch `now`, the live ones are those from `now + 1 - age_buckets` on), in place:
+    /// a scrape reuses its windows rather than moving them.
+    pub(super) fn fill(&mut self, shards: impl Iterator<Item = &'a [Slot]>, first: u64) {
         self.shards = 0;
-        for slots in shards.take(CELLS) {
+        for slots in shards.take(CELLS + 1) {
             let mut live = 0u64;
             for (index, slot) in slots.iter().enumerate().take(64) {
                 let tag = slot.tag.load(Ordering::Acquire);
                 // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch.
-                if tag != 0 && tag & RESETTING == 0 && epochs.contains(&(tag - 1)) {
+                if tag != 0 && tag & RESETTING == 0 && tag - 1 >= first {
                     live |= 1 << index;
                 }
             }
@@ -76,16 +68,9 @@ impl<'a> Window<'a> {
         }
     }
 
-    /// How the window's observations spread over the pages, as the slots' totals tell, with
-    /// those of the `closed` epochs when the slots hold only the others.
-    pub(super) fn totals(&self, closed: Option<&Closed>) -> WindowTotals {
-        let mut totals = WindowTotals::default();
-        self.totals_into(closed, &mut totals);
-        totals
-    }
-
-    /// [`Window::totals`], written over `totals` in place.
-    pub(super) fn totals_into(&self, closed: Option<&Closed>, totals: &mut WindowTotals) {
+    /// How the window's observations spread over the pages, as the slots' totals tell, written
+    /// over `totals` in place.
+    pub(super) fn totals_into(&self, totals: &mut WindowTotals) {
         *totals = WindowTotals::default();
         self.for_each_slot(|slot| {
             for sign in [POSITIVE, NEGATIVE] {
@@ -93,17 +78,6 @@ impl<'a> Window<'a> {
             }
             totals.add_specials(slot.specials());
         });
-        if let Some(closed) = closed {
-            for sign in [POSITIVE, NEGATIVE] {
-                for (index, count) in closed.pages(sign) {
-                    if let Some(total) = totals.pages[sign].get_mut(index) {
-                        *total = total.saturating_add(count);
-                        totals.installed[sign] |= 1 << index;
-                    }
-                }
-            }
-            totals.add_specials(closed.specials());
-        }
         totals.n = totals
             .pages
             .iter()
@@ -134,7 +108,6 @@ impl<'a> Window<'a> {
         totals: &WindowTotals,
         quantiles: &[f64],
         values: &mut [f64],
-        closed: Option<&Closed>,
     ) -> u64 {
         if quantiles.is_empty() || totals.n == 0 {
             return 0;
@@ -146,11 +119,11 @@ impl<'a> Window<'a> {
         let mut row = [0u64; SUBS];
         ranks.bucket(totals.infinities[NEGATIVE], f64::NEG_INFINITY);
         for index in Bits::descending(totals.installed[NEGATIVE]) {
-            self.visit_page(&mut ranks, totals, (NEGATIVE, index), &mut row, closed);
+            self.visit_page(&mut ranks, totals, NEGATIVE, index, &mut row);
         }
         ranks.bucket(totals.zero, 0.0);
         for index in Bits::ascending(totals.installed[POSITIVE]) {
-            self.visit_page(&mut ranks, totals, (POSITIVE, index), &mut row, closed);
+            self.visit_page(&mut ranks, totals, POSITIVE, index, &mut row);
         }
         ranks.bucket(totals.infinities[POSITIVE], f64::INFINITY);
         ranks.finish();
@@ -163,16 +136,16 @@ impl<'a> Window<'a> {
         &self,
         ranks: &mut Ranks<'_>,
         totals: &WindowTotals,
-        (sign, index): (usize, usize),
+        sign: usize,
+        index: usize,
         row: &mut [u64; SUBS],
-        closed: Option<&Closed>,
     ) {
         let total = totals.pages[sign % 2][index % PAGES];
         if !ranks.in_next(total) {
             ranks.skip(total);
             return;
         }
-        let extremes = self.merge(sign, index, total, row, closed);
+        let extremes = self.merge(sign, index, total, row);
         let count = |sub: usize| row[sub % SUBS];
         // Two calls rather than one with a branch per sub-bucket: this is the scrape's inner loop.
         if sign == NEGATIVE {
@@ -186,17 +159,10 @@ impl<'a> Window<'a> {
         }
     }
 
-    /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots and the
-    /// `closed` epochs, which the totals say hold `total` observations, and returns the extremes
-    /// of the magnitudes of `sign` in the slots that count in that page.
-    pub(super) fn merge(
-        &self,
-        sign: usize,
-        index: usize,
-        total: u64,
-        row: &mut [u64; SUBS],
-        closed: Option<&Closed>,
-    ) -> Extremes {
+    /// Sets `row` to the sub-bucket counts of page `index` of `sign` over the live slots, which
+    /// the totals say hold `total` observations, and returns the extremes of the magnitudes of
+    /// `sign` in the slots that count in that page.
+    fn merge(&self, sign: usize, index: usize, total: u64, row: &mut [u64; SUBS]) -> Extremes {
         let mut extremes = Extremes::NONE;
         for _ in 0..MERGE_ATTEMPTS {
             *row = [0; SUBS];
@@ -207,9 +173,6 @@ impl<'a> Window<'a> {
                     slot.add_extremes(sign, index, &mut extremes);
                 }
             });
-            if let Some(closed) = closed {
-                closed.add_page(sign, index, row, &mut extremes);
-            }
             // Off by about `CARRY`: a counter was caught being carried (see `Page::carry`).
             let sum = row.iter().fold(0u64, |sum, count| sum.wrapping_add(*count));
             if total.abs_diff(sum) < u64::from(CARRY / 2) {
@@ -254,30 +217,6 @@ impl WindowTotals {
         for (total, count) in self.infinities.iter_mut().zip(infinities) {
             *total = total.saturating_add(count);
         }
-    }
-
-    /// The pages that hold observations, by sign, as bitmaps.
-    pub(super) fn installed(&self) -> [u128; 2] {
-        self.installed
-    }
-
-    /// How many pages hold observations.
-    pub(super) fn installed_count(&self) -> usize {
-        self.installed
-            .iter()
-            .map(|bits| bits.count_ones() as usize)
-            .sum()
-    }
-
-    /// The pages of `sign` that hold observations, from the lowest index, with their totals.
-    pub(super) fn installed_pages(&self, sign: usize) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let pages = &self.pages[sign % 2];
-        bits_ascending(self.installed[sign % 2]).map(|index| (index, pages[index % PAGES]))
-    }
-
-    /// The observations of zero, and of `+Inf` and `-Inf`.
-    pub(super) fn specials(&self) -> (u64, [u64; 2]) {
-        (self.zero, self.infinities)
     }
 
     /// Calls `found(sign, index)` for each page that the walk in value order will find one of
@@ -425,11 +364,6 @@ impl<'q> Ranks<'q> {
         }
         self.below = end;
     }
-}
-
-/// The set bits of a page bitmap, from the lowest.
-pub(super) fn bits_ascending(bits: u128) -> impl Iterator<Item = usize> {
-    Bits::ascending(bits)
 }
 
 /// Iterates over the set bits of a page bitmap.
