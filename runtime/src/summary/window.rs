@@ -42,8 +42,9 @@ impl<'a> Window<'a> {
             let mut live = 0u64;
             for (index, slot) in slots.iter().enumerate().take(64) {
                 let tag = slot.tag.load(Ordering::Acquire);
-                // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch.
-                if tag != 0 && tag & RESETTING == 0 && tag - 1 >= first {
+                // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch, so
+                // `tag > first` is `epoch >= first`.
+                if tag & RESETTING == 0 && tag > first {
                     live |= 1 << index;
                 }
             }
