@@ -1,12 +1,16 @@
 //! A heap value created on first use by whichever thread gets there first: how summaries and
 //! request counts allocate only the parts that something is recorded in.
 
+use std::alloc::Layout;
 use std::marker::PhantomData;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+use crate::primitives::arena;
+
 /// A heap value installed at most once, on first use, by whichever thread gets there first, and
-/// freed with its owner. The one place in the crate that handles raw pointers to metric storage.
+/// freed with its owner. With the [`arena`] its memory comes from, the one place in the crate
+/// that handles raw pointers to metric storage.
 pub(crate) struct LazyBox<T> {
     pointer: AtomicPtr<T>,
     owns: PhantomData<Box<T>>,
@@ -26,7 +30,7 @@ impl<T> LazyBox<T> {
     #[inline]
     pub(crate) fn get(&self) -> Option<&T> {
         let pointer = self.pointer.load(Ordering::Acquire);
-        // SAFETY: a non-null pointer came from `Box::into_raw` in `install`, was published
+        // SAFETY: a non-null pointer came from `install`, was published
         // with release ordering (paired with the acquire load above) and is freed only in `drop`,
         // which cannot run while `&self` is borrowed.
         unsafe { pointer.as_ref() }
@@ -45,7 +49,10 @@ impl<T> LazyBox<T> {
     #[cold]
     #[inline(never)]
     fn install(&self, init: impl FnOnce() -> T) -> &T {
-        let fresh = Box::into_raw(Box::new(init()));
+        let value = init();
+        let fresh = arena::allocate(Layout::new::<T>()).cast::<T>().as_ptr();
+        // SAFETY: `fresh` is fresh memory for a `T`, written before it is shared.
+        unsafe { fresh.write(value) };
         match self.pointer.compare_exchange(
             ptr::null_mut(),
             fresh,
@@ -56,7 +63,7 @@ impl<T> LazyBox<T> {
             Ok(_) => unsafe { &*fresh },
             Err(winner) => {
                 // SAFETY: the exchange failed, so `fresh` was never shared: free it here, once.
-                drop(unsafe { Box::from_raw(fresh) });
+                unsafe { free(fresh) };
                 // SAFETY: `winner` is non-null (the exchange only fails on a non-null value) and
                 // lives until `drop`, as in `get`.
                 unsafe { &*winner }
@@ -65,13 +72,28 @@ impl<T> LazyBox<T> {
     }
 }
 
+/// Drops the value at `pointer` and gives its memory back.
+///
+/// # Safety
+///
+/// `pointer` holds a value written by `install`, which nothing uses any more, freed once.
+unsafe fn free<T>(pointer: *mut T) {
+    // SAFETY: as the caller promises.
+    unsafe {
+        ptr::drop_in_place(pointer);
+        if let Some(memory) = NonNull::new(pointer) {
+            arena::release(memory.cast(), Layout::new::<T>());
+        }
+    }
+}
+
 impl<T> Drop for LazyBox<T> {
     fn drop(&mut self) {
         let pointer = *self.pointer.get_mut();
         if !pointer.is_null() {
-            // SAFETY: the pointer came from `Box::into_raw` and `&mut self` proves no reference
-            // to the value remains; it is freed exactly once.
-            drop(unsafe { Box::from_raw(pointer) });
+            // SAFETY: the pointer came from `install` and `&mut self` proves no reference to the
+            // value remains; it is freed exactly once.
+            unsafe { free(pointer) };
         }
     }
 }
