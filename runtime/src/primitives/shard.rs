@@ -19,7 +19,7 @@
 //! number of threads that actually record into a metric, up to the pool size plus one.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use crate::primitives::lazy_box::LazyBox;
 
@@ -249,7 +249,7 @@ pub(crate) trait Writer {
     fn add_float(sum: &AtomicU64, value: f64);
     /// Sets `entry` to `key` if it is still 0, with release ordering, and returns what it holds
     /// now: `key`, or another key that got there first.
-    fn take(entry: &AtomicU32, key: u32) -> u32;
+    fn take(entry: &AtomicU16, key: u16) -> u16;
     /// Lowers `least` to `value` if `value` is smaller.
     fn lower(least: &AtomicU64, value: u64);
     /// Raises `most` to `value` if `value` is larger.
@@ -293,7 +293,7 @@ impl Writer for Owner {
     }
 
     #[inline]
-    fn take(entry: &AtomicU32, key: u32) -> u32 {
+    fn take(entry: &AtomicU16, key: u16) -> u16 {
         match entry.load(Ordering::Relaxed) {
             0 => {
                 entry.store(key, Ordering::Release);
@@ -347,7 +347,7 @@ impl Writer for Sharer {
     }
 
     #[inline]
-    fn take(entry: &AtomicU32, key: u32) -> u32 {
+    fn take(entry: &AtomicU16, key: u16) -> u16 {
         match entry.compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => key,
             Err(held) => held,
@@ -448,7 +448,7 @@ mod tests {
                 assert_eq!(W::increment(&small), i);
                 W::add_float(&sum, 0.5);
             }
-            let entry = AtomicU32::new(0);
+            let entry = AtomicU16::new(0);
             assert_eq!(W::take(&entry, 7), 7);
             assert_eq!(W::take(&entry, 9), 7, "an entry is taken once");
             let (least, most) = (AtomicU64::new(u64::MAX), AtomicU64::new(0));

@@ -364,11 +364,11 @@ mod tests {
 
     #[test]
     fn a_request_writes_two_lines_of_its_shard() {
-        // Shards are 128-byte aligned: the cores fill line 0, and the start count, the code
-        // table and the count of the first codes share line 1.
+        // Shards are 128-byte aligned: the cores (their totals and slots) fill line 0, and the
+        // start count, the codes' counts and the code table line 1.
         assert_eq!(std::mem::offset_of!(HandlerShard, tally), 64);
-        assert!(std::mem::size_of::<Tally>() <= 128);
-        assert_eq!(Shards::<HandlerShard>::PART_BYTES, 256);
+        assert!(std::mem::size_of::<Tally>() <= 64);
+        assert_eq!(Shards::<HandlerShard>::PART_BYTES, 128);
     }
 
     const TEST_INFO: HandlerInfo = HandlerInfo {

@@ -7,14 +7,16 @@
 //! more than [`ENTRIES`] distinct codes counts the others in a table of every code, shared by all
 //! threads.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use crate::primitives::lazy_box::LazyBox;
 use crate::primitives::shard::Writer;
 use crate::record::outcome::Code;
 
-/// Distinct codes a shard counts in its own table.
-const ENTRIES: usize = 8;
+/// Distinct codes a shard counts in its own table: enough for what a handler usually answers
+/// (a success, a client error or two, a server error, a cancellation), and few enough that a
+/// handler's part of a shard, both summaries' cores included, is two cache lines.
+const ENTRIES: usize = 5;
 
 /// What a handler's request counts share across its shards: one counter per code, for the codes
 /// that a shard's table has no room for. Reads add every shard's [`Tally`] to it.
@@ -23,17 +25,17 @@ pub(crate) struct RequestCounts {
     overflow: LazyBox<[AtomicU64; Code::SLOTS]>,
 }
 
-/// One shard's counts: the start count, the code table and the first three codes' counts on one
-/// cache line when the tally starts one.
+/// One shard's counts: the start count, the code table and the codes' counts, on one cache line
+/// when the tally starts one.
 #[derive(Default)]
 #[repr(C)]
 pub(crate) struct Tally {
     started: AtomicU64,
-    /// `slot + 1` of the code counted in `counts[i]`, or 0 while the entry is unused.
-    codes: [AtomicU32; ENTRIES],
     /// Requests ended with each code; written with release ordering, so that a reader that sees
     /// a request end also sees it start.
     counts: [AtomicU64; ENTRIES],
+    /// `slot + 1` of the code counted in `counts[i]`, or 0 while the entry is unused.
+    codes: [AtomicU16; ENTRIES],
 }
 
 impl std::fmt::Debug for RequestCounts {
@@ -145,7 +147,9 @@ impl Tally {
     /// Counts `code` in this shard's table; `false` when the table has no room for it.
     #[inline]
     fn count<W: Writer>(&self, code: Code) -> bool {
-        let key = code.slot() as u32 + 1;
+        let Ok(key) = u16::try_from(code.slot() + 1) else {
+            return false; // cannot happen: there are fewer codes
+        };
         for (entry, count) in self.codes.iter().zip(&self.counts) {
             let held = match entry.load(Ordering::Relaxed) {
                 0 => W::take(entry, key),

@@ -55,7 +55,7 @@
 //! # Memory
 //!
 //! Each shard a thread has recorded into holds a 32-byte core with its slot (in a handler, one
-//! 256-byte part holds both summaries' cores and the request counts), plus, once its slot has
+//! 128-byte part holds both summaries' cores and the request counts), plus, once its slot has
 //! counted something, 136 bytes of counts, a 128-byte group for each eight powers of two in use
 //! and an 88-byte page for each power of two in use: a latency distribution spread over 12
 //! powers of two costs about 1.4 KiB. The folded slots cost as much each, once per summary
