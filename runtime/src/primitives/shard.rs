@@ -243,8 +243,8 @@ pub(crate) trait Writer {
     /// Adds `n` to `counter` with release ordering: a reader that loads the new value with
     /// acquire ordering sees everything that happened before it.
     fn add_release(counter: &AtomicU64, n: u64);
-    /// Adds `n` to `counter` and returns its previous value.
-    fn add_fetch(counter: &AtomicU64, n: u64) -> u64;
+    /// Adds one to `counter` and returns its previous value.
+    fn increment(counter: &AtomicU16) -> u16;
     /// Adds `value` to the `f64` whose bit pattern `sum` holds.
     fn add_float(sum: &AtomicU64, value: f64);
     /// Sets `entry` to `key` if it is still 0, with release ordering, and returns what it holds
@@ -280,9 +280,9 @@ impl Writer for Owner {
     }
 
     #[inline]
-    fn add_fetch(counter: &AtomicU64, n: u64) -> u64 {
+    fn increment(counter: &AtomicU16) -> u16 {
         let previous = counter.load(Ordering::Relaxed);
-        counter.store(previous.wrapping_add(n), Ordering::Relaxed);
+        counter.store(previous.wrapping_add(1), Ordering::Relaxed);
         previous
     }
 
@@ -330,8 +330,8 @@ impl Writer for Sharer {
     }
 
     #[inline]
-    fn add_fetch(counter: &AtomicU64, n: u64) -> u64 {
-        counter.fetch_add(n, Ordering::Relaxed)
+    fn increment(counter: &AtomicU16) -> u16 {
+        counter.fetch_add(1, Ordering::Relaxed)
     }
 
     #[inline]
@@ -440,12 +440,12 @@ mod tests {
 
     #[test]
     fn owners_and_sharers_add_alike() {
-        fn add_all<W: Writer>() -> (u64, u64, f64) {
-            let (count, lanes, sum) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        fn add_all<W: Writer>() -> (u64, u16, f64) {
+            let (count, small, sum) = (AtomicU64::new(0), AtomicU16::new(0), AtomicU64::new(0));
             for i in 0..10 {
                 W::add(&count, 2);
                 W::add_release(&count, 1);
-                assert_eq!(W::add_fetch(&lanes, 1 << 16), i << 16);
+                assert_eq!(W::increment(&small), i);
                 W::add_float(&sum, 0.5);
             }
             let entry = AtomicU16::new(0);
@@ -459,11 +459,11 @@ mod tests {
             assert_eq!((least.into_inner(), most.into_inner()), (3, 8));
             (
                 count.into_inner(),
-                lanes.into_inner(),
+                small.into_inner(),
                 f64::from_bits(sum.into_inner()),
             )
         }
-        assert_eq!(add_all::<Owner>(), (30, 10 << 16, 5.0));
-        assert_eq!(add_all::<Sharer>(), (30, 10 << 16, 5.0));
+        assert_eq!(add_all::<Owner>(), (30, 10, 5.0));
+        assert_eq!(add_all::<Sharer>(), (30, 10, 5.0));
     }
 }

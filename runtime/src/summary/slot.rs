@@ -16,7 +16,7 @@
 //!    └─ group                        eight powers of two, allocated on first use, 128 bytes
 //!       ├─ 8 × total                 observations in each page (the first line)
 //!       └─ 8 × page                  allocated on first use, 88 bytes
-//!          └─ 40 × 16 bits           one per sub-bucket, four to a 64-bit word
+//!          └─ 40 × AtomicU16         one per sub-bucket
 //! ```
 //!
 //! A shard's slot sits in its core, beside its totals, so a snapshot finds whether it is live on
@@ -30,7 +30,7 @@
 //! them in place.
 
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use super::buckets::{Bucket, NEGATIVE, PAGES, SUBS};
 use crate::primitives::lazy_box::LazyBox;
@@ -458,16 +458,12 @@ impl Group {
 /// power of two a thread has seen in each age bucket of each summary, so its size, and what the
 /// allocator adds to it, is most of the memory of a handler recorded by many threads. The
 /// counters are 16-bit for the same reason, and because the sub-buckets of the pages that hold
-/// a quantile are most of what a snapshot reads; they are the lanes of 64-bit words, so that a
-/// snapshot loads a page in ten loads rather than forty. A sub-bucket that counts [`CARRY`]
-/// moves that much to a 64-bit carry (the page's carries are allocated then), so nothing is
-/// ever lost and a lane never runs into the next; a page of a busy handler does that once in
-/// 2^15 observations of one sub-bucket.
+/// a quantile are most of what a snapshot reads. A sub-bucket that counts [`CARRY`] moves that
+/// much to a 64-bit carry (the page's carries are allocated then), so nothing is ever lost; a
+/// page of a busy handler does that once in 2^15 observations of one sub-bucket.
 #[repr(C)]
 pub(super) struct Page {
-    /// Sub-bucket `sub` is lane `sub % LANES` (bits `16 * (sub % LANES)` and up) of word
-    /// `sub / LANES`.
-    words: [AtomicU64; SUBS / LANES],
+    counts: [AtomicU16; SUBS],
     /// What was moved out of each counter.
     carries: LazyBox<[AtomicU64; SUBS]>,
 }
@@ -509,8 +505,6 @@ impl Extremes {
 
 /// How much of a page counter is moved to its carry at once, when it reaches that much.
 pub(super) const CARRY: u16 = 1 << 15;
-/// Sub-bucket counters per 64-bit word of a page.
-const LANES: usize = 4;
 /// The largest count [`Page::add`] adds to a counter rather than to its carry: far enough from
 /// `CARRY` that concurrent additions cannot wrap a 16-bit counter.
 const BULK: u16 = 1 << 10;
@@ -518,45 +512,37 @@ const BULK: u16 = 1 << 10;
 impl Default for Page {
     fn default() -> Self {
         Page {
-            words: [const { AtomicU64::new(0) }; SUBS / LANES],
+            counts: [const { AtomicU16::new(0) }; SUBS],
             carries: LazyBox::default(),
         }
     }
 }
 
 impl Page {
-    /// The word that holds sub-bucket `sub`, and the shift of its lane.
-    #[inline]
-    fn lane(&self, sub: usize) -> Option<(&AtomicU64, u32)> {
-        let word = self.words.get(sub / LANES)?;
-        Some((word, (sub % LANES) as u32 * 16))
-    }
-
     #[inline]
     fn count<W: Writer>(&self, sub: usize) {
         // A bucket's sub-bucket is below `SUBS`.
-        let Some((word, shift)) = self.lane(sub) else {
+        let Some(counter) = self.counts.get(sub) else {
             return;
         };
         // At `CARRY - 1` for an owner, the only writer; sharers may find it beyond, if the
         // sharer that brought it to `CARRY` has not moved it yet.
-        if (W::add_fetch(word, 1 << shift) >> shift) as u16 >= CARRY - 1 {
-            self.carry(word, shift, sub);
+        if W::increment(counter) >= CARRY - 1 {
+            self.carry(counter, sub);
         }
     }
 
-    /// Moves [`CARRY`] from sub-bucket `sub` (the lane of `word` at `shift`) to its carry, if
-    /// it holds that much still: of the sharers that find it at `CARRY` or more, each moves it
-    /// only while it does, so the lane stays far from running into the next even if one of them
-    /// is descheduled here. Read-modify-writes, for owners too: this runs once in 2^15
-    /// observations of a sub-bucket.
+    /// Moves [`CARRY`] from `counter` (sub-bucket `sub`) to its carry, if it holds that much
+    /// still: of the sharers that find it at `CARRY` or more, each moves it only while it does,
+    /// so the counter stays far from wrapping even if one of them is descheduled here.
+    /// Read-modify-writes, for owners too: this runs once in 2^15 observations of a sub-bucket.
     #[cold]
-    fn carry(&self, word: &AtomicU64, shift: u32, sub: usize) {
+    fn carry(&self, counter: &AtomicU16, sub: usize) {
         let carries = self
             .carries
             .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
-        let moved = word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |lanes| {
-            ((lanes >> shift) as u16 >= CARRY).then(|| lanes - (u64::from(CARRY) << shift))
+        let moved = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+            count.checked_sub(CARRY)
         });
         if moved.is_ok() {
             // A snapshot reading between the two sees the sub-bucket off by `CARRY`, and reads
@@ -568,15 +554,14 @@ impl Page {
     /// Adds `count` observations to sub-bucket `sub`, as any thread may: a small count to its
     /// counter, a large one straight to its carry.
     fn add(&self, sub: usize, count: u64) {
-        let Some((word, shift)) = self.lane(sub) else {
+        let Some(counter) = self.counts.get(sub) else {
             return;
         };
         match u16::try_from(count) {
             Ok(small) if small < BULK => {
-                let before =
-                    (word.fetch_add(u64::from(small) << shift, Ordering::Relaxed) >> shift) as u16;
+                let before = counter.fetch_add(small, Ordering::Relaxed);
                 if before.saturating_add(small) >= CARRY {
-                    self.carry(word, shift, sub);
+                    self.carry(counter, sub);
                 }
             }
             _ => {
@@ -591,17 +576,9 @@ impl Page {
     /// Adds the sub-bucket counts to `row`.
     #[inline]
     pub(super) fn add_to(&self, row: &mut [u64; SUBS]) {
-        // Loaded a word at a time, then added lane by lane, which the compiler does a few
-        // lanes per instruction. The observations of one window cannot overflow a `u64`.
-        let mut lanes = [0u16; SUBS];
-        for (chunk, word) in lanes.chunks_exact_mut(LANES).zip(&self.words) {
-            let word = word.load(Ordering::Relaxed);
-            for (lane, shift) in chunk.iter_mut().zip((0..64).step_by(16)) {
-                *lane = (word >> shift) as u16;
-            }
-        }
-        for (count, lane) in row.iter_mut().zip(lanes) {
-            *count = count.wrapping_add(u64::from(lane));
+        // The observations of one window cannot overflow a `u64`.
+        for (count, counter) in row.iter_mut().zip(&self.counts) {
+            *count = count.wrapping_add(u64::from(counter.load(Ordering::Relaxed)));
         }
         if let Some(carries) = self.carries.get() {
             for (count, carry) in row.iter_mut().zip(carries) {
@@ -611,8 +588,8 @@ impl Page {
     }
 
     fn clear(&self) {
-        for word in &self.words {
-            word.store(0, Ordering::Relaxed);
+        for counter in &self.counts {
+            counter.store(0, Ordering::Relaxed);
         }
         for carry in self.carries.get().into_iter().flatten() {
             carry.store(0, Ordering::Relaxed);
@@ -673,18 +650,6 @@ mod tests {
             self.add_to(&mut row);
             row[sub % SUBS]
         }
-
-        /// The counter of sub-bucket `sub`, carries aside.
-        fn counter(&self, sub: usize) -> u16 {
-            let (word, shift) = self.lane(sub).unwrap();
-            (word.load(Ordering::Relaxed) >> shift) as u16
-        }
-
-        fn set_counter(&self, sub: usize, value: u16) {
-            let (word, shift) = self.lane(sub).unwrap();
-            let lanes = word.load(Ordering::Relaxed) & !(0xffff << shift);
-            word.store(lanes | u64::from(value) << shift, Ordering::Relaxed);
-        }
     }
 
     #[test]
@@ -722,24 +687,22 @@ mod tests {
     #[test]
     fn a_page_counter_that_reaches_the_carry_loses_nothing() {
         let page = Page::default();
-        page.set_counter(2, 0xffff);
-        page.set_counter(3, CARRY - 2);
+        page.counts[3].store(CARRY - 2, Ordering::Relaxed);
         for _ in 0..2 {
             page.count::<Owner>(3);
         }
         page.count::<Sharer>(3);
         assert_eq!(page.get(3), u64::from(CARRY) + 1);
-        assert_eq!(page.counter(3), 1);
-        assert_eq!(page.get(2), 0xffff, "the lane beside is left alone");
+        assert_eq!(page.counts[3].load(Ordering::Relaxed), 1);
         assert_eq!(page.heap_bytes(), size_of::<Page>() + SUBS * 8);
-        page.set_counter(3, CARRY - 1);
+        page.counts[3].store(CARRY - 1, Ordering::Relaxed);
         page.count::<Owner>(3);
         assert_eq!(page.get(3), 2 * u64::from(CARRY));
         assert_eq!(page.get(4), 0);
         // A sharer finds the counter beyond `CARRY`: another sharer has not moved it yet.
-        page.set_counter(5, CARRY + 7);
+        page.counts[5].store(CARRY + 7, Ordering::Relaxed);
         page.count::<Sharer>(5);
-        assert_eq!(page.counter(5), 8);
+        assert_eq!(page.counts[5].load(Ordering::Relaxed), 8);
         assert_eq!(page.get(5), u64::from(CARRY) + 8);
         page.clear();
         assert_eq!(page.get(3), 0);
