@@ -121,10 +121,7 @@ unsafe fn let_go(block: *mut u8) {
         // Whatever any thread did with the values happened before the block is freed.
         fence(Ordering::Acquire);
         #[cfg(test)]
-        tests::FREED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(block.addr());
+        tests::FREED.with_borrow_mut(|freed| freed.push(block.addr()));
         // SAFETY: no reference is left, so nothing uses the block.
         unsafe { blocks::free(block) };
     }
@@ -271,8 +268,12 @@ mod blocks {
 mod tests {
     use super::*;
 
-    /// The blocks freed so far, by address.
-    pub(super) static FREED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+    thread_local! {
+        /// The blocks the thread freed so far, by address.
+        pub(super) static FREED: std::cell::RefCell<Vec<usize>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
 
     #[test]
     fn small_values_lie_side_by_side_and_keep_their_alignment() {
@@ -297,6 +298,7 @@ mod tests {
     #[test]
     fn a_block_is_freed_with_its_last_value_once_its_thread_moved_on() {
         let layout = Layout::from_size_align(1000, 8).unwrap();
+        FREED.with_borrow_mut(Vec::clear);
         // From a thread of its own, which fills more than one block and then exits.
         let values: Vec<usize> = std::thread::spawn(move || {
             (0..2 * BLOCK / layout.size())
@@ -310,7 +312,8 @@ mod tests {
             .map(|address| address & !(BLOCK - 1))
             .collect();
         assert!(blocks.len() >= 2, "{} blocks", blocks.len());
-        let freed = |block: &usize| FREED.lock().unwrap().contains(block);
+        // This thread releases the last values, so it frees the blocks.
+        let freed = |block: &usize| FREED.with_borrow(|freed| freed.contains(block));
         for (index, address) in values.iter().enumerate() {
             let pointer = NonNull::new(*address as *mut u8).unwrap();
             // The blocks outlive the thread that carved them while they hold a value.
