@@ -158,8 +158,11 @@
 //! scrape adds the shards up. A shard keeps both summaries' totals and the request counts on two
 //! cache lines, found with one lookup per request. Shards are handed out to threads as they first
 //! record, two per CPU (at least 4, at most 32); threads beyond those share one more shard,
-//! updated with atomic additions. A handler's metrics take about 20 KiB for each thread that
-//! records into them, for a typical latency distribution (see [`Summary::heap_bytes`]). The
+//! updated with atomic additions. A shard keeps the epoch of the window its thread records in;
+//! when the thread moves on to the next, it folds the ended one into slots that every shard
+//! shares, so a handler's metrics take about 4 KiB for each thread that records into them and
+//! about 8 KiB per summary for the window's ended epochs, for a typical latency distribution
+//! (see [`Summary::heap_bytes`]), carved side by side from blocks of the recording thread. The
 //! README's Performance section has measured figures and the commands that produced them.
 //!
 //! # Queries

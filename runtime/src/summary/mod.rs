@@ -345,8 +345,8 @@ impl fmt::Debug for Summary {
 }
 
 impl Summary {
-    /// An empty summary shaped by `options`. Allocates only the tags of its folded slots (16
-    /// bytes per age bucket) until the first observation.
+    /// An empty summary shaped by `options`. Allocates only its folded slots (24 bytes per age
+    /// bucket) until the first observation.
     pub fn new(options: &SummaryOptions) -> Summary {
         let shape = Shape::new(options);
         Summary {
@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn an_idle_summary_allocates_its_folded_slots_only() {
         let summary = Summary::default();
-        let folded = 5 * 16; // a tag and a pointer per age bucket
+        let folded = 5 * (16 + 8); // a tag, a pointer and a count of writers per age bucket
         assert_eq!(summary.heap_bytes(), folded);
         summary.observe(1.0, 0);
         let one_page = folded

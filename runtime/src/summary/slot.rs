@@ -230,15 +230,9 @@ impl Side {
 }
 
 impl Slot {
-    /// Makes the slot hold epoch `tag - 1`, clearing it first if it holds an older one; `None`
-    /// when it already holds a newer epoch. Waits while another thread clears it.
-    #[cold]
-    pub(super) fn claim(&self, tag: u64) -> Option<&Slot> {
-        self.rotate(tag, |_, _| {})
-    }
-
-    /// [`Slot::claim`], passing what the slot held to `fold` first, with its epoch, when it
-    /// held anything.
+    /// Makes the slot hold epoch `tag - 1`, clearing it first if it holds an older one, after
+    /// passing what it held, with its epoch, to `fold`; `None` when it already holds a newer
+    /// epoch. Waits while another thread clears it.
     #[cold]
     pub(super) fn rotate(&self, tag: u64, fold: impl FnOnce(u64, &Slot)) -> Option<&Slot> {
         let mut spins = 0u32;
@@ -263,10 +257,13 @@ impl Slot {
             }
             if self
                 .tag
+                // Sequentially consistent: a folded slot's writers announce themselves before
+                // they read the tag, and its claim reads the announcements after this (see
+                // `Folded`).
                 .compare_exchange(
                     current,
                     tag | RESETTING,
-                    Ordering::Acquire,
+                    Ordering::SeqCst,
                     Ordering::Relaxed,
                 )
                 .is_ok()
@@ -758,7 +755,7 @@ mod tests {
     #[test]
     fn a_claimed_slot_starts_empty() {
         let slot = Slot::default();
-        assert!(slot.claim(1).is_some());
+        assert!(slot.rotate(1, |_, _| {}).is_some());
         assert_eq!(
             slot.heap_bytes(),
             0,
@@ -776,8 +773,11 @@ mod tests {
         let mut totals = [0; PAGES];
         assert_eq!(slot.add_totals(POSITIVE, &mut totals), 1 << 48);
         assert_eq!(slot.specials(), (1, [0, 1]));
-        assert!(slot.claim(0).is_none(), "an older epoch is refused");
-        assert!(slot.claim(2).is_some());
+        assert!(
+            slot.rotate(0, |_, _| {}).is_none(),
+            "an older epoch is refused"
+        );
+        assert!(slot.rotate(2, |_, _| {}).is_some());
         assert_eq!(slot.add_totals(POSITIVE, &mut totals), 0);
         assert_eq!(slot.specials(), (0, [0, 0]));
         // Installed pages stay installed, empty.
