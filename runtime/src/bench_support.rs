@@ -55,10 +55,8 @@ pub fn simulate_cpus(cpus: usize) -> usize {
     shard::simulate_cpus(cpus)
 }
 
-/// Where the synthetic handlers' clock stands: far enough from the origin for any history, and
-/// in the middle of a slot of the default window, where a scrape usually finds itself (at a
-/// slot's start, the ended slots are not merged yet).
-const NOW: Duration = Duration::from_secs(3600 + 60);
+/// Where the synthetic handlers' clock stands: far enough from the origin for any history.
+const NOW: Duration = Duration::from_secs(3600);
 
 impl SyntheticHandlers {
     /// Creates the handlers, with no histogram. Their descriptions are leaked, as statics
