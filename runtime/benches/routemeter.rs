@@ -465,10 +465,11 @@ fn bytes_per_scrape() -> Vec<(&'static str, usize, usize, usize)> {
 /// always holds 8 to 10), so every age bucket of both summaries holds observations, spread over
 /// about 10 powers of two for the latency and 7 for the size. The requests are served by two
 /// threads, as by the two worker threads of a service on this machine, so every summary has
-/// two shards to read.
+/// two shards to read, each thread oldest first, as a thread serves them.
 fn fill_window(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
     let requests: Vec<(f64, Duration)> = (0..8)
-        .flat_map(|minute| (0..25).map(move |request| minute * 60 + request * 2))
+        .rev()
+        .flat_map(|minute| (0..25).rev().map(move |request| minute * 60 + request * 2))
         .map(|seconds_ago| (latencies.next_seconds(), Duration::from_secs(seconds_ago)))
         .collect();
     on_two_threads(&requests, |&(seconds, ago)| {
@@ -499,7 +500,7 @@ fn response_size(seconds: f64) -> u64 {
 /// Bytes per handler after 10^6 requests spread over the last 8 minutes (so every age bucket of
 /// the window holds some), with log-normal latencies around 5 ms and sizes that vary from about
 /// 200 bytes to 20 KiB, served by two threads (each records into a shard of its own) or by one,
-/// with the histograms of `histograms`.
+/// oldest first, with the histograms of `histograms`.
 fn bytes_per_handler(two_threads: bool, histograms: Histograms) -> usize {
     let handlers = SyntheticHandlers::with_histogram(1, histograms);
     let mut latencies = LogNormal::new(3);
@@ -507,7 +508,7 @@ fn bytes_per_handler(two_threads: bool, histograms: Histograms) -> usize {
         .map(|request| {
             (
                 latencies.next_seconds(),
-                Duration::from_micros(request * 480),
+                Duration::from_micros((999_999 - request) * 480),
             )
         })
         .collect();

@@ -88,11 +88,13 @@ pub enum History {
 }
 
 impl History {
-    /// How long before the benchmark's instant request `index` (of `REQUESTS_PER_THREAD`) ended.
+    /// How long before the benchmark's instant request `index` (of `REQUESTS_PER_THREAD`) ended:
+    /// a thread's requests end in time order, the oldest first.
     fn ago(self, index: usize) -> Duration {
+        let later = REQUESTS_PER_THREAD.saturating_sub(index + 1) as u32;
         match self {
             History::Instant => Duration::ZERO,
-            History::Window => Duration::from_secs(480) * index as u32 / REQUESTS_PER_THREAD as u32,
+            History::Window => Duration::from_secs(480) * later / REQUESTS_PER_THREAD as u32,
         }
     }
 
