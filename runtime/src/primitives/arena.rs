@@ -7,13 +7,14 @@
 //! value aligned to a cache line, a gap: a quarter more resident memory than the values
 //! themselves. Here each thread carves its values from 1 MiB blocks of its own, one after the
 //! other: a block counts the values it holds, plus one while a thread is still carving from it,
-//! and is freed with the last of them. Blocks are mapped from the kernel (on Unix), so the pages
-//! of a block that nothing was carved from yet are never touched and take no memory: a thread
-//! reserves address space, not memory.
+//! and is freed with the last of them (the room of a value released before is not reused: metric
+//! storage lives as long as its metric). Blocks are mapped from the kernel (on Unix), so the
+//! pages of a block that nothing was carved from yet are never touched and take no memory: a
+//! thread reserves address space, not memory.
 //!
 //! Values larger than [`LARGEST`] bytes, or aligned beyond [`MOST_ALIGNED`], come from the
-//! general allocator; so do values allocated while the thread's locals are being destroyed, one
-//! block each.
+//! general allocator. A value allocated while the thread's locals are being destroyed gets a
+//! block of its own.
 
 use std::alloc::{self, Layout};
 use std::cell::Cell;
