@@ -11,11 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::buckets::Bucket;
 use super::divisor::Divisor;
-use super::slot::{Slot, RESETTING};
+use super::slot::{Slot, RESETTING, SPINS_BEFORE_YIELD};
 use crate::primitives::shard::Sharer;
-
-/// Spins before a thread waiting for the writers of a folded slot yields its time slice.
-const SPINS_BEFORE_YIELD: u32 = 64;
 
 /// One slot per age bucket, each holding the epoch it is tagged with, over every shard.
 ///

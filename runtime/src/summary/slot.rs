@@ -42,8 +42,9 @@ const GROUP_PAGES: usize = 8;
 const GROUPS: usize = PAGES / GROUP_PAGES;
 /// Set in a slot tag while the slot is being cleared for the epoch in the other bits.
 pub(super) const RESETTING: u64 = 1 << 63;
-/// Spins before a thread waiting for a slot reset starts yielding its time slice.
-const SPINS_BEFORE_YIELD: u32 = 64;
+/// Spins before a thread waiting for a slot reset (or for the folds into a folded slot) starts
+/// yielding its time slice.
+pub(super) const SPINS_BEFORE_YIELD: u32 = 64;
 
 /// The observations of one epoch: the epoch, and the counts, allocated when it first counts.
 #[derive(Default)]
