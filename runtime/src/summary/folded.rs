@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::buckets::Bucket;
 use super::divisor::Divisor;
-use super::slot::{Slot, RESETTING, SPINS_BEFORE_YIELD};
+use super::slot::{pause, Slot, RESETTING};
 use crate::primitives::shard::Sharer;
 
 /// One slot per age bucket, each holding the epoch it is tagged with, over every shard.
@@ -102,12 +102,7 @@ impl Folded {
 fn wait_for(writers: &AtomicUsize) {
     let mut spins = 0u32;
     while writers.load(Ordering::SeqCst) != 0 {
-        spins += 1;
-        if spins < SPINS_BEFORE_YIELD {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
+        pause(&mut spins);
     }
 }
 

@@ -44,7 +44,18 @@ const GROUPS: usize = PAGES / GROUP_PAGES;
 pub(super) const RESETTING: u64 = 1 << 63;
 /// Spins before a thread waiting for a slot reset (or for the folds into a folded slot) starts
 /// yielding its time slice.
-pub(super) const SPINS_BEFORE_YIELD: u32 = 64;
+const SPINS_BEFORE_YIELD: u32 = 64;
+
+/// One turn of a wait for another thread's brief work on a slot: a spin for the first turns
+/// (`spins` counts them), then the rest of the time slice.
+pub(super) fn pause(spins: &mut u32) {
+    *spins += 1;
+    if *spins < SPINS_BEFORE_YIELD {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
 
 /// The observations of one epoch: the epoch, and the counts, allocated when it first counts.
 #[derive(Default)]
@@ -248,12 +259,7 @@ impl Slot {
             }
             if current & RESETTING != 0 {
                 // Another thread is clearing the slot: never write into a half-cleared slot.
-                spins += 1;
-                if spins < SPINS_BEFORE_YIELD {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
+                pause(&mut spins);
                 continue;
             }
             if self
@@ -536,9 +542,7 @@ impl Page {
     /// Read-modify-writes, for owners too: this runs once in 2^15 observations of a sub-bucket.
     #[cold]
     fn carry(&self, counter: &AtomicU16, sub: usize) {
-        let carries = self
-            .carries
-            .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
+        let carries = self.carries();
         let moved = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
             count.checked_sub(CARRY)
         });
@@ -563,12 +567,15 @@ impl Page {
                 }
             }
             _ => {
-                let carries = self
-                    .carries
-                    .get_or_init(|| [const { AtomicU64::new(0) }; SUBS]);
-                carries[sub % SUBS].fetch_add(count, Ordering::Relaxed);
+                self.carries()[sub % SUBS].fetch_add(count, Ordering::Relaxed);
             }
         }
+    }
+
+    /// The page's carries, allocated on first use.
+    fn carries(&self) -> &[AtomicU64; SUBS] {
+        self.carries
+            .get_or_init(|| [const { AtomicU64::new(0) }; SUBS])
     }
 
     /// Adds the sub-bucket counts to `row`.
