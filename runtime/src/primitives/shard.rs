@@ -238,6 +238,8 @@ impl<T> Shards<T> {
 
 /// How the counters of a shard are written: by their one owner, or by any thread.
 pub(crate) trait Writer {
+    /// Whether one thread alone writes through it: the shard's owner.
+    const OWNED: bool;
     /// Adds `n` to `counter`.
     fn add(counter: &AtomicU64, n: u64);
     /// Adds `n` to `counter` with release ordering: a reader that loads the new value with
@@ -263,6 +265,8 @@ pub(crate) enum Owner {}
 pub(crate) enum Sharer {}
 
 impl Writer for Owner {
+    const OWNED: bool = true;
+
     #[inline]
     fn add(counter: &AtomicU64, n: u64) {
         counter.store(
@@ -319,6 +323,8 @@ impl Writer for Owner {
 }
 
 impl Writer for Sharer {
+    const OWNED: bool = false;
+
     #[inline]
     fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);

@@ -3,7 +3,8 @@
 //! Each shard keeps one slot: the epoch its thread records in. When the thread moves on to a new
 //! epoch, it first adds what the slot holds to the slot of that epoch here, shared by every
 //! shard and written with read-modify-writes, then clears its own. An observation stamped in an
-//! epoch its shard has moved past (a thread without a shard of its own, late) lands here too.
+//! epoch its shard has moved past (late) lands here too, and so does every observation of a
+//! thread without a shard of its own.
 //! A snapshot reads these slots and each shard's one: with 32 shards and 5 age buckets, 37
 //! slots, where keeping every epoch in every shard would make 160.
 
@@ -82,9 +83,9 @@ impl Folded {
         self.write(epoch, slot_count, |slot| from.fold_into(slot));
     }
 
-    /// Counts an observation of `epoch` whose shard has moved past it.
-    #[cold]
-    pub(super) fn count_late(&self, epoch: u64, slot_count: Divisor, bucket: Bucket, value: f64) {
+    /// Counts an observation of `epoch`: one whose shard has moved past it, or one from a thread
+    /// that shares its shard.
+    pub(super) fn count(&self, epoch: u64, slot_count: Divisor, bucket: Bucket, value: f64) {
         self.write(epoch, slot_count, |slot| {
             slot.count::<Sharer>(bucket, value);
         });
@@ -138,7 +139,7 @@ mod tests {
             }
             std::thread::scope(|scope| {
                 scope.spawn(|| folded.fold(0, &from, 1, slot_count));
-                scope.spawn(|| folded.count_late(5, slot_count, Bucket::Zero, 0.0));
+                scope.spawn(|| folded.count(5, slot_count, Bucket::Zero, 0.0));
             });
             let slot = &folded.slots()[0];
             // Epoch 5 holds its own observation only (counted apart from the pages), whichever

@@ -14,8 +14,9 @@
 //!
 //! **Shards** ([`crate::primitives::shard`]). Each thread records into a part of the summary of
 //! its own: its own totals and the slot of the epoch it records in, which only it writes, with
-//! plain loads and stores. Threads beyond the shard pool share one more part, written with atomic
-//! read-modify-writes. A snapshot adds the parts up. One thread's part is a [`Core`]. A standalone
+//! plain loads and stores. Threads beyond the shard pool share one more part: its totals are
+//! written with atomic read-modify-writes, and its observations go straight to the summary's
+//! [`Folded`] slots (below). A snapshot adds the parts up. One thread's part is a [`Core`]. A standalone
 //! [`Summary`] keeps its cores, its [`Folded`] slots and a [`Shape`] (the options and the
 //! divisions they imply); an instrumented handler keeps the cores of its two summaries side by
 //! side in per-thread parts of its own, with one `Shape` for both.
@@ -26,9 +27,7 @@
 //! The first observation of a new epoch in a slot that holds an older one folds what the slot
 //! holds into the summary's [`Folded`] slot of that epoch (slot `epoch % age_buckets` of
 //! `age_buckets`, shared by every shard and written with read-modify-writes), unless that
-//! epoch has left the window, and clears the slot. In the shared part one thread wins a
-//! compare-and-swap on the tag and the others wait the few microseconds this takes. So a thread
-//! does that work once per slot period, and a shard keeps one epoch however many are in the
+//! epoch has left the window, and clears the slot. So a thread does that work once per slot period, and a shard keeps one epoch however many are in the
 //! window. A snapshot at `now` merges the slots, its shards' and the folded ones, whose epoch
 //! is in `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran ahead
 //! of the snapshot's), so the window covers between `(age_buckets - 1) / age_buckets * max_age`
@@ -219,35 +218,33 @@ impl Shape {
             return; // NaN
         };
         let tag = epoch + 1; // 0 tags a slot that never held anything
-        if core.slot.tag.load(Ordering::Acquire) == tag {
-            core.slot.count::<W>(bucket, value);
+        if !W::OWNED {
+            // Threads that share the core count straight into the folded slot of the epoch:
+            // in a slot of their own, one of them clearing it for a new epoch could lose what
+            // another was counting, where a folded slot's claim waits for its writers.
+            folded.count(epoch, self.slot_count, bucket, value);
+        } else if core.slot.tag.load(Ordering::Acquire) == tag {
+            core.slot.count::<Owner>(bucket, value);
         } else {
-            self.rotate::<W>(core, folded, epoch, bucket, value);
+            self.rotate(core, folded, epoch, bucket, value);
         }
         W::add(&core.count, 1);
         W::add_float(&core.sum, value);
     }
 
-    /// Counts an observation of `epoch` that the core's slot does not hold: the slot moves on to
-    /// `epoch`, folding what it held into `folded` first, or, if it holds a later epoch already,
-    /// the observation goes to `folded`.
+    /// Counts an observation of `epoch` that the slot of `core`, owned by the calling thread,
+    /// does not hold: the slot moves on to `epoch`, folding what it held into `folded` first,
+    /// or, if it holds a later epoch already, the observation goes to `folded`.
     #[cold]
     #[inline(never)]
-    fn rotate<W: Writer>(
-        &self,
-        core: &Core,
-        folded: &Folded,
-        epoch: u64,
-        bucket: Bucket,
-        value: f64,
-    ) {
+    fn rotate(&self, core: &Core, folded: &Folded, epoch: u64, bucket: Bucket, value: f64) {
         let slot_count = self.slot_count;
         let rotated = core.slot.rotate(epoch + 1, |ended, slot| {
             folded.fold(ended, slot, epoch, slot_count);
         });
         match rotated {
-            Some(slot) => slot.count::<W>(bucket, value),
-            None => folded.count_late(epoch, slot_count, bucket, value),
+            Some(slot) => slot.count::<Owner>(bucket, value),
+            None => folded.count(epoch, slot_count, bucket, value),
         }
     }
 
@@ -372,7 +369,7 @@ impl Summary {
     /// `NaN` is ignored. `±Inf` is counted in buckets of its own (and makes `_sum` infinite, as in
     /// every Prometheus client); magnitudes outside `[2^-48, 2^48)` are clamped into the extreme
     /// buckets. Never blocks, except for a thread without a shard of its own, which may wait the
-    /// few microseconds in which another such thread clears the slot that a new epoch reuses,
+    /// few microseconds in which another thread clears the folded slot that a new epoch reuses,
     /// once per slot period.
     #[inline]
     pub fn observe(&self, value: f64, now_nanos: u64) {
@@ -553,6 +550,30 @@ mod tests {
             "{:?}",
             snapshot.quantiles
         );
+    }
+
+    #[test]
+    fn sharers_moving_to_a_new_epoch_lose_nothing() {
+        // Four threads without a shard of their own each move through four epochs, so that one
+        // moves the window on while the others are still counting in the epoch it leaves.
+        let slot = 120_000_000_000u64; // the default window's slot period
+        for _ in 0..20 {
+            let summary = Summary::default();
+            std::thread::scope(|scope| {
+                for thread in 0..4u64 {
+                    let summary = &summary;
+                    scope.spawn(move || {
+                        for i in 0..20_000u64 {
+                            let now = (i / 5_000) * slot + thread;
+                            summary.observe_in(Shard::SHARED, f64::from((i % 100) as u32 + 1), now);
+                        }
+                    });
+                }
+            });
+            let snapshot = summary.snapshot(3 * slot + 10);
+            assert_eq!(snapshot.count, 80_000);
+            assert_eq!(snapshot.window_count, 80_000, "observations were lost");
+        }
     }
 
     #[test]
