@@ -11,7 +11,7 @@ use http::{Extensions, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
-use crate::record::handoff::{Collector, HandedOver};
+use crate::record::handoff::{self, Collected, HandedOver};
 use crate::record::in_flight::InFlight;
 use crate::record::metered_body::MeteredBody;
 use crate::record::metrics::request_sizes_wanted;
@@ -141,8 +141,9 @@ pin_project! {
         head: bool,
         // The request's `Content-Length`, for handlers that record request sizes.
         request_length: Option<u64>,
-        // The request an instrumented handler handed over, waiting for the response.
-        handed: Option<HandedOver>,
+        // What the instrumented handlers under it handed over: the request waiting for the
+        // response.
+        collected: Collected,
         // The wrapper's own request, recorded when no instrumented handler starts: one that
         // does counts the request itself (answered, failed or cancelled).
         own: Option<InFlight>,
@@ -155,7 +156,7 @@ impl<F> MeteredFuture<F> {
             inner,
             head,
             request_length,
-            handed: None,
+            collected: Collected::default(),
             own,
         }
     }
@@ -170,19 +171,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let collector = Collector::open();
-        let poll = this.inner.poll(cx);
-        let collected = collector.close();
-        if collected.started {
+        let mut inner = this.inner;
+        let poll = handoff::collect(this.collected, || inner.as_mut().poll(cx));
+        if this.collected.started {
             // At once, so that the in-flight gauge counts the request once while it runs.
             if let Some(own) = this.own.take() {
                 own.discard();
-            }
-        }
-        if let Some(handed) = collected.handed {
-            // Two handlers finished for one response: the later one answered it.
-            if let Some((earlier, outcome)) = this.handed.replace(handed) {
-                earlier.finish(outcome);
             }
         }
         let Poll::Ready(result) = poll else {
@@ -190,7 +184,7 @@ where
         };
         // A handler that started has dropped the wrapper's own request: it hands its request
         // over, or records it itself (an error).
-        let handed = this.handed.take().or_else(|| {
+        let handed = this.collected.handed.take().or_else(|| {
             this.own
                 .take()
                 .map(|own| (own, Classification::UNCLASSIFIED))
