@@ -57,7 +57,11 @@
 //! | `requests_in_flight` | includes responses still sending their body | until the headers |
 //!
 //! A body that has sent its known length (an exact size hint, or `Content-Length`) has ended,
-//! even if the server never polls it again. Responses without a body (to `HEAD`, `1xx`, `204`,
+//! even if the server never polls it again. A body held whole in memory (`Full<Bytes>`,
+//! `String`) goes to the connection in one frame, with the headers: its request ends when the
+//! response is returned, and is recorded then, by the handler itself unless it asks for what
+//! only [`Metered`] records (the opt-ins below, or a stream), so that [`Metered`] costs such
+//! responses next to nothing. Responses without a body (to `HEAD`, `1xx`, `204`,
 //! `304`) are counted at the headers either way. A handler that runs on a task other than the
 //! one polling [`Metered`] (spawned and awaited) is recorded as without it.
 //!

@@ -305,3 +305,43 @@ async fn time_to_headers_and_request_size_are_recorded_when_asked_for() -> TestR
     );
     server.stop().await
 }
+
+#[routemeter::instrumented(
+    name = "WholeUpload",
+    route = "POST /whole-upload",
+    time_to_headers = true,
+    request_size = true
+)]
+async fn whole_upload() -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::from_static(b"taken")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_body_still_gets_what_only_the_meter_records() -> TestResult {
+    // A `Full` body ends with its response, so its handler records itself, unless it asks for
+    // what only the meter sees: then the meter takes it, as for a streamed body.
+    let exporter = routemeter::install()?;
+    let server = TestServer::start_metered(|_| whole_upload()).await?;
+    let series = HandlerSeries::new("body_end", "WholeUpload", "POST", "/whole-upload");
+    let labels = [
+        ("handler", "WholeUpload"),
+        ("method", "POST"),
+        ("route", "/whole-upload"),
+    ];
+    let before = metrics(&exporter)?;
+    let reply = server
+        .client()
+        .request(http::Method::POST, "/whole-upload", &[], vec![b'z'; 321])
+        .await?;
+    assert_eq!(reply.text(), "taken");
+    let after = ended(&exporter, series, &before, "200").await?;
+    let delta =
+        |name: &str| after.value_or_zero(name, &labels) - before.value_or_zero(name, &labels);
+    assert_eq!(delta("body_end_request_size_bytes_sum"), 321.0);
+    assert_eq!(delta("body_end_time_to_headers_seconds_count"), 1.0);
+    assert_eq!(
+        series.sum(&after, "size") - series.sum(&before, "size"),
+        5.0
+    );
+    server.stop().await
+}

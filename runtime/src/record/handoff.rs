@@ -23,6 +23,10 @@ pub(crate) struct Collected {
     pub(crate) handed: Option<HandedOver>,
     /// Whether an instrumented handler started.
     pub(crate) started: bool,
+    /// Whether the response's body is held whole in memory
+    /// ([`held_whole`](crate::record::metered_body::held_whole)): it ends when the response is
+    /// returned, so a handler with nothing to record at the meter records itself then.
+    pub(crate) body_held_whole: bool,
 }
 
 thread_local! {
@@ -70,7 +74,9 @@ pub(crate) fn note_start() {
     with_innermost(|collected| collected.started = true);
 }
 
-/// Hands `request` to the innermost collector open on this thread; gives it back when none is.
+/// Hands `request` to the innermost collector open on this thread; gives it back when none is,
+/// or when that collector's response ends as it is returned and the meter has nothing to
+/// record but what the handler records itself.
 ///
 /// A handler that completes after another under the same meter (an instrumented handler calling
 /// another) replaces it: the outer one answers the request, and the inner one is recorded now.
@@ -78,6 +84,10 @@ pub(crate) fn note_start() {
 pub(crate) fn offer(request: InFlight, outcome: Classification) -> Option<InFlight> {
     let mut request = Some(request);
     let displaced = with_innermost(|collected| {
+        let metrics = request.as_ref()?.metrics();
+        if collected.body_held_whole && !metrics.records_at_meter() {
+            return None;
+        }
         let handed = request.take().map(|request| (request, outcome));
         std::mem::replace(&mut collected.handed, handed)
     });

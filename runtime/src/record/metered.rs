@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 
 use crate::record::handoff::{self, Collected, HandedOver};
 use crate::record::in_flight::InFlight;
-use crate::record::metered_body::MeteredBody;
+use crate::record::metered_body::{held_whole, MeteredBody};
 use crate::record::metrics::request_sizes_wanted;
 use crate::record::outcome::{content_length, response_size, Classification, Code};
 use crate::record::streams::OpenStream;
@@ -41,6 +41,10 @@ use crate::record::streams::OpenStream;
 /// - the request is counted when the body ends: `code` is the response's status, `aborted` when
 ///   the body was dropped before its end (the client went away), `body_error` when the body
 ///   failed; `requests_in_flight` includes responses still sending their body.
+///
+/// A body held whole in memory (`Full<Bytes>`, `String`) goes to the connection in one frame,
+/// with the headers: its request is recorded when the response is returned, as without the
+/// wrapper, unless the handler asks for the time to headers, the request size or a stream.
 ///
 /// Without it, a handler is recorded when it returns its response: the duration runs to the
 /// headers and the size is the body's exact size hint, or its `Content-Length`. Responses that carry
@@ -83,7 +87,7 @@ impl<S> Metered<S> {
 impl<S, B, RB> hyper::service::Service<Request<B>> for Metered<S>
 where
     S: hyper::service::Service<Request<B>, Response = Response<RB>>,
-    RB: Body,
+    RB: Body + 'static,
 {
     type Response = Response<MeteredBody<RB>>;
     type Error = S::Error;
@@ -91,7 +95,7 @@ where
 
     fn call(&self, request: Request<B>) -> Self::Future {
         let (head, request_length, own) = self.read(&request);
-        MeteredFuture::new(self.inner.call(request), head, request_length, own)
+        MeteredFuture::new::<RB>(self.inner.call(request), head, request_length, own)
     }
 }
 
@@ -115,7 +119,7 @@ impl<S> Metered<S> {
 impl<S, B, RB> tower_service::Service<Request<B>> for Metered<S>
 where
     S: tower_service::Service<Request<B>, Response = Response<RB>>,
-    RB: Body,
+    RB: Body + 'static,
 {
     type Response = Response<MeteredBody<RB>>;
     type Error = S::Error;
@@ -127,7 +131,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (head, request_length, own) = self.read(&request);
-        MeteredFuture::new(self.inner.call(request), head, request_length, own)
+        MeteredFuture::new::<RB>(self.inner.call(request), head, request_length, own)
     }
 }
 
@@ -151,12 +155,21 @@ pin_project! {
 }
 
 impl<F> MeteredFuture<F> {
-    fn new(inner: F, head: bool, request_length: Option<u64>, own: Option<InFlight>) -> Self {
+    /// The future of a response whose body is of type `RB`.
+    fn new<RB: 'static>(
+        inner: F,
+        head: bool,
+        request_length: Option<u64>,
+        own: Option<InFlight>,
+    ) -> Self {
         MeteredFuture {
             inner,
             head,
             request_length,
-            collected: Collected::default(),
+            collected: Collected {
+                body_held_whole: held_whole::<RB>(),
+                ..Collected::default()
+            },
             own,
         }
     }
@@ -165,7 +178,7 @@ impl<F> MeteredFuture<F> {
 impl<F, RB, E> Future for MeteredFuture<F>
 where
     F: Future<Output = Result<Response<RB>, E>>,
-    RB: Body,
+    RB: Body + 'static,
 {
     type Output = Result<Response<MeteredBody<RB>>, E>;
 
@@ -207,7 +220,7 @@ where
 /// Puts the handed-over request, if any, on the response's body, and records what is known at the
 /// headers.
 #[inline]
-fn meter<RB: Body>(
+fn meter<RB: Body + 'static>(
     response: Response<RB>,
     handed: Option<HandedOver>,
     head: bool,
@@ -245,6 +258,14 @@ fn meter<RB: Body>(
         });
         let stream = OpenStream::open(streams);
         return response.map(|body| MeteredBody::stream(body, stream, status.as_u16(), length));
+    }
+    if held_whole::<RB>() {
+        // Its one frame goes to the connection with the headers: the body ends now.
+        request.finish(Classification {
+            code: Code::Status(status.as_u16()),
+            size: length,
+        });
+        return response.map(MeteredBody::unmetered);
     }
     response.map(|body| MeteredBody::request(body, request, status.as_u16(), length))
 }

@@ -1,11 +1,13 @@
 //! A response body that records its request when its last frame has gone out, or when it is
 //! dropped before then.
 
+use std::any::TypeId;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
 use pin_project_lite::pin_project;
 
 use crate::record::in_flight::InFlight;
@@ -67,6 +69,14 @@ impl Drop for BodyEnd {
     }
 }
 
+/// Whether a body of type `B` holds its whole content in memory (`Full<Bytes>`, `String`): the
+/// connection takes it in one frame, with the headers, so its end is when its response is
+/// returned, and it is recorded then rather than followed frame by frame.
+pub(crate) fn held_whole<B: 'static>() -> bool {
+    let body = TypeId::of::<B>();
+    body == TypeId::of::<Full<Bytes>>() || body == TypeId::of::<String>()
+}
+
 impl<B> MeteredBody<B> {
     /// A body that records nothing: the response of a route no instrumented handler answered.
     pub(crate) fn unmetered(inner: B) -> MeteredBody<B> {
@@ -110,10 +120,11 @@ impl<B: Body> Body for MeteredBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        let poll = this.inner.as_mut().poll_frame(cx);
+        // Followed only while it tracks something; otherwise passed through untouched.
         let Some(end) = this.end.as_mut().filter(|end| end.tracked.is_some()) else {
-            return poll;
+            return this.inner.poll_frame(cx);
         };
+        let poll = this.inner.as_mut().poll_frame(cx);
         match &poll {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {

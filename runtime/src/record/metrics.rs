@@ -186,6 +186,12 @@ impl HandlerMetrics {
     }
 
     /// Counts a request that starts.
+    /// Whether a meter ([`Metered`](crate::Metered)) records something of this handler's
+    /// requests that the handler cannot: the time to headers, the request size, or a stream.
+    pub(crate) fn records_at_meter(&self) -> bool {
+        self.headers.is_some() || self.request_size.is_some() || self.streams.is_some()
+    }
+
     pub(crate) fn start(&self) {
         match self.part() {
             (part, true) => part.tally.start::<Owner>(),
