@@ -23,7 +23,7 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// Size and alignment of a block: a value's block is found by rounding its address down.
 const BLOCK: usize = 1 << 20;
-/// Room at the start of a block for its [`Header`]: a cache line, so that the values aligned to
+/// Room for a block's [`Header`], before its values: a cache line, so that the values aligned to
 /// one that follow are.
 const HEADER: usize = 64;
 /// The largest value carved from a block.
@@ -116,8 +116,8 @@ fn carved(layout: Layout) -> bool {
 ///
 /// `block` is the start of a live block, and the caller holds one of its references.
 unsafe fn let_go(block: *mut u8) {
-    // SAFETY: the block is live, and starts with its header.
-    let header = unsafe { &*block.cast::<Header>() };
+    // SAFETY: the block is live, and holds its header there.
+    let header = unsafe { &*header_of(block) };
     if header.live.fetch_sub(1, Ordering::Release) == 1 {
         // Whatever any thread did with the values happened before the block is freed.
         fence(Ordering::Acquire);
@@ -146,11 +146,11 @@ impl Cursor {
             self.retire();
             block = new_block();
             self.block.set(block);
-            start = (HEADER + stagger()).next_multiple_of(layout.align());
+            start = (header_offset(block) + HEADER).next_multiple_of(layout.align());
         }
         self.next.set(start + layout.size());
         // SAFETY: `block` is live: this cursor holds one of its references.
-        let header = unsafe { &*block.cast::<Header>() };
+        let header = unsafe { &*header_of(block) };
         header.live.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `start + size` is within the block.
         NonNull::new(unsafe { block.add(start) }).unwrap_or_else(|| unreachable!())
@@ -172,24 +172,29 @@ impl Drop for Cursor {
     }
 }
 
-/// Where the values of the next block start, past its header: blocks are aligned to 1 MiB, and
+/// Where a block's header lies, its values following it: blocks are aligned to 1 MiB, and
 /// threads that record into the same handlers in the same order carve their parts of a handler
-/// at the same offset of their blocks; at the same offset, they would compete for the same few
-/// sets of the processor's caches. Successive blocks start their values up to 64 KiB further
-/// in, in steps of two lines. The pages skipped are never touched, so they take no memory.
-fn stagger() -> usize {
-    static BLOCKS: AtomicUsize = AtomicUsize::new(0);
-    let block = BLOCKS.fetch_add(1, Ordering::Relaxed);
-    // 37 is prime to 512: the first 512 blocks all start at a different offset.
-    (block.wrapping_mul(37) % 512) * MOST_ALIGNED
+/// at the same distance from their first value; at the same offset of their blocks, they would
+/// compete for the same few sets of the processor's caches. So blocks start up to 64 KiB in, in
+/// steps of two lines, by their address, so that the header is found from any value's block.
+/// The pages before it are never touched and take no memory; the header shares its page with
+/// the first values.
+fn header_offset(block: *mut u8) -> usize {
+    // 37 is prime to 512: 512 blocks side by side all start at a different offset.
+    ((block.addr() / BLOCK).wrapping_mul(37) % 512) * MOST_ALIGNED
+}
+
+/// The header of `block`.
+fn header_of(block: *mut u8) -> *mut Header {
+    block.wrapping_add(header_offset(block)).cast()
 }
 
 /// A block whose header counts the one reference of the cursor that carves from it.
 fn new_block() -> *mut u8 {
     let block = blocks::new();
-    // SAFETY: the block is at least HEADER bytes, aligned beyond a `Header`'s alignment.
+    // SAFETY: the header lies within the block, at a multiple of a line.
     unsafe {
-        block.cast::<Header>().write(Header {
+        header_of(block).write(Header {
             live: AtomicUsize::new(1),
         })
     };
