@@ -1,11 +1,12 @@
 //! How a handler's finished request reaches the body meter that waits for its response.
 //!
 //! The attribute's future cannot change what the handler returns, so it cannot wrap the response
-//! body itself. A [`Metered`](crate::Metered) service polls the service it wraps with a collector
-//! of its own open ([`collect`]); an instrumented handler that completes during that poll, on this
-//! thread, hands its started request over with [`offer`] instead of recording it, and the meter
-//! records it when the response body ends. Without a meter (or for a handler run on another task) nobody
-//! collects, and the handler records at once, when it returns its response.
+//! body itself. A [`Metered`](crate::Metered) service polls the service it wraps with a
+//! collector of its own open ([`collect`]); an instrumented handler that completes during that
+//! poll, on this thread, hands its started request over with [`offer`] instead of recording it,
+//! and the meter records it when the response body ends. Without a meter (or for a handler run
+//! on another task) nobody collects, and the handler records at once, when it returns its
+//! response.
 
 use std::cell::Cell;
 use std::ptr;

@@ -25,7 +25,7 @@ pin_project! {
         #[pin]
         inner: B,
         // Boxed: the response carries the body through several moves on its way to the
-        // connection, and a pointer makes them cheaper than the allocation costs (measured).
+        // connection, which cost more with the state inline than its allocation does.
         end: Option<Box<BodyEnd>>,
     }
 }

@@ -16,10 +16,10 @@
 //! its own: its own totals and the slot of the epoch it records in, which only it writes, with
 //! plain loads and stores. Threads beyond the shard pool share one more part: its totals are
 //! written with atomic read-modify-writes, and its observations go straight to the summary's
-//! [`Folded`] slots (below). A snapshot adds the parts up. One thread's part is a [`Core`]. A standalone
-//! [`Summary`] keeps its cores, its [`Folded`] slots and a [`Shape`] (the options and the
-//! divisions they imply); an instrumented handler keeps the cores of its two summaries side by
-//! side in per-thread parts of its own, with one `Shape` for both.
+//! [`Folded`] slots (below). A snapshot adds the parts up. One thread's part is a [`Core`]. A
+//! standalone [`Summary`] keeps its cores, its [`Folded`] slots and a [`Shape`] (the options and
+//! the divisions they imply); an instrumented handler keeps the cores of its two summaries side
+//! by side in per-thread parts of its own, with one `Shape` for both.
 //!
 //! **Window** ([`slot`], [`folded`], [`window`]). `max_age` is split into `age_buckets` slot
 //! periods of `slot = max_age / age_buckets` nanoseconds. An observation at `now` belongs to
@@ -27,12 +27,13 @@
 //! The first observation of a new epoch in a slot that holds an older one folds what the slot
 //! holds into the summary's [`Folded`] slot of that epoch (slot `epoch % age_buckets` of
 //! `age_buckets`, shared by every shard and written with read-modify-writes), unless that
-//! epoch has left the window, and clears the slot. So a thread does that work once per slot period, and a shard keeps one epoch however many are in the
-//! window. A snapshot at `now` merges the slots, its shards' and the folded ones, whose epoch
-//! is in `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran ahead
-//! of the snapshot's), so the window covers between `(age_buckets - 1) / age_buckets * max_age`
-//! and `max_age` of the most recent history, as in the Go client, and a long idle period needs
-//! no rotation work: stale slots are simply not merged. An observation stamped in an epoch its
+//! epoch has left the window, and clears the slot. So a thread does that work once per slot
+//! period, and a shard keeps one epoch however many are in the window. A snapshot at `now`
+//! merges the slots, its shards' and the folded ones, whose epoch is in
+//! `(now / slot - age_buckets, now / slot]` (or later, when an observer's clock ran ahead of the
+//! snapshot's), so the window covers between `(age_buckets - 1) / age_buckets * max_age` and
+//! `max_age` of the most recent history, as in the Go client, and a long idle period needs no
+//! rotation work: stale slots are simply not merged. An observation stamped in an epoch its
 //! shard has moved past goes to the folded slot of that epoch; one older than any folded slot
 //! holds is older than the window of any later snapshot: it only counts in `_sum` and `_count`.
 //! Both divisions by constants are done with multiplications ([`divisor`]).
