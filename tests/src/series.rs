@@ -48,16 +48,28 @@ impl HandlerSeries {
         format!("{}_{}", self.namespace, self.name)
     }
 
+    /// The labels that name the handler: `handler`, `method`, `route`.
+    fn labels(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("handler", self.name),
+            ("method", self.method),
+            ("route", self.route),
+        ]
+    }
+
+    /// The handler's sample `<namespace>_<sample>` (0 when the series does not exist yet), for
+    /// the families labelled by the handler alone: `request_duration_seconds_count`,
+    /// `time_to_headers_seconds_count`, `request_size_bytes_sum`, ...
+    pub fn value(&self, metrics: &Exposition, sample: &str) -> f64 {
+        metrics.value_or_zero(&format!("{}_{sample}", self.namespace), &self.labels())
+    }
+
     /// `requests_total` for `code` (0 when the series does not exist yet).
     pub fn requests(&self, metrics: &Exposition, code: &str) -> f64 {
+        let [handler, method, route] = self.labels();
         metrics.value_or_zero(
             &format!("{}_requests_total", self.namespace),
-            &[
-                ("handler", self.name),
-                ("method", self.method),
-                ("route", self.route),
-                ("code", code),
-            ],
+            &[handler, method, route, ("code", code)],
         )
     }
 
@@ -66,14 +78,7 @@ impl HandlerSeries {
         let family = format!("{}_requests_total", self.namespace);
         metrics
             .samples()
-            .filter(|sample| {
-                sample.name == family
-                    && sample.has_labels(&[
-                        ("handler", self.name),
-                        ("method", self.method),
-                        ("route", self.route),
-                    ])
-            })
+            .filter(|sample| sample.name == family && sample.has_labels(&self.labels()))
             .filter_map(|sample| Some((sample.labels.get("code")?.clone(), sample.value)))
             .collect()
     }
@@ -131,14 +136,7 @@ impl HandlerSeries {
 
     /// The histogram's `_count` (0 when the handler has no histogram).
     pub fn histogram_count(&self, metrics: &Exposition) -> f64 {
-        metrics.value_or_zero(
-            &format!("{}_request_duration_seconds_count", self.namespace),
-            &[
-                ("handler", self.name),
-                ("method", self.method),
-                ("route", self.route),
-            ],
-        )
+        self.value(metrics, "request_duration_seconds_count")
     }
 }
 

@@ -220,11 +220,6 @@ async fn a_long_lived_route_counts_its_streams_apart_from_its_latency() -> TestR
     let open = |metrics: &Exposition| {
         metrics.value_or_zero("body_end_streams_open", &[("handler", "Events")])
     };
-    let labels = [
-        ("handler", "Events"),
-        ("method", "GET"),
-        ("route", "/events"),
-    ];
     for protocol in PROTOCOLS {
         let before = metrics(&exporter)?;
         let mut receiving = get(server.addr(), protocol, "/events?frames=500&pace_ms=10").await?;
@@ -246,18 +241,14 @@ async fn a_long_lived_route_counts_its_streams_apart_from_its_latency() -> TestR
             (open(&now) == 0.0).then_some(now)
         })
         .await?;
-        let closed = |metrics: &Exposition| {
-            metrics.value_or_zero("body_end_stream_duration_seconds_count", &labels)
-        };
-        assert_eq!(closed(&after), closed(&before) + 1.0, "{protocol:?}");
-        let lifetime = after.value_or_zero("body_end_stream_duration_seconds_sum", &labels)
-            - before.value_or_zero("body_end_stream_duration_seconds_sum", &labels);
+        let delta = |sample: &str| events.value(&after, sample) - events.value(&before, sample);
+        assert_eq!(delta("stream_duration_seconds_count"), 1.0, "{protocol:?}");
+        let lifetime = delta("stream_duration_seconds_sum");
         assert!(
             lifetime >= lasted.as_secs_f64(),
             "{protocol:?}: {lifetime} s < {lasted:?}"
         );
-        let sent = after.value_or_zero("body_end_stream_sent_bytes_total", &labels)
-            - before.value_or_zero("body_end_stream_sent_bytes_total", &labels);
+        let sent = delta("stream_sent_bytes_total");
         assert!(
             sent >= first as f64,
             "{protocol:?}: {sent} bytes sent, {first} read"
@@ -274,11 +265,6 @@ async fn a_long_lived_route_counts_its_streams_apart_from_its_latency() -> TestR
 async fn time_to_headers_and_request_size_are_recorded_when_asked_for() -> TestResult {
     let (exporter, server) = server().await?;
     let upload = HandlerSeries::new("body_end", "Upload", "POST", "/upload");
-    let labels = [
-        ("handler", "Upload"),
-        ("method", "POST"),
-        ("route", "/upload"),
-    ];
     let before = metrics(&exporter)?;
     let reply = server
         .client()
@@ -291,12 +277,11 @@ async fn time_to_headers_and_request_size_are_recorded_when_asked_for() -> TestR
         .await?;
     assert_eq!(reply.body.len(), 3 * FRAME);
     let after = ended(&exporter, upload, &before, "200").await?;
-    let delta =
-        |name: &str| after.value_or_zero(name, &labels) - before.value_or_zero(name, &labels);
-    assert_eq!(delta("body_end_request_size_bytes_count"), 1.0);
-    assert_eq!(delta("body_end_request_size_bytes_sum"), 1234.0);
-    assert_eq!(delta("body_end_time_to_headers_seconds_count"), 1.0);
-    let headers = delta("body_end_time_to_headers_seconds_sum");
+    let delta = |sample: &str| upload.value(&after, sample) - upload.value(&before, sample);
+    assert_eq!(delta("request_size_bytes_count"), 1.0);
+    assert_eq!(delta("request_size_bytes_sum"), 1234.0);
+    assert_eq!(delta("time_to_headers_seconds_count"), 1.0);
+    let headers = delta("time_to_headers_seconds_sum");
     let duration = upload.sum(&after, "duration") - upload.sum(&before, "duration");
     // The body took three pauses of 50 ms after the headers.
     assert!(
@@ -323,11 +308,6 @@ async fn a_whole_body_still_gets_what_only_the_meter_records() -> TestResult {
     let exporter = routemeter::install()?;
     let server = TestServer::start_metered(|_| whole_upload()).await?;
     let series = HandlerSeries::new("body_end", "WholeUpload", "POST", "/whole-upload");
-    let labels = [
-        ("handler", "WholeUpload"),
-        ("method", "POST"),
-        ("route", "/whole-upload"),
-    ];
     let before = metrics(&exporter)?;
     let reply = server
         .client()
@@ -335,10 +315,9 @@ async fn a_whole_body_still_gets_what_only_the_meter_records() -> TestResult {
         .await?;
     assert_eq!(reply.text(), "taken");
     let after = ended(&exporter, series, &before, "200").await?;
-    let delta =
-        |name: &str| after.value_or_zero(name, &labels) - before.value_or_zero(name, &labels);
-    assert_eq!(delta("body_end_request_size_bytes_sum"), 321.0);
-    assert_eq!(delta("body_end_time_to_headers_seconds_count"), 1.0);
+    let delta = |sample: &str| series.value(&after, sample) - series.value(&before, sample);
+    assert_eq!(delta("request_size_bytes_sum"), 321.0);
+    assert_eq!(delta("time_to_headers_seconds_count"), 1.0);
     assert_eq!(
         series.sum(&after, "size") - series.sum(&before, "size"),
         5.0

@@ -218,13 +218,13 @@ impl Shape {
         let Some(bucket) = Bucket::of(value) else {
             return; // NaN
         };
-        let tag = epoch + 1; // 0 tags a slot that never held anything
         if !W::OWNED {
             // Threads that share the core count straight into the folded slot of the epoch:
             // in a slot of their own, one of them clearing it for a new epoch could lose what
             // another was counting, where a folded slot's claim waits for its writers.
             folded.count(epoch, self.slot_count, bucket, value);
-        } else if core.slot.tag.load(Ordering::Acquire) == tag {
+        } else if core.slot.tag.load(Ordering::Acquire) == epoch + 1 {
+            // The tag is `epoch + 1`: 0 tags a slot that never held anything.
             core.slot.count::<Owner>(bucket, value);
         } else {
             self.rotate(core, folded, epoch, bucket, value);
