@@ -32,7 +32,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
@@ -41,12 +41,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, BatchSize, BenchmarkId, Criterion};
-use http_body_util::{Empty, Full};
+use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Request, Response};
+use hyper::Response;
 use routemeter::bench_support::{Compression, Histograms, SyntheticHandlers};
 use routemeter::{Format, Summary, SummaryOptions};
 
+mod body;
 mod many_threads;
 mod peers;
 
@@ -243,149 +244,6 @@ fn handler(c: &mut Criterion) {
     group.finish();
 }
 
-/// A body of ten small frames, all ready at once: a streamed answer without the waiting.
-struct TenFrames(u8);
-
-impl http_body::Body for TenFrames {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        if self.0 == 0 {
-            return Poll::Ready(None);
-        }
-        self.0 -= 1;
-        let frame = http_body::Frame::data(Bytes::from_static(b"{\"id\":\"10000\"}\n"));
-        Poll::Ready(Some(Ok(frame)))
-    }
-}
-
-#[routemeter::instrumented(name = "Whole", route = "GET /whole")]
-async fn whole(body: &'static [u8]) -> Reply {
-    answer(body)
-}
-
-#[routemeter::instrumented(name = "Frames", route = "GET /frames")]
-async fn frames() -> Result<Response<TenFrames>, Infallible> {
-    Ok(Response::new(TenFrames(10)))
-}
-
-/// Polls a response's body until it ends; every frame of the benchmarked bodies is ready at once.
-fn drain<B: http_body::Body, E>(response: Result<Response<B>, E>) {
-    let Ok(response) = response else {
-        return;
-    };
-    let mut body = pin!(response.into_body());
-    let mut context = Context::from_waker(Waker::noop());
-    while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut context) {
-        black_box(frame.is_ok());
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// What any service wrapper that passes the response body through costs at least: one more
-    /// future around the service's, one more body around its body, nothing recorded. The floor
-    /// under `Metered`'s figure.
-    struct PassFuture<F> {
-        #[pin]
-        inner: F,
-    }
-}
-
-pin_project_lite::pin_project! {
-    struct PassBody<B> {
-        #[pin]
-        inner: B,
-    }
-}
-
-struct Pass<S>(S);
-
-impl<S, B, RB> hyper::service::Service<Request<B>> for Pass<S>
-where
-    S: hyper::service::Service<Request<B>, Response = Response<RB>>,
-{
-    type Response = Response<PassBody<RB>>;
-    type Error = S::Error;
-    type Future = PassFuture<S::Future>;
-
-    fn call(&self, request: Request<B>) -> Self::Future {
-        PassFuture {
-            inner: self.0.call(request),
-        }
-    }
-}
-
-impl<F, RB, E> Future for PassFuture<F>
-where
-    F: Future<Output = Result<Response<RB>, E>>,
-{
-    type Output = Result<Response<PassBody<RB>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().inner.poll(cx) {
-            Poll::Ready(result) => {
-                Poll::Ready(result.map(|response| response.map(|inner| PassBody { inner })))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<B: http_body::Body> http_body::Body for PassBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
-        self.project().inner.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-fn body(c: &mut Criterion) {
-    use hyper::service::Service as _;
-    routemeter::install().expect("install");
-    let mut group = c.benchmark_group("body");
-    let body: &'static [u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
-    // The same hyper service with and without the wrapper, each called with a request and its
-    // response body drained: the difference is what `Metered` costs.
-    let whole_service =
-        hyper::service::service_fn(|_: Request<Empty<Bytes>>| whole(black_box(body)));
-    group.bench_function("full", |b| {
-        b.iter(|| drain(complete(whole_service.call(Request::new(Empty::new())))))
-    });
-    let passed = Pass(whole_service);
-    group.bench_function("full_passed", |b| {
-        b.iter(|| drain(complete(passed.call(Request::new(Empty::new())))))
-    });
-    let metered = routemeter::Metered::new(passed.0);
-    group.bench_function("full_metered", |b| {
-        b.iter(|| drain(complete(metered.call(Request::new(Empty::new())))))
-    });
-    let frames_service = hyper::service::service_fn(|_: Request<Empty<Bytes>>| frames());
-    group.bench_function("frames", |b| {
-        b.iter(|| drain(complete(frames_service.call(Request::new(Empty::new())))))
-    });
-    let metered = routemeter::Metered::new(frames_service);
-    group.bench_function("frames_metered", |b| {
-        b.iter(|| drain(complete(metered.call(Request::new(Empty::new())))))
-    });
-    group.finish();
-}
-
 fn render(c: &mut Criterion) {
     let mut group = c.benchmark_group("render");
     for count in HANDLER_COUNTS {
@@ -554,7 +412,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = observe, handler, body, render
+    targets = observe, handler, body::wrapper, render
 }
 
 criterion_group! {
@@ -570,12 +428,17 @@ fn main() {
         many_threads::print_memory_of(&what);
         return;
     }
+    if std::env::var_os(body::PAIRED_ONLY).is_some() {
+        body::paired_costs().print();
+        return;
+    }
     let memory = many_threads::memory();
     many_threads::prepare();
     benches();
     scale();
     Criterion::default().configure_from_args().final_summary();
-    if let Err(err) = report(&memory) {
+    let wrappers = body::paired_costs();
+    if let Err(err) = report(&memory, &wrappers) {
         eprintln!("could not write the benchmark report: {err}");
     }
 }
@@ -604,7 +467,7 @@ fn median_ns(criterion_dir: &std::path::Path, id: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{}: no median", path.display()))
 }
 
-fn report(memory: &[many_threads::Memory]) -> Result<(), String> {
+fn report(memory: &[many_threads::Memory], wrappers: &body::PairedCosts) -> Result<(), String> {
     let target = target_dir();
     let criterion_dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
@@ -658,6 +521,7 @@ fn report(memory: &[many_threads::Memory]) -> Result<(), String> {
         "  Metered, 10-frame body       {frames_metered:>10.1} ns (the service alone {frames:.1}; wrapper {:.1} ns)",
         frames_metered - frames
     );
+    wrappers.print();
     println!(
         "  handler with native histogram {instrumented_native:>9.1} ns (overhead {:.1} ns; {:.2}x the summaries-only overhead)",
         instrumented_native - bare,
@@ -709,6 +573,9 @@ fn report(memory: &[many_threads::Memory]) -> Result<(), String> {
         "metered_full_overhead_ns": full_metered - full,
         "passthrough_full_overhead_ns": full_passed - full,
         "metered_10frames_overhead_ns": frames_metered - frames,
+        "metered_full_overhead_paired_ns": wrappers.full.median,
+        "passthrough_full_overhead_paired_ns": wrappers.passed.median,
+        "metered_10frames_overhead_paired_ns": wrappers.frames.median,
         "handler_instrumented_native_ns": instrumented_native,
         "handler_native_overhead_ns": instrumented_native - bare,
         "bytes_per_handler": bytes,

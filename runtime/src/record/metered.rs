@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 use crate::record::handoff::{self, Collected, HandedOver};
 use crate::record::in_flight::InFlight;
 use crate::record::metered_body::{held_whole, MeteredBody};
-use crate::record::metrics::request_sizes_wanted;
+use crate::record::metrics::{meter_wanted, request_sizes_wanted};
 use crate::record::outcome::{content_length, response_size, Classification, Code};
 use crate::record::streams::OpenStream;
 
@@ -93,26 +93,43 @@ where
     type Error = S::Error;
     type Future = MeteredFuture<S::Future>;
 
+    #[inline]
     fn call(&self, request: Request<B>) -> Self::Future {
-        let (head, request_length, own) = self.read(&request);
-        MeteredFuture::new::<RB>(self.inner.call(request), head, request_length, own)
+        future::<B, RB, _>(&self.own, request, |request| self.inner.call(request))
     }
 }
 
-impl<S> Metered<S> {
-    /// What the future needs from the request before the inner service takes it.
-    fn read<B>(&self, request: &Request<B>) -> (bool, Option<u64>, Option<InFlight>) {
-        let own = self
-            .own
-            .as_ref()
-            .and_then(|own| own.start(request.method(), request.uri(), request.extensions()));
-        // Read only when some handler records request sizes: most programs have none.
-        let request_length = request_sizes_wanted()
-            .then(|| request.headers().get(CONTENT_LENGTH))
-            .flatten()
-            .and_then(|value| content_length(value.as_bytes()));
-        (request.method() == Method::HEAD, request_length, own)
+/// The future of `request`, which `call` passes to the wrapped service.
+#[inline(always)]
+fn future<B, RB: 'static, F>(
+    own: &Option<Arc<dyn OwnRequests>>,
+    request: Request<B>,
+    call: impl FnOnce(Request<B>) -> F,
+) -> MeteredFuture<F> {
+    if own.is_some() || request_sizes_wanted() {
+        return future_reading::<B, RB, F>(own, request, call);
     }
+    // Nothing to read but the method: the request moves on as it is.
+    let head = request.method() == Method::HEAD;
+    MeteredFuture::new::<RB>(call(request), head, None, None)
+}
+
+/// [`future`] when the route layer's own requests or request sizes need more of the request.
+#[inline(never)]
+fn future_reading<B, RB: 'static, F>(
+    own: &Option<Arc<dyn OwnRequests>>,
+    request: Request<B>,
+    call: impl FnOnce(Request<B>) -> F,
+) -> MeteredFuture<F> {
+    let own = own
+        .as_ref()
+        .and_then(|own| own.start(request.method(), request.uri(), request.extensions()));
+    let request_length = request_sizes_wanted()
+        .then(|| request.headers().get(CONTENT_LENGTH))
+        .flatten()
+        .and_then(|value| content_length(value.as_bytes()));
+    let head = request.method() == Method::HEAD;
+    MeteredFuture::new::<RB>(call(request), head, request_length, own)
 }
 
 #[cfg(feature = "tower")]
@@ -129,9 +146,10 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (head, request_length, own) = self.read(&request);
-        MeteredFuture::new::<RB>(self.inner.call(request), head, request_length, own)
+        let Metered { inner, own } = self;
+        future::<B, RB, _>(own, request, |request| inner.call(request))
     }
 }
 
@@ -145,8 +163,10 @@ pin_project! {
         head: bool,
         // The request's `Content-Length`, for handlers that record request sizes.
         request_length: Option<u64>,
-        // What the instrumented handlers under it handed over: the request waiting for the
-        // response.
+        // Whether it collects what the instrumented handlers under it hand over: not when the
+        // body ends as the response is returned and no handler has anything for the meter.
+        collects: bool,
+        // What they handed over: the request waiting for the response.
         collected: Collected,
         // The wrapper's own request, recorded when no instrumented handler starts: one that
         // does counts the request itself (answered, failed or cancelled).
@@ -162,12 +182,14 @@ impl<F> MeteredFuture<F> {
         request_length: Option<u64>,
         own: Option<InFlight>,
     ) -> Self {
+        let body_held_whole = held_whole::<RB>();
         MeteredFuture {
             inner,
             head,
             request_length,
+            collects: !body_held_whole || own.is_some() || meter_wanted(),
             collected: Collected {
-                body_held_whole: held_whole::<RB>(),
+                body_held_whole,
                 ..Collected::default()
             },
             own,
@@ -182,9 +204,16 @@ where
 {
     type Output = Result<Response<MeteredBody<RB>>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut inner = this.inner;
+        if !*this.collects {
+            // Nobody hands anything over, and the wrapper has no request of its own.
+            return inner
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(MeteredBody::unmetered)));
+        }
         let poll = handoff::collect(this.collected, || inner.as_mut().poll(cx));
         if this.collected.started {
             // At once, so that the in-flight gauge counts the request once while it runs.

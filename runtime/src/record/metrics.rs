@@ -103,10 +103,20 @@ impl Measure {
 /// `Content-Length`.
 static REQUEST_SIZES_WANTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether some handler records at the meter ([`HandlerMetrics::records_at_meter`]); set as
+/// [`REQUEST_SIZES_WANTED`] is, so that meters of whole bodies can leave their handlers alone.
+static METER_WANTED: AtomicBool = AtomicBool::new(false);
+
 /// Whether some handler's metrics record request sizes.
 #[inline]
 pub(crate) fn request_sizes_wanted() -> bool {
     REQUEST_SIZES_WANTED.load(Ordering::Relaxed)
+}
+
+/// Whether some handler's metrics record at the meter.
+#[inline]
+pub(crate) fn meter_wanted() -> bool {
+    METER_WANTED.load(Ordering::Relaxed)
 }
 
 impl HandlerMetrics {
@@ -119,7 +129,7 @@ impl HandlerMetrics {
         }
         let latency = || Histogram::new(settings.buckets.clone());
         let shape = Shape::new(&settings.summary);
-        HandlerMetrics {
+        let metrics = HandlerMetrics {
             shards: Shards::default(),
             folded: [(); 2].map(|()| shape.folded()),
             shape,
@@ -137,7 +147,11 @@ impl HandlerMetrics {
                 .then(latency),
             request_size: request_size.then(|| Histogram::new(Arc::from(SIZE_BUCKETS))),
             streams: info.stream.then(StreamMetrics::default),
+        };
+        if metrics.records_at_meter() {
+            METER_WANTED.store(true, Ordering::Relaxed);
         }
+        metrics
     }
 
     /// Bytes this handler's metrics occupy, its own struct included.
