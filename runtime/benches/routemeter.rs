@@ -21,6 +21,9 @@
 //!   machine: cost per request, memory per handler, render time ([`many_threads`]);
 //! - rendering 5000 handlers, the end of the series 10, 100, 1000.
 //!
+//! The handler's and the wrappers' costs are also measured in paired rounds ([`paired`]), which
+//! the drift of a shared machine between two benchmarks does not enter.
+//!
 //! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
 //! writing them to `target/routemeter-bench.json`.
 
@@ -49,6 +52,7 @@ use routemeter::{Format, Summary, SummaryOptions};
 
 mod body;
 mod many_threads;
+mod paired;
 mod peers;
 
 const HANDLER_COUNTS: [usize; 4] = [10, 100, 1000, 5000];
@@ -138,6 +142,9 @@ impl Partner {
 
 type Reply = Result<Response<Full<Bytes>>, Infallible>;
 
+/// The example's answer to `GET /accounts/{accountId}`, which every benchmarked handler sends.
+const BODY: &[u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
+
 /// The answer of both handlers: a JSON body with its `Content-Type` and `Content-Length`, as the
 /// example service sends it.
 fn answer(body: &'static [u8]) -> Reply {
@@ -226,10 +233,20 @@ fn complete<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// The attribute's cost per call, in paired rounds of the same handler bare and instrumented.
+fn paired_handler() -> paired::Quartiles {
+    routemeter::install().expect("install");
+    let body = BODY;
+    paired::paired(
+        || drop(black_box(complete(bare(black_box(body))))),
+        || drop(black_box(complete(instrumented(black_box(body))))),
+    )
+}
+
 fn handler(c: &mut Criterion) {
     routemeter::install().expect("install");
     let mut group = c.benchmark_group("handler");
-    let body: &'static [u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
+    let body = BODY;
     group.bench_function("bare", |b| b.iter(|| complete(bare(black_box(body)))));
     group.bench_function("instrumented", |b| {
         b.iter(|| complete(instrumented(black_box(body))))
@@ -428,7 +445,8 @@ fn main() {
         many_threads::print_memory_of(&what);
         return;
     }
-    if std::env::var_os(body::PAIRED_ONLY).is_some() {
+    if std::env::var_os(paired::PAIRED_ONLY).is_some() {
+        paired_handler().print("handler overhead");
         body::paired_costs().print();
         return;
     }
@@ -437,8 +455,9 @@ fn main() {
     benches();
     scale();
     Criterion::default().configure_from_args().final_summary();
+    let handler = paired_handler();
     let wrappers = body::paired_costs();
-    if let Err(err) = report(&memory, &wrappers) {
+    if let Err(err) = report(&memory, &handler, &wrappers) {
         eprintln!("could not write the benchmark report: {err}");
     }
 }
@@ -467,7 +486,11 @@ fn median_ns(criterion_dir: &std::path::Path, id: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{}: no median", path.display()))
 }
 
-fn report(memory: &[many_threads::Memory], wrappers: &body::PairedCosts) -> Result<(), String> {
+fn report(
+    memory: &[many_threads::Memory],
+    handler: &paired::Quartiles,
+    wrappers: &body::PairedCosts,
+) -> Result<(), String> {
     let target = target_dir();
     let criterion_dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
@@ -504,6 +527,7 @@ fn report(memory: &[many_threads::Memory], wrappers: &body::PairedCosts) -> Resu
         "  handler bare / instrumented  {bare:>10.1} / {instrumented:.1} ns (overhead {:.1} ns)",
         instrumented - bare
     );
+    handler.print("handler overhead");
     println!(
         "  handler, prometheus middleware {middleware:>8.1} ns (overhead {:.1} ns; routemeter's is {:.2}x)",
         middleware - bare,
@@ -569,6 +593,7 @@ fn report(memory: &[many_threads::Memory], wrappers: &body::PairedCosts) -> Resu
         "handler_bare_ns": bare,
         "handler_instrumented_ns": instrumented,
         "handler_overhead_ns": instrumented - bare,
+        "handler_overhead_paired_ns": handler.median,
         "handler_prometheus_middleware_ns": middleware,
         "metered_full_overhead_ns": full_metered - full,
         "passthrough_full_overhead_ns": full_passed - full,

@@ -2,16 +2,14 @@
 //! hyper service of an instrumented handler with and without it, for a `Full` body and for a body
 //! of 10 frames, each request's body drained; and a wrapper that does nothing, the floor of any.
 //!
-//! Criterion measures each of them in turn. Since the machine can drift between two of its
-//! benchmarks by more than the wrapper costs, [`paired_costs`] also measures each difference in
-//! rounds that time both services back to back.
+//! Criterion measures each of them in turn; [`paired_costs`] measures each difference again in
+//! paired rounds, which the drift of the machine between two benchmarks does not enter.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 use bytes::Bytes;
 use criterion::Criterion;
@@ -19,10 +17,8 @@ use http_body_util::Empty;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 
-use crate::{answer, complete, Reply};
-
-/// The example's answer.
-const BODY: &[u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
+use crate::paired::{paired, Quartiles};
+use crate::{answer, complete, Reply, BODY};
 
 /// A body of ten small frames, all ready at once: a streamed answer without the waiting.
 struct TenFrames(u8);
@@ -173,9 +169,6 @@ pub fn wrapper(c: &mut Criterion) {
     group.finish();
 }
 
-/// Set, the benchmark executable prints [`paired_costs`] alone and exits.
-pub const PAIRED_ONLY: &str = "ROUTEMETER_BENCH_WRAPPERS";
-
 /// What each wrapper adds per request, from paired rounds.
 pub struct PairedCosts {
     /// `Metered` around the service with a `Full` body.
@@ -186,19 +179,7 @@ pub struct PairedCosts {
     pub frames: Quartiles,
 }
 
-/// The median and quartiles of the nanoseconds a wrapper adds per request over the rounds.
-pub struct Quartiles {
-    pub median: f64,
-    pub low: f64,
-    pub high: f64,
-}
-
-/// Rounds of each pair; a round times each service for [`CALLS_PER_ROUND`] requests.
-const ROUNDS: usize = 101;
-const CALLS_PER_ROUND: u32 = 20_000;
-
-/// Measures each wrapper's cost in [`ROUNDS`] rounds that time the service alone and wrapped
-/// back to back (which first alternates), so that both see the machine in the same state.
+/// Measures each wrapper's cost in paired rounds (see [`paired`]).
 pub fn paired_costs() -> PairedCosts {
     routemeter::install().expect("install");
     let whole = service_fn(whole_request);
@@ -216,51 +197,11 @@ pub fn paired_costs() -> PairedCosts {
     }
 }
 
-/// What `wrapped` costs per call over `alone`, round by round.
-fn paired(alone: impl Fn(), wrapped: impl Fn()) -> Quartiles {
-    fn per_call(call: &impl Fn()) -> f64 {
-        let started = Instant::now();
-        for _ in 0..CALLS_PER_ROUND {
-            call();
-        }
-        started.elapsed().as_nanos() as f64 / f64::from(CALLS_PER_ROUND)
-    }
-    // A first round warms both up and is not counted.
-    per_call(&alone);
-    per_call(&wrapped);
-    let mut differences: Vec<f64> = (0..ROUNDS)
-        .map(|round| {
-            if round % 2 == 0 {
-                let alone = per_call(&alone);
-                per_call(&wrapped) - alone
-            } else {
-                let wrapped = per_call(&wrapped);
-                wrapped - per_call(&alone)
-            }
-        })
-        .collect();
-    differences.sort_by(f64::total_cmp);
-    let at =
-        |quantile: f64| differences[((differences.len() - 1) as f64 * quantile).round() as usize];
-    Quartiles {
-        median: at(0.5),
-        low: at(0.25),
-        high: at(0.75),
-    }
-}
-
 impl PairedCosts {
     /// Prints the three costs.
     pub fn print(&self) {
-        for (what, cost) in [
-            ("Metered, Full body", &self.full),
-            ("a do-nothing wrapper, Full", &self.passed),
-            ("Metered, 10-frame body", &self.frames),
-        ] {
-            println!(
-                "  {what:<28} {:>6.1} ns per request in paired rounds (quartiles {:.1} to {:.1})",
-                cost.median, cost.low, cost.high
-            );
-        }
+        self.full.print("Metered, Full body");
+        self.passed.print("a do-nothing wrapper, Full");
+        self.frames.print("Metered, 10-frame body");
     }
 }

@@ -27,7 +27,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
-use crate::{answer, bare, complete, on_two_threads, response_size, LogNormal, Reply};
+use crate::{answer, bare, complete, on_two_threads, response_size, LogNormal, Reply, BODY};
 
 /// The peers, by the names their benchmarks and report use.
 pub const PEERS: [&str; 4] = ["prometheus", "prometheus_client", "metrics", "autometrics"];
@@ -38,9 +38,6 @@ pub const RENDER_HANDLERS: usize = 100;
 
 /// The handler's name in every peer's labels.
 const HANDLER: &str = "GetAccount";
-
-/// The response body every handler sends.
-const BODY: &[u8] = b"{\"id\":\"10000\",\"name\":\"Person_0\"}";
 
 /// The size of a response, as a middleware that sees only its headers and body reads it.
 fn size_of(reply: &Reply) -> Option<f64> {
