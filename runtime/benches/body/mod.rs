@@ -153,6 +153,7 @@ impl<B: http_body::Body> http_body::Body for PassBody<B> {
     }
 }
 
+/// The `body` group: each service measured by criterion, one after the other.
 pub fn wrapper(c: &mut Criterion) {
     routemeter::install().expect("install");
     let mut group = c.benchmark_group("body");

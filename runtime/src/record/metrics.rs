@@ -105,6 +105,8 @@ static REQUEST_SIZES_WANTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether some handler records at the meter ([`HandlerMetrics::records_at_meter`]); set as
 /// [`REQUEST_SIZES_WANTED`] is, so that meters of whole bodies can leave their handlers alone.
+/// Without `install`, a handler's metrics are built at its first request, which that handler
+/// then records alone.
 static METER_WANTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether some handler's metrics record request sizes.
