@@ -600,6 +600,7 @@ fn report(
         "metered_10frames_overhead_ns": frames_metered - frames,
         "metered_full_overhead_paired_ns": wrappers.full.median,
         "passthrough_full_overhead_paired_ns": wrappers.passed.median,
+        "metered_over_passthrough_full_paired_ns": wrappers.full_over_passed.median,
         "metered_10frames_overhead_paired_ns": wrappers.frames.median,
         "handler_instrumented_native_ns": instrumented_native,
         "handler_native_overhead_ns": instrumented_native - bare,

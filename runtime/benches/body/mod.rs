@@ -176,6 +176,9 @@ pub struct PairedCosts {
     pub full: Quartiles,
     /// The do-nothing wrapper around the same.
     pub passed: Quartiles,
+    /// `Metered` over the do-nothing wrapper, both around the same: what it does beyond being a
+    /// wrapper.
+    pub full_over_passed: Quartiles,
     /// `Metered` around the service with a 10-frame body.
     pub frames: Quartiles,
 }
@@ -191,6 +194,7 @@ pub fn paired_costs() -> PairedCosts {
     PairedCosts {
         full: paired(|| call_and_drain(&whole), || call_and_drain(&metered)),
         passed: paired(|| call_and_drain(&whole), || call_and_drain(&passed)),
+        full_over_passed: paired(|| call_and_drain(&passed), || call_and_drain(&metered)),
         frames: paired(
             || call_and_drain(&frames),
             || call_and_drain(&frames_metered),
@@ -203,6 +207,7 @@ impl PairedCosts {
     pub fn print(&self) {
         self.full.print("Metered, Full body");
         self.passed.print("a do-nothing wrapper, Full");
+        self.full_over_passed.print("Metered over it, Full");
         self.frames.print("Metered, 10-frame body");
     }
 }
