@@ -236,27 +236,25 @@ fn complete<F: Future>(future: F) -> F::Output {
 /// The attribute's cost per call, in paired rounds of the same handler bare and instrumented.
 fn paired_handler() -> paired::Quartiles {
     routemeter::install().expect("install");
-    let body = BODY;
     paired::paired(
-        || drop(black_box(complete(bare(black_box(body))))),
-        || drop(black_box(complete(instrumented(black_box(body))))),
+        || drop(black_box(complete(bare(black_box(BODY))))),
+        || drop(black_box(complete(instrumented(black_box(BODY))))),
     )
 }
 
 fn handler(c: &mut Criterion) {
     routemeter::install().expect("install");
     let mut group = c.benchmark_group("handler");
-    let body = BODY;
-    group.bench_function("bare", |b| b.iter(|| complete(bare(black_box(body)))));
+    group.bench_function("bare", |b| b.iter(|| complete(bare(black_box(BODY)))));
     group.bench_function("instrumented", |b| {
-        b.iter(|| complete(instrumented(black_box(body))))
+        b.iter(|| complete(instrumented(black_box(BODY))))
     });
     group.bench_function("instrumented_native", |b| {
-        b.iter(|| complete(instrumented_native(black_box(body))))
+        b.iter(|| complete(instrumented_native(black_box(BODY))))
     });
     let middleware = PrometheusMiddleware::new();
     group.bench_function("prometheus_middleware", |b| {
-        b.iter(|| complete(middleware.around(black_box(body))))
+        b.iter(|| complete(middleware.around(black_box(BODY))))
     });
     group.finish();
 }

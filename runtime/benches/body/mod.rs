@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use criterion::Criterion;
-use http_body_util::Empty;
+use http_body_util::{Empty, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 
@@ -153,20 +153,55 @@ impl<B: http_body::Body> http_body::Body for PassBody<B> {
     }
 }
 
+/// The services compared, each answering with the same instrumented handler.
+struct Services<W, F> {
+    /// The handler with a `Full` body, alone.
+    whole: W,
+    /// The same behind a wrapper that does nothing.
+    passed: Pass<W>,
+    /// The same behind `Metered`.
+    metered: routemeter::Metered<W>,
+    /// The handler with a 10-frame body, alone.
+    frames: F,
+    /// The same behind `Metered`.
+    frames_metered: routemeter::Metered<F>,
+}
+
+/// A service of the benchmark's requests answering with bodies of type `RB`.
+trait Answers<RB>: hyper::service::Service<Request<Empty<Bytes>>, Response = Response<RB>> {}
+
+impl<S, RB> Answers<RB> for S where
+    S: hyper::service::Service<Request<Empty<Bytes>>, Response = Response<RB>>
+{
+}
+
+/// The services, with routemeter installed.
+fn services() -> Services<impl Answers<Full<Bytes>>, impl Answers<TenFrames>> {
+    routemeter::install().expect("install");
+    Services {
+        whole: service_fn(whole_request),
+        passed: Pass(service_fn(whole_request)),
+        metered: routemeter::Metered::new(service_fn(whole_request)),
+        frames: service_fn(frames_request),
+        frames_metered: routemeter::Metered::new(service_fn(frames_request)),
+    }
+}
+
 /// The `body` group: each service measured by criterion, one after the other.
 pub fn wrapper(c: &mut Criterion) {
-    routemeter::install().expect("install");
+    let services = services();
     let mut group = c.benchmark_group("body");
-    let whole = service_fn(whole_request);
-    group.bench_function("full", |b| b.iter(|| call_and_drain(&whole)));
-    let passed = Pass(service_fn(whole_request));
-    group.bench_function("full_passed", |b| b.iter(|| call_and_drain(&passed)));
-    let metered = routemeter::Metered::new(service_fn(whole_request));
-    group.bench_function("full_metered", |b| b.iter(|| call_and_drain(&metered)));
-    let frames = service_fn(frames_request);
-    group.bench_function("frames", |b| b.iter(|| call_and_drain(&frames)));
-    let metered = routemeter::Metered::new(service_fn(frames_request));
-    group.bench_function("frames_metered", |b| b.iter(|| call_and_drain(&metered)));
+    group.bench_function("full", |b| b.iter(|| call_and_drain(&services.whole)));
+    group.bench_function("full_passed", |b| {
+        b.iter(|| call_and_drain(&services.passed))
+    });
+    group.bench_function("full_metered", |b| {
+        b.iter(|| call_and_drain(&services.metered))
+    });
+    group.bench_function("frames", |b| b.iter(|| call_and_drain(&services.frames)));
+    group.bench_function("frames_metered", |b| {
+        b.iter(|| call_and_drain(&services.frames_metered))
+    });
     group.finish();
 }
 
@@ -185,12 +220,13 @@ pub struct PairedCosts {
 
 /// Measures each wrapper's cost in paired rounds (see [`paired`]).
 pub fn paired_costs() -> PairedCosts {
-    routemeter::install().expect("install");
-    let whole = service_fn(whole_request);
-    let passed = Pass(service_fn(whole_request));
-    let metered = routemeter::Metered::new(service_fn(whole_request));
-    let frames = service_fn(frames_request);
-    let frames_metered = routemeter::Metered::new(service_fn(frames_request));
+    let Services {
+        whole,
+        passed,
+        metered,
+        frames,
+        frames_metered,
+    } = services();
     PairedCosts {
         full: paired(|| call_and_drain(&whole), || call_and_drain(&metered)),
         passed: paired(|| call_and_drain(&whole), || call_and_drain(&passed)),
@@ -203,7 +239,7 @@ pub fn paired_costs() -> PairedCosts {
 }
 
 impl PairedCosts {
-    /// Prints the three costs.
+    /// Prints the four costs.
     pub fn print(&self) {
         self.full.print("Metered, Full body");
         self.passed.print("a do-nothing wrapper, Full");
