@@ -17,7 +17,8 @@ use crate::record::outcome::Classification;
 /// A request handed over, with what its handler's own output said.
 pub(crate) type HandedOver = (InFlight, Classification);
 
-/// What a meter collects while it polls the service it wraps; it lives in the meter's future.
+/// What a meter collects while it polls the service it wraps; it lives in the request's
+/// [`Meter`](crate::record::meter::Meter).
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
     /// The request an instrumented handler handed over, if one completed.

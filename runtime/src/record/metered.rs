@@ -11,8 +11,9 @@ use http::{Extensions, Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
-use crate::record::handoff::{self, Collected, HandedOver};
+use crate::record::handoff::{self, HandedOver};
 use crate::record::in_flight::InFlight;
+use crate::record::meter::Meter;
 use crate::record::metered_body::{held_whole, MeteredBody};
 use crate::record::metrics::{meter_wanted, request_sizes_wanted};
 use crate::record::outcome::{content_length, response_size, Classification, Code};
@@ -159,23 +160,16 @@ pin_project! {
     pub struct MeteredFuture<F> {
         #[pin]
         inner: F,
-        // A `HEAD` request: its response carries no body.
-        head: bool,
-        // The request's `Content-Length`, for handlers that record request sizes.
-        request_length: Option<u64>,
-        // Whether it collects what the instrumented handlers under it hand over: not when the
-        // body ends as the response is returned and no handler has anything for the meter.
-        collects: bool,
-        // What they handed over: the request waiting for the response.
-        collected: Collected,
-        // The wrapper's own request, recorded when no instrumented handler starts: one that
-        // does counts the request itself (answered, failed or cancelled).
-        own: Option<InFlight>,
+        // What it collects from the instrumented handlers under it (see `record::meter`); none
+        // when the body ends as the response is returned and no handler has anything for the
+        // meter.
+        meter: Option<Box<Meter>>,
     }
 }
 
 impl<F> MeteredFuture<F> {
     /// The future of a response whose body is of type `RB`.
+    #[inline(always)]
     fn new<RB: 'static>(
         inner: F,
         head: bool,
@@ -183,16 +177,10 @@ impl<F> MeteredFuture<F> {
         own: Option<InFlight>,
     ) -> Self {
         let body_held_whole = held_whole::<RB>();
+        let collects = !body_held_whole || own.is_some() || meter_wanted();
         MeteredFuture {
             inner,
-            head,
-            request_length,
-            collects: !body_held_whole || own.is_some() || meter_wanted(),
-            collected: Collected {
-                body_held_whole,
-                ..Collected::default()
-            },
-            own,
+            meter: collects.then(|| Meter::new(head, request_length, body_held_whole, own)),
         }
     }
 }
@@ -208,33 +196,30 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut inner = this.inner;
-        if !*this.collects {
+        let Some(mut meter) = this.meter.take() else {
             // Nobody hands anything over, and the wrapper has no request of its own.
             return inner
                 .poll(cx)
                 .map(|result| result.map(|response| response.map(MeteredBody::unmetered)));
-        }
-        let poll = handoff::collect(this.collected, || inner.as_mut().poll(cx));
-        if this.collected.started {
+        };
+        let poll = handoff::collect(&mut meter.collected, || inner.as_mut().poll(cx));
+        if meter.collected.started {
             // At once, so that the in-flight gauge counts the request once while it runs.
-            if let Some(own) = this.own.take() {
+            if let Some(own) = meter.own.take() {
                 own.discard();
             }
         }
         let Poll::Ready(result) = poll else {
+            *this.meter = Some(meter);
             return Poll::Pending;
         };
         // A handler that started has dropped the wrapper's own request: it hands its request
         // over, or records it itself (an error).
-        let handed = this.collected.handed.take().or_else(|| {
-            this.own
-                .take()
-                .map(|own| (own, Classification::UNCLASSIFIED))
-        });
+        let answered = meter.take_answered();
         Poll::Ready(match result {
-            Ok(response) => Ok(meter(response, handed, *this.head, *this.request_length)),
+            Ok(response) => Ok(respond(response, answered, meter)),
             Err(err) => {
-                if let Some((request, _)) = handed {
+                if let Some((request, _)) = answered {
                     request.finish(Classification {
                         code: Code::Error,
                         size: None,
@@ -246,28 +231,27 @@ where
     }
 }
 
-/// Puts the handed-over request, if any, on the response's body, and records what is known at the
-/// headers.
+/// Records what is known of the answered request at the headers, and moves the rest of its
+/// recording, with `meter`, onto the response's body.
 #[inline]
-fn meter<RB: Body + 'static>(
+fn respond<RB: Body + 'static>(
     response: Response<RB>,
-    handed: Option<HandedOver>,
-    head: bool,
-    request_length: Option<u64>,
+    answered: Option<HandedOver>,
+    mut meter: Box<Meter>,
 ) -> Response<MeteredBody<RB>> {
-    let Some((request, outcome)) = handed else {
+    let Some((request, outcome)) = answered else {
         return response.map(MeteredBody::unmetered);
     };
     let metrics = request.metrics();
     if let Some(headers) = &metrics.headers {
         headers.observe(request.seconds_so_far());
     }
-    if let (Some(sizes), Some(length)) = (&metrics.request_size, request_length) {
+    if let (Some(sizes), Some(length)) = (&metrics.request_size, meter.request_length) {
         // Sizes beyond 2^53 bytes lose precision as f64; no request is that large.
         sizes.observe(length as f64);
     }
     let status = response.status();
-    let bodiless = head
+    let bodiless = meter.head
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
@@ -285,8 +269,8 @@ fn meter<RB: Body + 'static>(
             code: Code::Status(status.as_u16()),
             size: None,
         });
-        let stream = OpenStream::open(streams);
-        return response.map(|body| MeteredBody::stream(body, stream, status.as_u16(), length));
+        meter.track_stream(OpenStream::open(streams), status.as_u16(), length);
+        return response.map(|body| MeteredBody::metered(body, meter));
     }
     if held_whole::<RB>() {
         // Its one frame goes to the connection with the headers: the body ends now.
@@ -296,5 +280,6 @@ fn meter<RB: Body + 'static>(
         });
         return response.map(MeteredBody::unmetered);
     }
-    response.map(|body| MeteredBody::request(body, request, status.as_u16(), length))
+    meter.track_request(request, status.as_u16(), length);
+    response.map(|body| MeteredBody::metered(body, meter))
 }

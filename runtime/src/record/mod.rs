@@ -4,7 +4,8 @@
 //! [`request_counts`], an optional [`histogram`] and [`native_histogram`], with the `exemplars`
 //! feature the latest `exemplars`, and [`streams`] for long-lived routes), built from the
 //! [`settings`] fixed for the process. A [`metered`] service takes finished requests over
-//! ([`handoff`]) and records them at the end of their response body ([`metered_body`]).
+//! ([`handoff`]) and records them at the end of their response body ([`metered_body`]), keeping
+//! what it needs meanwhile in one allocation per request ([`meter`]).
 
 pub(crate) mod classify;
 #[cfg(feature = "exemplars")]
@@ -14,6 +15,7 @@ pub(crate) mod handler_info;
 pub(crate) mod handoff;
 pub(crate) mod histogram;
 pub(crate) mod in_flight;
+pub(crate) mod meter;
 pub(crate) mod metered;
 pub(crate) mod metered_body;
 pub(crate) mod metrics;
