@@ -22,7 +22,7 @@
 //! - rendering 5000 handlers, the end of the series 10, 100, 1000.
 //!
 //! The handler's and the wrappers' costs are also measured in paired rounds ([`paired`]), which
-//! the drift of a shared machine between two benchmarks does not enter.
+//! the drift of a shared machine between two benchmarks does not enter, in several processes.
 //!
 //! Run with `cargo bench -p routemeter`. The run ends by printing the medians and their ratios and
 //! writing them to `target/routemeter-bench.json`.
@@ -234,12 +234,38 @@ fn complete<F: Future>(future: F) -> F::Output {
 }
 
 /// The attribute's cost per call, in paired rounds of the same handler bare and instrumented.
-fn paired_handler() -> paired::Quartiles {
+fn paired_handler() -> f64 {
     routemeter::install().expect("install");
     paired::paired(
         || drop(black_box(complete(bare(black_box(BODY))))),
         || drop(black_box(complete(instrumented(black_box(BODY))))),
     )
+}
+
+/// The figures measured in paired rounds, by their key in the report (without `_paired_ns`), and
+/// as the summary prints them.
+const PAIRED: [(&str, &str); 5] = [
+    ("handler_overhead", "handler overhead"),
+    ("metered_full_overhead", "Metered, Full body"),
+    ("passthrough_full_overhead", "a do-nothing wrapper, Full"),
+    ("metered_over_passthrough_full", "Metered over it, Full"),
+    ("metered_10frames_overhead", "Metered, 10-frame body"),
+];
+
+/// This process's paired figures.
+fn paired_figures() -> Vec<(&'static str, f64)> {
+    let mut figures = vec![("handler_overhead", paired_handler())];
+    figures.extend(body::paired_costs());
+    figures
+}
+
+/// Prints those of the paired figures that `which` names, as it labels them.
+fn print_paired(paired: &[paired::Spread], which: &[(&str, &str)]) {
+    for (key, label) in which {
+        if let Some(spread) = paired.iter().find(|spread| spread.name == *key) {
+            spread.print(label);
+        }
+    }
 }
 
 fn handler(c: &mut Criterion) {
@@ -443,9 +469,15 @@ fn main() {
         many_threads::print_memory_of(&what);
         return;
     }
+    if std::env::var_os(paired::PAIRED_CHILD).is_some() {
+        paired::print_for_parent(&paired_figures());
+        return;
+    }
     if std::env::var_os(paired::PAIRED_ONLY).is_some() {
-        paired_handler().print("handler overhead");
-        body::paired_costs().print();
+        match paired::in_processes() {
+            Ok(paired) => print_paired(&paired, &PAIRED),
+            Err(err) => eprintln!("could not measure the paired figures: {err}"),
+        }
         return;
     }
     let memory = many_threads::memory();
@@ -453,9 +485,8 @@ fn main() {
     benches();
     scale();
     Criterion::default().configure_from_args().final_summary();
-    let handler = paired_handler();
-    let wrappers = body::paired_costs();
-    if let Err(err) = report(&memory, &handler, &wrappers) {
+    let reported = paired::in_processes().and_then(|paired| report(&memory, &paired));
+    if let Err(err) = reported {
         eprintln!("could not write the benchmark report: {err}");
     }
 }
@@ -484,11 +515,7 @@ fn median_ns(criterion_dir: &std::path::Path, id: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{}: no median", path.display()))
 }
 
-fn report(
-    memory: &[many_threads::Memory],
-    handler: &paired::Quartiles,
-    wrappers: &body::PairedCosts,
-) -> Result<(), String> {
+fn report(memory: &[many_threads::Memory], paired: &[paired::Spread]) -> Result<(), String> {
     let target = target_dir();
     let criterion_dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
@@ -525,7 +552,7 @@ fn report(
         "  handler bare / instrumented  {bare:>10.1} / {instrumented:.1} ns (overhead {:.1} ns)",
         instrumented - bare
     );
-    handler.print("handler overhead");
+    print_paired(paired, &PAIRED[..1]);
     println!(
         "  handler, prometheus middleware {middleware:>8.1} ns (overhead {:.1} ns; routemeter's is {:.2}x)",
         middleware - bare,
@@ -543,7 +570,7 @@ fn report(
         "  Metered, 10-frame body       {frames_metered:>10.1} ns (the service alone {frames:.1}; wrapper {:.1} ns)",
         frames_metered - frames
     );
-    wrappers.print();
+    print_paired(paired, &PAIRED[1..]);
     println!(
         "  handler with native histogram {instrumented_native:>9.1} ns (overhead {:.1} ns; {:.2}x the summaries-only overhead)",
         instrumented_native - bare,
@@ -591,15 +618,11 @@ fn report(
         "handler_bare_ns": bare,
         "handler_instrumented_ns": instrumented,
         "handler_overhead_ns": instrumented - bare,
-        "handler_overhead_paired_ns": handler.median,
         "handler_prometheus_middleware_ns": middleware,
         "metered_full_overhead_ns": full_metered - full,
         "passthrough_full_overhead_ns": full_passed - full,
         "metered_10frames_overhead_ns": frames_metered - frames,
-        "metered_full_overhead_paired_ns": wrappers.full.median,
-        "passthrough_full_overhead_paired_ns": wrappers.passed.median,
-        "metered_over_passthrough_full_paired_ns": wrappers.full_over_passed.median,
-        "metered_10frames_overhead_paired_ns": wrappers.frames.median,
+        "paired_processes": paired::PROCESSES,
         "handler_instrumented_native_ns": instrumented_native,
         "handler_native_overhead_ns": instrumented_native - bare,
         "bytes_per_handler": bytes,
@@ -607,6 +630,9 @@ fn report(
         "bytes_per_handler_native": bytes_native,
     });
     if let Some(object) = json.as_object_mut() {
+        for spread in paired {
+            object.insert(format!("{}_paired_ns", spread.name), spread.median.into());
+        }
         object.extend(renders);
         object.extend(scale);
     }

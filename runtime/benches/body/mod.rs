@@ -17,7 +17,7 @@ use http_body_util::{Empty, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 
-use crate::paired::{paired, Quartiles};
+use crate::paired::paired;
 use crate::{answer, complete, Reply, BODY};
 
 /// A body of ten small frames, all ready at once: a streamed answer without the waiting.
@@ -205,21 +205,11 @@ pub fn wrapper(c: &mut Criterion) {
     group.finish();
 }
 
-/// What each wrapper adds per request, from paired rounds.
-pub struct PairedCosts {
-    /// `Metered` around the service with a `Full` body.
-    pub full: Quartiles,
-    /// The do-nothing wrapper around the same.
-    pub passed: Quartiles,
-    /// `Metered` over the do-nothing wrapper, both around the same: what it does beyond being a
-    /// wrapper.
-    pub full_over_passed: Quartiles,
-    /// `Metered` around the service with a 10-frame body.
-    pub frames: Quartiles,
-}
-
-/// Measures each wrapper's cost in paired rounds (see [`paired`]).
-pub fn paired_costs() -> PairedCosts {
+/// What each wrapper adds per request, in nanoseconds, from paired rounds (see [`paired`]), each
+/// named by its key in the benchmark's report: `Metered` around the service with a `Full` body;
+/// the do-nothing wrapper around the same; `Metered` over the do-nothing wrapper, both around the
+/// same (what it does beyond being a wrapper); `Metered` around the service with a 10-frame body.
+pub fn paired_costs() -> [(&'static str, f64); 4] {
     let Services {
         whole,
         passed,
@@ -227,23 +217,25 @@ pub fn paired_costs() -> PairedCosts {
         frames,
         frames_metered,
     } = services();
-    PairedCosts {
-        full: paired(|| call_and_drain(&whole), || call_and_drain(&metered)),
-        passed: paired(|| call_and_drain(&whole), || call_and_drain(&passed)),
-        full_over_passed: paired(|| call_and_drain(&passed), || call_and_drain(&metered)),
-        frames: paired(
-            || call_and_drain(&frames),
-            || call_and_drain(&frames_metered),
+    [
+        (
+            "metered_full_overhead",
+            paired(|| call_and_drain(&whole), || call_and_drain(&metered)),
         ),
-    }
-}
-
-impl PairedCosts {
-    /// Prints the four costs.
-    pub fn print(&self) {
-        self.full.print("Metered, Full body");
-        self.passed.print("a do-nothing wrapper, Full");
-        self.full_over_passed.print("Metered over it, Full");
-        self.frames.print("Metered, 10-frame body");
-    }
+        (
+            "passthrough_full_overhead",
+            paired(|| call_and_drain(&whole), || call_and_drain(&passed)),
+        ),
+        (
+            "metered_over_passthrough_full",
+            paired(|| call_and_drain(&passed), || call_and_drain(&metered)),
+        ),
+        (
+            "metered_10frames_overhead",
+            paired(
+                || call_and_drain(&frames),
+                || call_and_drain(&frames_metered),
+            ),
+        ),
+    ]
 }

@@ -1,40 +1,31 @@
 //! The cost of one thing over another measured in paired rounds: each round times both, back to
 //! back, so that a drift of the machine between two of criterion's benchmarks (on a shared
 //! machine, often larger than the cost itself) does not enter the difference.
+//!
+//! Within one process the rounds agree closely; between processes of one build they do not
+//! (where the stack, heap and storage land moves a handler's cost by about ±20 ns). So each
+//! figure is measured in [`PROCESSES`] processes of this executable, one after the other, and
+//! reported as the median of their medians, with the lowest and highest.
 
+use std::process::Command;
 use std::time::Instant;
 
 /// Set, the benchmark executable prints the paired figures alone and exits.
 pub const PAIRED_ONLY: &str = "ROUTEMETER_BENCH_PAIRED";
 
+/// Set in the processes that measure: each prints its figures, a name and a median per line.
+pub const PAIRED_CHILD: &str = "ROUTEMETER_BENCH_PAIRED_CHILD";
+
+/// Processes each figure is measured in.
+pub const PROCESSES: usize = 7;
+
 /// Rounds of each pair; a round times each side for [`CALLS_PER_ROUND`] calls.
 const ROUNDS: usize = 101;
 const CALLS_PER_ROUND: u32 = 20_000;
 
-/// The median and quartiles, over the rounds, of the nanoseconds one side costs per call over
-/// the other.
-pub struct Quartiles {
-    /// The median round's difference.
-    pub median: f64,
-    /// The first quartile's.
-    pub low: f64,
-    /// The third quartile's.
-    pub high: f64,
-}
-
-impl Quartiles {
-    /// Prints the figure as `what`.
-    pub fn print(&self, what: &str) {
-        println!(
-            "  {what:<28} {:>6.1} ns per call in paired rounds (quartiles {:.1} to {:.1})",
-            self.median, self.low, self.high
-        );
-    }
-}
-
-/// What `measured` costs per call over `base`, in [`ROUNDS`] rounds that time both, the one
-/// first and then the other, alternately.
-pub fn paired(base: impl Fn(), measured: impl Fn()) -> Quartiles {
+/// What `measured` costs per call over `base`, in nanoseconds: the median over [`ROUNDS`] rounds
+/// that time both, the one first and then the other, alternately.
+pub fn paired(base: impl Fn(), measured: impl Fn()) -> f64 {
     fn per_call(call: &impl Fn()) -> f64 {
         let started = Instant::now();
         for _ in 0..CALLS_PER_ROUND {
@@ -57,11 +48,74 @@ pub fn paired(base: impl Fn(), measured: impl Fn()) -> Quartiles {
         })
         .collect();
     differences.sort_by(f64::total_cmp);
-    let at =
-        |quantile: f64| differences[((differences.len() - 1) as f64 * quantile).round() as usize];
-    Quartiles {
-        median: at(0.5),
-        low: at(0.25),
-        high: at(0.75),
+    differences[differences.len() / 2]
+}
+
+/// Prints one process's figures for the process that started it.
+pub fn print_for_parent(figures: &[(&str, f64)]) {
+    for (name, median) in figures {
+        println!("{name}\t{median}");
     }
+}
+
+/// One figure over the processes: the median of their medians, the lowest and the highest.
+pub struct Spread {
+    pub name: String,
+    pub median: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Spread {
+    /// Prints the figure as `what`.
+    pub fn print(&self, what: &str) {
+        println!(
+            "  {what:<28} {:>6.1} ns per call in paired rounds ({PROCESSES} processes: {:.1} to {:.1})",
+            self.median, self.low, self.high
+        );
+    }
+}
+
+/// Runs this executable [`PROCESSES`] times with [`PAIRED_CHILD`] set, and gathers the figures
+/// they print.
+pub fn in_processes() -> Result<Vec<Spread>, String> {
+    let exe = std::env::current_exe().map_err(|err| format!("this executable: {err}"))?;
+    let mut by_name: Vec<(String, Vec<f64>)> = Vec::new();
+    for _ in 0..PROCESSES {
+        let output = Command::new(&exe)
+            .env(PAIRED_CHILD, "1")
+            .output()
+            .map_err(|err| format!("{}: {err}", exe.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "a paired-rounds process failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Some((name, value)) = line.split_once('\t') else {
+                continue;
+            };
+            let value: f64 = value
+                .parse()
+                .map_err(|err| format!("a paired figure {line:?}: {err}"))?;
+            match by_name.iter_mut().find(|(known, _)| known == name) {
+                Some((_, values)) => values.push(value),
+                None => by_name.push((name.to_owned(), vec![value])),
+            }
+        }
+    }
+    Ok(by_name
+        .into_iter()
+        .map(|(name, mut values)| {
+            values.sort_by(f64::total_cmp);
+            Spread {
+                name,
+                median: values[values.len() / 2],
+                low: values[0],
+                high: values[values.len() - 1],
+            }
+        })
+        .collect())
 }
