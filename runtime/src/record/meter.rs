@@ -7,7 +7,7 @@
 //! then carry a pointer, so they stay the size of what they wrap: each is moved several times on
 //! its way to the connection, and a move copies it whole.
 
-use crate::record::handoff::Collected;
+use crate::record::handoff::{Collected, HandedOver};
 use crate::record::in_flight::InFlight;
 use crate::record::outcome::{Classification, Code};
 use crate::record::streams::OpenStream;
@@ -70,7 +70,7 @@ impl Meter {
 
     /// The request the response answers, once the service has returned it: the one a handler
     /// handed over, else the meter's own (with nothing known of its outcome).
-    pub(crate) fn take_answered(&mut self) -> Option<(InFlight, Classification)> {
+    pub(crate) fn take_answered(&mut self) -> Option<HandedOver> {
         self.collected.handed.take().or_else(|| {
             self.own
                 .take()
@@ -78,8 +78,7 @@ impl Meter {
         })
     }
 
-    /// From now on, records `request`, answered with `status`, at the body's end. A body of
-    /// `length` 0 is over before it starts.
+    /// From now on, records `request`, answered with `status`, at the body's end.
     pub(crate) fn track_request(&mut self, request: InFlight, status: u16, length: Option<u64>) {
         self.track(Tracked::Request(request), status, length);
     }
@@ -93,6 +92,7 @@ impl Meter {
         self.tracked = Some(tracked);
         self.status = status;
         self.length = length;
+        // An empty body of known length is over before it starts.
         if length == Some(0) {
             self.finish(Code::Status(status));
         }
