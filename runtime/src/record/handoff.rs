@@ -17,17 +17,17 @@ use crate::record::outcome::Classification;
 /// A request handed over, with what its handler's own output said.
 pub(crate) type HandedOver = (InFlight, Classification);
 
-/// What a meter collects while it polls the service it wraps; it lives in the request's
-/// [`Meter`](crate::record::meter::Meter).
+/// What a meter collects while it polls the service it wraps; it lives in the request's meter
+/// state (`record::meter`).
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
     /// The request an instrumented handler handed over, if one completed.
     pub(crate) handed: Option<HandedOver>,
     /// Whether an instrumented handler started.
     pub(crate) started: bool,
-    /// Whether the response's body is held whole in memory
-    /// ([`held_whole`](crate::record::metered_body::held_whole)): it ends when the response is
-    /// returned, so a handler with nothing to record at the meter records itself then.
+    /// Whether the response's body is held whole in memory (`metered_body::held_whole`): it ends
+    /// when the response is returned, so a handler with nothing to record at the meter records
+    /// itself then.
     pub(crate) body_held_whole: bool,
 }
 
