@@ -461,7 +461,8 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = peers::overhead, peers::render, many_threads::record, many_threads::render
+    targets = peers::overhead, peers::render, many_threads::record, many_threads::render,
+        peers::render_at_scale
 }
 
 fn main() {
@@ -716,6 +717,17 @@ fn report_scale(
         println!("  render 1000 handlers, 16 threads, {format}  {ms:>6.3} ms");
         json.insert(format!("render_1000_16threads_{format}_ms"), ms.into());
     }
+    let ours = median("many_threads/render_1000_16threads/text")?;
+    let peer = median("peers_render/prometheus_client_16threads/1000")?;
+    println!(
+        "  peer prometheus_client  render 1000 handlers, 16 threads  {:.3} ms (routemeter's is {:.2}x)",
+        peer / 1e6,
+        ours / peer
+    );
+    json.insert(
+        "peer_render_1000_16threads_ms".to_owned(),
+        serde_json::json!({ "prometheus_client": peer / 1e6 }),
+    );
 
     for figures in memory {
         let threads = figures.threads;

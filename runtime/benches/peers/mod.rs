@@ -12,6 +12,9 @@
 //!   result, a duration histogram and the calls in flight. Its scrape is the `prometheus` crate's,
 //!   so it has no render of its own here.
 //!
+//! At production scale, `prometheus-client`, the fastest peer to render, also renders the 1000
+//! handlers that 16 threads recorded into, beside routemeter's `many_threads/render_1000_16threads`.
+//!
 //! Every peer records what routemeter records per request (duration, size, a count by code, the
 //! requests in flight), except autometrics, which keeps no size. None of them keeps a window.
 
@@ -27,6 +30,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
+use crate::many_threads::{LARGE_HANDLERS, LARGE_THREADS};
 use crate::{answer, bare, complete, on_two_threads, response_size, LogNormal, Reply, BODY};
 
 /// The peers, by the names their benchmarks and report use.
@@ -373,5 +377,49 @@ pub fn render(c: &mut Criterion) {
             criterion::BatchSize::PerIteration,
         )
     });
+    group.finish();
+}
+
+/// Requests each thread records into each handler of the production-scale render: a histogram of
+/// fixed buckets renders the same whatever its history, so a few are enough.
+const SCALE_REQUESTS: usize = 20;
+
+/// `prometheus-client` rendering the 1000 handlers that 16 threads recorded into, each thread
+/// [`SCALE_REQUESTS`] requests into every handler, and a new request on every handler before each
+/// render, as routemeter's `many_threads/render_1000_16threads`.
+pub fn render_at_scale(c: &mut Criterion) {
+    let names = handler_names(LARGE_HANDLERS);
+    let client = PrometheusClientPeer::new();
+    std::thread::scope(|scope| {
+        for thread in 0..LARGE_THREADS {
+            let (client, names) = (&client, &names);
+            scope.spawn(move || {
+                let mut latencies = LogNormal::new(100 + thread as u64);
+                for _ in 0..SCALE_REQUESTS {
+                    for name in names {
+                        let seconds = latencies.next_seconds();
+                        client.record(name, seconds, Some(response_size(seconds) as f64), 200);
+                    }
+                }
+            });
+        }
+    });
+    let mut latencies = LogNormal::new(99);
+    let mut group = c.benchmark_group("peers_render");
+    group.bench_function(
+        BenchmarkId::new("prometheus_client_16threads", LARGE_HANDLERS),
+        |b| {
+            b.iter_batched(
+                || {
+                    let seconds = latencies.next_seconds();
+                    for name in &names {
+                        client.record(name, seconds, Some(response_size(seconds) as f64), 200);
+                    }
+                },
+                |()| black_box(client.render()),
+                criterion::BatchSize::PerIteration,
+            )
+        },
+    );
     group.finish();
 }
