@@ -2,24 +2,31 @@
 //! the benchmarks see the shards a large machine gets. Its own test binary: the pool is
 //! process-wide.
 
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 
 use routemeter::bench_support::{simulate_cpus, SyntheticHandlers};
 
 /// Parts of one handler after `threads` threads, all alive at once, recorded into it.
 fn parts_after(threads: usize) -> usize {
-    let handlers = SyntheticHandlers::new(1);
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
+    let handlers = Arc::new(SyntheticHandlers::new(1));
+    let barrier = Arc::new(Barrier::new(threads));
+    let spawned: Vec<_> = (0..threads)
+        .map(|_| {
+            let (handlers, barrier) = (Arc::clone(&handlers), Arc::clone(&barrier));
+            std::thread::spawn(move || {
                 // Every thread is alive before any records, so none reuses another's number.
                 barrier.wait();
                 handlers.record_all(0.01, 100);
                 barrier.wait();
-            });
-        }
-    });
+            })
+        })
+        .collect();
+    // Joined one by one rather than in a scope: a join returns once the thread has exited, after
+    // its locals gave its number back to the pool, where a scope ends as soon as the threads'
+    // closures have, so the next call could find numbers still held.
+    for thread in spawned {
+        assert!(thread.join().is_ok(), "a recording thread panicked");
+    }
     handlers.parts_per_handler()
 }
 
