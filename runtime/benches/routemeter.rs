@@ -16,7 +16,7 @@
 //!   spread over the window, recorded by two threads (and by one);
 //! - the same handler recorded by each peer (the `prometheus` crate, `prometheus-client`,
 //!   `metrics` with `metrics-exporter-prometheus`, autometrics), and 100 handlers rendered by
-//!   each ([`peers`]);
+//!   each, and 1000 handlers that 16 threads recorded into by the fastest ([`peers`]);
 //! - 16, 32 and 64 threads recording into 100 handlers with the shard pool of a 16- or 32-core
 //!   machine: cost per request, memory per handler, render time ([`many_threads`]);
 //! - rendering 5000 handlers, the end of the series 10, 100, 1000.
