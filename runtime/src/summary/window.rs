@@ -79,12 +79,7 @@ impl<'a> Window<'a> {
             }
             totals.add_specials(slot.specials());
         });
-        totals.n = totals
-            .pages
-            .iter()
-            .flatten()
-            .chain(&totals.infinities)
-            .fold(totals.zero, |n, count| n.saturating_add(*count));
+        totals.n = totals.count();
     }
 
     /// Starts loading the sub-buckets that [`Window::resolve`] reads: those of the pages that
@@ -213,6 +208,20 @@ impl Default for WindowTotals {
 }
 
 impl WindowTotals {
+    /// Every observation: those of the pages in use (only they can hold any), zero and the
+    /// infinities.
+    fn count(&self) -> u64 {
+        let specials = self
+            .infinities
+            .iter()
+            .fold(self.zero, |n, count| n.saturating_add(*count));
+        [POSITIVE, NEGATIVE].into_iter().fold(specials, |n, sign| {
+            Bits::ascending(self.installed[sign]).fold(n, |n, index| {
+                n.saturating_add(self.pages[sign][index % PAGES])
+            })
+        })
+    }
+
     fn add_specials(&mut self, (zero, infinities): (u64, [u64; 2])) {
         self.zero = self.zero.saturating_add(zero);
         for (total, count) in self.infinities.iter_mut().zip(infinities) {
@@ -341,20 +350,29 @@ impl<'q> Ranks<'q> {
         value: impl Fn(usize) -> f64,
     ) {
         let end = self.below.saturating_add(total);
+        // Observations in the sub-buckets walked so far, from `self.below` (at most `end`).
+        let mut below = self.below;
         let mut last = None;
         for sub in order {
-            if self.rank > end {
-                break;
-            }
-            let count = count(sub).min(end.saturating_sub(self.below));
+            let count = count(sub);
             if count == 0 {
                 continue;
             }
-            last = Some(sub);
-            while self.in_next(count) {
-                self.resolve_next(value(sub));
+            let count = count.min(end - below);
+            if count == 0 {
+                break; // the page's total is reached: nothing further counts
             }
-            self.skip(count);
+            last = Some(sub);
+            below += count;
+            if self.rank <= below {
+                let value = value(sub);
+                while self.rank <= below {
+                    self.resolve_next(value);
+                }
+                if self.rank > end {
+                    break; // the page's last quantile
+                }
+            }
         }
         if let Some(sub) = last {
             let value = value(sub);
@@ -403,5 +421,43 @@ impl Iterator for Bits {
         };
         self.bits &= !(1u128 << index);
         Some(index as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ranks;
+
+    /// The quantiles of one page whose sub-buckets hold `counts` and whose total says `total`,
+    /// each reported as the index of its sub-bucket.
+    fn walk(counts: &[u64], total: u64, quantiles: &[f64]) -> Vec<f64> {
+        let mut values = vec![f64::NAN; quantiles.len()];
+        let mut ranks = Ranks::new(quantiles, total, &mut values);
+        ranks.page(total, 0..counts.len(), |sub| counts[sub], |sub| sub as f64);
+        ranks.finish();
+        values
+    }
+
+    #[test]
+    fn each_quantile_gets_the_sub_bucket_of_its_rank() {
+        // Ranks 1, 5, 9 and 10 of ten observations: sub-buckets 1, 3, 4 and 4.
+        let values = walk(&[0, 2, 0, 3, 5, 0], 10, &[0.0, 0.5, 0.9, 1.0]);
+        assert_eq!(values, [1.0, 3.0, 4.0, 4.0]);
+    }
+
+    #[test]
+    fn sub_buckets_beyond_the_page_total_are_not_counted() {
+        // A counter read mid-update: the sub-buckets hold 12 where the total says 6. The walk
+        // stops at the total, so rank 6 falls in sub-bucket 1, not 2.
+        let values = walk(&[4, 4, 4], 6, &[0.5, 1.0]);
+        assert_eq!(values, [0.0, 1.0]);
+    }
+
+    #[test]
+    fn ranks_the_sub_buckets_miss_get_the_last_one_counted() {
+        // A slot cleared between the two reads: the sub-buckets hold 2 of the 4 observations
+        // the total says. Ranks 3 and 4 get the last non-empty sub-bucket rather than nothing.
+        let values = walk(&[1, 0, 1, 0], 4, &[0.25, 0.75, 1.0]);
+        assert_eq!(values, [0.0, 2.0, 2.0]);
     }
 }
