@@ -252,11 +252,35 @@ const PAIRED: [(&str, &str); 5] = [
     ("metered_10frames_overhead", "Metered, 10-frame body"),
 ];
 
-/// This process's paired figures, by their keys in [`PAIRED`].
+/// The ratios measured in paired rounds, by their key in the report (without `_paired`), and as
+/// the summary prints them.
+const PAIRED_RATIOS: [(&str, &str); 1] =
+    [("render_100_over_fastest_peer", "routemeter / fastest peer")];
+
+/// routemeter's render of 100 handlers over the fastest peer's, each set up as in the `render`
+/// and `peers_render` groups (the same history, a new request on every handler before each
+/// render), in paired rounds: the verdict on the render against the peers, which a drift of the
+/// machine between the two criterion benchmarks would otherwise enter.
+fn paired_render_ratio() -> f64 {
+    let handlers = SyntheticHandlers::new(peers::RENDER_HANDLERS);
+    let mut latencies = LogNormal::new(7);
+    fill_window(&handlers, &mut latencies);
+    let ours = || {
+        record_one(&handlers, &mut latencies);
+        let started = Instant::now();
+        black_box(handlers.render());
+        started.elapsed()
+    };
+    paired::ratio(peers::fastest_render(), ours)
+}
+
+/// This process's paired figures, by their keys in [`PAIRED`] and then [`PAIRED_RATIOS`].
 fn paired_figures() -> Vec<(&'static str, f64)> {
     let [full, passed, full_over_passed, frames] = body::paired_costs();
-    let values = [paired_handler(), full, passed, full_over_passed, frames];
-    PAIRED.iter().map(|(key, _)| *key).zip(values).collect()
+    let costs = [paired_handler(), full, passed, full_over_passed, frames];
+    let ratios = [paired_render_ratio()];
+    let keys = PAIRED.iter().chain(&PAIRED_RATIOS).map(|(key, _)| *key);
+    keys.zip(costs.into_iter().chain(ratios)).collect()
 }
 
 /// Prints those of the paired figures that `which` names, as it labels them.
@@ -264,6 +288,15 @@ fn print_paired(paired: &[paired::Spread], which: &[(&str, &str)]) {
     for (key, label) in which {
         if let Some(spread) = paired.iter().find(|spread| spread.name == *key) {
             spread.print(label);
+        }
+    }
+}
+
+/// Prints the paired ratios.
+fn print_paired_ratios(paired: &[paired::Spread]) {
+    for (key, label) in PAIRED_RATIOS {
+        if let Some(spread) = paired.iter().find(|spread| spread.name == key) {
+            spread.print_ratio(label);
         }
     }
 }
@@ -476,7 +509,10 @@ fn main() {
     }
     if std::env::var_os(paired::PAIRED_ONLY).is_some() {
         match paired::in_processes() {
-            Ok(paired) => print_paired(&paired, &PAIRED),
+            Ok(paired) => {
+                print_paired(&paired, &PAIRED);
+                print_paired_ratios(&paired);
+            }
             Err(err) => eprintln!("could not measure the paired figures: {err}"),
         }
         return;
@@ -610,7 +646,7 @@ fn report(memory: &[many_threads::Memory], paired: &[paired::Spread]) -> Result<
         bytes_native.saturating_sub(bytes)
     );
 
-    let scale = report_scale(&median, instrumented - bare, memory)?;
+    let scale = report_scale(&median, instrumented - bare, memory, paired)?;
 
     let mut json = serde_json::json!({
         "observe_ns": observe,
@@ -632,7 +668,12 @@ fn report(memory: &[many_threads::Memory], paired: &[paired::Spread]) -> Result<
     });
     if let Some(object) = json.as_object_mut() {
         for spread in paired {
-            object.insert(format!("{}_paired_ns", spread.name), spread.median.into());
+            let ratio = PAIRED_RATIOS.iter().any(|(key, _)| *key == spread.name);
+            let unit = if ratio { "" } else { "_ns" };
+            object.insert(
+                format!("{}_paired{unit}", spread.name),
+                spread.median.into(),
+            );
         }
         object.extend(renders);
         object.extend(scale);
@@ -649,6 +690,7 @@ fn report_scale(
     median: &dyn Fn(&str) -> Result<f64, String>,
     overhead: f64,
     memory: &[many_threads::Memory],
+    paired: &[paired::Spread],
 ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
     let mut json = serde_json::Map::new();
     let bare = median("handler/bare")?;
@@ -686,6 +728,7 @@ fn report_scale(
         "  routemeter / fastest peer    {:>10.2}x the render of {count} handlers",
         ours / fastest
     );
+    print_paired_ratios(paired);
     json.insert(format!("peer_render_{count}_ms"), peer_renders.into());
 
     let one = median("many_threads/record/1")?;

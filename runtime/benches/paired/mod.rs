@@ -8,7 +8,7 @@
 //! reported as the median of their medians, with the lowest and highest.
 
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Set, the benchmark executable prints the paired figures alone and exits.
 pub const PAIRED_ONLY: &str = "ROUTEMETER_BENCH_PAIRED";
@@ -51,6 +51,36 @@ pub fn paired(base: impl Fn(), measured: impl Fn()) -> f64 {
     differences[differences.len() / 2]
 }
 
+/// Calls of each side per round in [`ratio`].
+const CALLS_PER_RATIO_ROUND: u32 = 4;
+
+/// How many times as long `measured` takes as `base`: the median over [`ROUNDS`] rounds that
+/// time both, the one first and then the other, alternately. Each call does its own setup and
+/// returns the time of the part that counts.
+pub fn ratio(mut base: impl FnMut() -> Duration, mut measured: impl FnMut() -> Duration) -> f64 {
+    fn time(call: &mut impl FnMut() -> Duration) -> f64 {
+        (0..CALLS_PER_RATIO_ROUND)
+            .map(|_| call().as_secs_f64())
+            .sum()
+    }
+    // A first round warms both up and is not counted.
+    time(&mut base);
+    time(&mut measured);
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .map(|round| {
+            if round % 2 == 0 {
+                let base = time(&mut base);
+                time(&mut measured) / base
+            } else {
+                let measured = time(&mut measured);
+                measured / time(&mut base)
+            }
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
 /// Prints one process's figures for the process that started it.
 pub fn print_for_parent(figures: &[(&str, f64)]) {
     for (name, median) in figures {
@@ -67,10 +97,18 @@ pub struct Spread {
 }
 
 impl Spread {
-    /// Prints the figure as `what`.
+    /// Prints the figure, a cost per call, as `what`.
     pub fn print(&self, what: &str) {
         println!(
             "  {what:<28} {:>6.1} ns per call in paired rounds ({PROCESSES} processes: {:.1} to {:.1})",
+            self.median, self.low, self.high
+        );
+    }
+
+    /// Prints the figure, a ratio, as `what`.
+    pub fn print_ratio(&self, what: &str) {
+        println!(
+            "  {what:<28} {:>6.2}x in paired rounds ({PROCESSES} processes: {:.2} to {:.2})",
             self.median, self.low, self.high
         );
     }

@@ -19,7 +19,7 @@
 //! requests in flight), except autometrics, which keeps no size. None of them keeps a window.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use autometrics::autometrics;
 use criterion::{BenchmarkId, Criterion};
@@ -378,6 +378,27 @@ pub fn render(c: &mut Criterion) {
         )
     });
     group.finish();
+}
+
+/// The fastest peer (`prometheus-client`) set up as in [`render`]: each call records a new
+/// request on every handler, then renders, and returns the time of the render alone. For the
+/// paired rounds against routemeter's render.
+pub fn fastest_render() -> impl FnMut() -> Duration {
+    let names = handler_names(RENDER_HANDLERS);
+    let client = PrometheusClientPeer::new();
+    fill(&names, |name, seconds, size| {
+        client.record(name, seconds, Some(size), 200);
+    });
+    let mut latencies = LogNormal::new(17);
+    move || {
+        let seconds = latencies.next_seconds();
+        for name in &names {
+            client.record(name, seconds, Some(response_size(seconds) as f64), 200);
+        }
+        let started = Instant::now();
+        black_box(client.render());
+        started.elapsed()
+    }
 }
 
 /// Requests each thread records into each handler of the production-scale render: a histogram of
