@@ -59,6 +59,13 @@ pub fn simulate_cpus(cpus: usize) -> usize {
 const NOW: Duration = Duration::from_secs(3600);
 
 impl SyntheticHandlers {
+    /// The scrape handler's own counts, as before any scrape.
+    const STATS: ScrapeStats = ScrapeStats {
+        requests: Vec::new(),
+        in_flight: 0,
+        created: 0,
+    };
+
     /// Creates the handlers, with no histogram. Their descriptions are leaked, as statics
     /// would be.
     pub fn new(count: usize) -> SyntheticHandlers {
@@ -145,30 +152,29 @@ impl SyntheticHandlers {
 
     /// The exposition of these handlers in the text format 0.0.4, as `/metrics` writes it.
     pub fn render(&self) -> String {
-        String::from_utf8(self.encode(Format::PrometheusText)).unwrap_or_default()
+        let families = families::gather(&self.catalog, &[]);
+        let options = SummaryOptions::default();
+        prometheus_text::render(&families, &Self::STATS, options.quantiles(), self.now)
+            .unwrap_or_default()
     }
 
     /// The exposition of these handlers in `format`, as `/metrics` writes it.
     pub fn encode(&self, format: Format) -> Vec<u8> {
         let families = families::gather(&self.catalog, &[]);
-        let stats = ScrapeStats {
-            requests: Vec::new(),
-            in_flight: 0,
-            created: 0,
-        };
         let options = SummaryOptions::default();
         let quantiles = options.quantiles();
+        let stats = &Self::STATS;
         match format {
             Format::PrometheusText => {
-                prometheus_text::render(&families, &stats, quantiles, self.now)
+                prometheus_text::render(&families, stats, quantiles, self.now)
                     .map(String::into_bytes)
                     .unwrap_or_default()
             }
             Format::OpenMetrics => {
-                openmetrics::render(&families, &stats, quantiles, self.now).into_bytes()
+                openmetrics::render(&families, stats, quantiles, self.now).into_bytes()
             }
             Format::Protobuf => {
-                protobuf::render(&families, &stats, quantiles, self.now).unwrap_or_default()
+                protobuf::render(&families, stats, quantiles, self.now).unwrap_or_default()
             }
         }
     }

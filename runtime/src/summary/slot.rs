@@ -231,9 +231,17 @@ impl Side {
         pages
     }
 
-    fn page(&self, page: usize) -> Option<&Page> {
+    /// The sub-buckets of page `page`, if its total counts anything: a slot keeps the pages it
+    /// installed after it is cleared, and a snapshot need not read the empty ones. (An
+    /// observation counts in its sub-bucket before its page's total, so a zero total misses at
+    /// most observations that race with the snapshot.)
+    fn counted_page(&self, page: usize) -> Option<&Page> {
         let group = self.groups.get(page / GROUP_PAGES)?.get()?;
-        group.pages.get(page % GROUP_PAGES)?.get()
+        let index = page % GROUP_PAGES;
+        if group.totals.get(index)?.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        group.pages.get(index)?.get()
     }
 
     fn heap_bytes(&self) -> usize {
@@ -364,10 +372,10 @@ impl Slot {
         }
     }
 
-    /// The sub-buckets of page `page` of `sign`, if installed.
+    /// The sub-buckets of page `page` of `sign`, if it counts anything.
     #[inline]
-    pub(super) fn page(&self, sign: usize, page: usize) -> Option<&Page> {
-        self.side(sign)?.page(page)
+    pub(super) fn counted_page(&self, sign: usize, page: usize) -> Option<&Page> {
+        self.side(sign)?.counted_page(page)
     }
 
     /// Starts loading the slot's counts, if it has any.
@@ -683,7 +691,7 @@ mod tests {
         assert_eq!(slot.add_totals(POSITIVE, &mut [0; PAGES]), 0);
         for page in 0..PAGES {
             let counts = slot
-                .page(NEGATIVE, page)
+                .counted_page(NEGATIVE, page)
                 .map(|counts| counts.get(page % SUBS));
             assert_eq!(counts, Some(4), "page {page}");
         }
@@ -781,6 +789,8 @@ mod tests {
         let mut totals = [0; PAGES];
         assert_eq!(slot.add_totals(POSITIVE, &mut totals), 1 << 48);
         assert_eq!(slot.specials(), (1, [0, 1]));
+        assert!(slot.counted_page(POSITIVE, 48).is_some());
+        let installed = slot.heap_bytes();
         assert!(
             slot.rotate(0, |_, _| {}).is_none(),
             "an older epoch is refused"
@@ -788,8 +798,9 @@ mod tests {
         assert!(slot.rotate(2, |_, _| {}).is_some());
         assert_eq!(slot.add_totals(POSITIVE, &mut totals), 0);
         assert_eq!(slot.specials(), (0, [0, 0]));
-        // Installed pages stay installed, empty.
-        assert_eq!(slot.page(POSITIVE, 48).map(|p| p.get(7)), Some(0));
+        // Installed pages stay installed, empty, and a snapshot does not read them.
+        assert_eq!(slot.heap_bytes(), installed);
+        assert!(slot.counted_page(POSITIVE, 48).is_none());
         assert_eq!(extremes(&slot), Extremes::NONE);
     }
 }

@@ -87,7 +87,7 @@ impl<'a> Window<'a> {
     pub(super) fn prefetch_pages(&self, quantiles: &[f64], totals: &WindowTotals) {
         totals.locate(quantiles, |sign, index| {
             self.for_each_slot(|slot| {
-                if let Some(page) = slot.page(sign, index) {
+                if let Some(page) = slot.counted_page(sign, index) {
                     page.prefetch();
                 }
             });
@@ -164,7 +164,7 @@ impl<'a> Window<'a> {
             *row = [0; SUBS];
             extremes = Extremes::NONE;
             self.for_each_slot(|slot| {
-                if let Some(page) = slot.page(sign, index) {
+                if let Some(page) = slot.counted_page(sign, index) {
                     page.add_to(row);
                     slot.add_extremes(sign, index, &mut extremes);
                 }
