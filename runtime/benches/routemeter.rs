@@ -254,8 +254,21 @@ const PAIRED: [(&str, &str); 5] = [
 
 /// The ratios measured in paired rounds, by their key in the report (without `_paired`), and as
 /// the summary prints them.
-const PAIRED_RATIOS: [(&str, &str); 1] =
-    [("render_100_over_fastest_peer", "routemeter / fastest peer")];
+const PAIRED_RATIOS: [(&str, &str); 2] = [
+    ("overhead_over_cheapest_peer", "routemeter / cheapest peer"),
+    ("render_100_over_fastest_peer", "routemeter / fastest peer"),
+];
+
+/// The attribute's cost per call over the cheapest peer's (the `prometheus` crate, in every run
+/// so far), each over the same handler bare, in paired rounds of the three.
+fn paired_overhead_ratio() -> f64 {
+    routemeter::install().expect("install");
+    paired::overhead_ratio(
+        || drop(black_box(complete(bare(black_box(BODY))))),
+        || drop(black_box(complete(instrumented(black_box(BODY))))),
+        peers::cheapest_call(),
+    )
+}
 
 /// routemeter's render of 100 handlers over the fastest peer's, each set up as in the `render`
 /// and `peers_render` groups (the same history, a new request on every handler before each
@@ -278,7 +291,7 @@ fn paired_render_ratio() -> f64 {
 fn paired_figures() -> Vec<(&'static str, f64)> {
     let [full, passed, full_over_passed, frames] = body::paired_costs();
     let costs = [paired_handler(), full, passed, full_over_passed, frames];
-    let ratios = [paired_render_ratio()];
+    let ratios = [paired_overhead_ratio(), paired_render_ratio()];
     let keys = PAIRED.iter().chain(&PAIRED_RATIOS).map(|(key, _)| *key);
     keys.zip(costs.into_iter().chain(ratios)).collect()
 }
@@ -292,10 +305,10 @@ fn print_paired(paired: &[paired::Spread], which: &[(&str, &str)]) {
     }
 }
 
-/// Prints the paired ratios.
-fn print_paired_ratios(paired: &[paired::Spread]) {
-    for (key, label) in PAIRED_RATIOS {
-        if let Some(spread) = paired.iter().find(|spread| spread.name == key) {
+/// Prints those of the paired ratios that `which` names, as it labels them.
+fn print_paired_ratios(paired: &[paired::Spread], which: &[(&str, &str)]) {
+    for (key, label) in which {
+        if let Some(spread) = paired.iter().find(|spread| spread.name == *key) {
             spread.print_ratio(label);
         }
     }
@@ -511,7 +524,7 @@ fn main() {
         match paired::in_processes() {
             Ok(paired) => {
                 print_paired(&paired, &PAIRED);
-                print_paired_ratios(&paired);
+                print_paired_ratios(&paired, &PAIRED_RATIOS);
             }
             Err(err) => eprintln!("could not measure the paired figures: {err}"),
         }
@@ -709,6 +722,7 @@ fn report_scale(
         "  routemeter / cheapest peer   {:>10.2}x the overhead",
         overhead / cheapest
     );
+    print_paired_ratios(paired, &PAIRED_RATIOS[..1]);
     json.insert("peer_overhead_ns".to_owned(), peer_overheads.into());
 
     let count = peers::RENDER_HANDLERS;
@@ -728,7 +742,7 @@ fn report_scale(
         "  routemeter / fastest peer    {:>10.2}x the render of {count} handlers",
         ours / fastest
     );
-    print_paired_ratios(paired);
+    print_paired_ratios(paired, &PAIRED_RATIOS[1..]);
     json.insert(format!("peer_render_{count}_ms"), peer_renders.into());
 
     let one = median("many_threads/record/1")?;

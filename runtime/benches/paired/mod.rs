@@ -26,13 +26,6 @@ const CALLS_PER_ROUND: u32 = 20_000;
 /// What `measured` costs per call over `base`, in nanoseconds: the median over [`ROUNDS`] rounds
 /// that time both, the one first and then the other, alternately.
 pub fn paired(base: impl Fn(), measured: impl Fn()) -> f64 {
-    fn per_call(call: &impl Fn()) -> f64 {
-        let started = Instant::now();
-        for _ in 0..CALLS_PER_ROUND {
-            call();
-        }
-        started.elapsed().as_nanos() as f64 / f64::from(CALLS_PER_ROUND)
-    }
     // A first round warms both up and is not counted.
     per_call(&base);
     per_call(&measured);
@@ -49,6 +42,49 @@ pub fn paired(base: impl Fn(), measured: impl Fn()) -> f64 {
         .collect();
     differences.sort_by(f64::total_cmp);
     differences[differences.len() / 2]
+}
+
+/// Nanoseconds per call of `call`, over [`CALLS_PER_ROUND`] calls.
+fn per_call(call: &impl Fn()) -> f64 {
+    let started = Instant::now();
+    for _ in 0..CALLS_PER_ROUND {
+        call();
+    }
+    started.elapsed().as_nanos() as f64 / f64::from(CALLS_PER_ROUND)
+}
+
+/// `ours`'s cost over `base` as a fraction of `peer`'s over it: the median over [`ROUNDS`]
+/// rounds that time all three back to back, in an order that turns from round to round.
+pub fn overhead_ratio(base: impl Fn(), ours: impl Fn(), peer: impl Fn()) -> f64 {
+    // A first round warms all three up and is not counted.
+    per_call(&base);
+    per_call(&ours);
+    per_call(&peer);
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .filter_map(|round| {
+            let (base, ours, peer) = match round % 3 {
+                0 => {
+                    let base = per_call(&base);
+                    let ours = per_call(&ours);
+                    (base, ours, per_call(&peer))
+                }
+                1 => {
+                    let ours = per_call(&ours);
+                    let peer = per_call(&peer);
+                    (per_call(&base), ours, peer)
+                }
+                _ => {
+                    let peer = per_call(&peer);
+                    let base = per_call(&base);
+                    (base, per_call(&ours), peer)
+                }
+            };
+            // A round in which the peer read as free says nothing of the ratio.
+            (peer > base).then(|| (ours - base) / (peer - base))
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Calls of each side per round in [`ratio`].

@@ -287,6 +287,13 @@ pub fn overhead(c: &mut Criterion) {
     group.finish();
 }
 
+/// One call of the handler recorded by the cheapest peer (the `prometheus` crate), as in
+/// [`overhead`]: for the paired rounds against routemeter's.
+pub fn cheapest_call() -> impl Fn() {
+    let prometheus = PrometheusPeer::new();
+    move || drop(black_box(complete(prometheus.around(black_box(BODY)))))
+}
+
 /// `count` leaked handler names, `Handler0`, `Handler1`, ...
 fn handler_names(count: usize) -> Vec<&'static str> {
     (0..count)
