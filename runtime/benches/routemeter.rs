@@ -412,24 +412,77 @@ fn bytes_per_scrape() -> Vec<(&'static str, usize, usize, usize)> {
 /// threads, as by the two worker threads of a service on this machine, so every summary has
 /// two shards to read, each thread oldest first, as a thread serves them.
 fn fill_window(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
-    let requests: Vec<(f64, Duration)> = (0..8)
-        .rev()
-        .flat_map(|minute| (0..25).rev().map(move |request| minute * 60 + request * 2))
-        .map(|seconds_ago| (latencies.next_seconds(), Duration::from_secs(seconds_ago)))
-        .collect();
-    on_two_threads(&requests, |&(seconds, ago)| {
+    on_two_threads(&window_history(latencies), |&(seconds, ago)| {
         handlers.record_all_ago(seconds, response_size(seconds), ago);
     });
 }
 
-/// Runs `record` on every item, the even ones on one thread and the odd ones on another.
+/// The requests of [`fill_window`], oldest first: how long each took, and how long ago it ended.
+fn window_history(latencies: &mut LogNormal) -> Vec<(f64, Duration)> {
+    (0..8)
+        .rev()
+        .flat_map(|minute| (0..25).rev().map(move |request| minute * 60 + request * 2))
+        .map(|seconds_ago| (latencies.next_seconds(), Duration::from_secs(seconds_ago)))
+        .collect()
+}
+
+/// Runs `record` on every item, the even ones on one thread and the odd ones on another. Both
+/// threads stay alive until both are done, so that each records into a shard of its own: a
+/// thread that ended first would give its shard number back, and the other could take it.
 fn on_two_threads<T: Sync>(items: &[T], record: impl Fn(&T) + Sync) {
+    let done = Barrier::new(2);
     thread::scope(|scope| {
         for first in 0..2 {
-            let record = &record;
-            scope.spawn(move || items.iter().skip(first).step_by(2).for_each(record));
+            let (record, done) = (&record, &done);
+            scope.spawn(move || {
+                items.iter().skip(first).step_by(2).for_each(record);
+                done.wait();
+            });
         }
     });
+}
+
+/// When set to a number, this executable renders the `render` group's 100 handlers that many
+/// times, each after a new request on every handler, and exits: `bench/instructions.sh` counts
+/// the instructions of the renders alone (those of [`counted_render`]).
+const RENDERS_ONLY: &str = "ROUTEMETER_BENCH_RENDERS";
+
+/// Sets up the `render` group's 100 handlers and renders them `renders` times. The two threads
+/// that record the history take turns (both alive to the end, each with a shard of its own):
+/// where their recording interleaves decides which ended epochs' observations each shard folds
+/// where, and so how many pages a render reads, by a few percent of its instructions.
+fn renders_only(renders: usize) {
+    let handlers = SyntheticHandlers::new(peers::RENDER_HANDLERS);
+    let mut latencies = LogNormal::new(7);
+    let history = window_history(&mut latencies);
+    let turn = Barrier::new(2);
+    thread::scope(|scope| {
+        for first in 0..2 {
+            let (history, handlers, turn) = (&history, &handlers, &turn);
+            scope.spawn(move || {
+                if first == 1 {
+                    turn.wait();
+                }
+                for (seconds, ago) in history.iter().skip(first).step_by(2) {
+                    handlers.record_all_ago(*seconds, response_size(*seconds), *ago);
+                }
+                if first == 0 {
+                    turn.wait();
+                }
+                turn.wait();
+            });
+        }
+    });
+    for _ in 0..renders {
+        record_one(&handlers, &mut latencies);
+        black_box(counted_render(&handlers));
+    }
+}
+
+/// One render, in a function of its own so that a profiler can count it apart from the setup.
+#[inline(never)]
+fn counted_render(handlers: &SyntheticHandlers) -> String {
+    handlers.render()
 }
 
 fn record_one(handlers: &SyntheticHandlers, latencies: &mut LogNormal) {
@@ -514,6 +567,16 @@ criterion_group! {
 fn main() {
     if let Ok(what) = std::env::var(many_threads::MEMORY_OF) {
         many_threads::print_memory_of(&what);
+        return;
+    }
+    if let Ok(renders) = std::env::var(RENDERS_ONLY) {
+        match renders.parse() {
+            Ok(renders) => renders_only(renders),
+            Err(_) => {
+                eprintln!("{RENDERS_ONLY}={renders}: not a number of renders");
+                std::process::exit(2);
+            }
+        }
         return;
     }
     if std::env::var_os(paired::PAIRED_CHILD).is_some() {
