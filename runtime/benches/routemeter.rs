@@ -430,13 +430,24 @@ fn window_history(latencies: &mut LogNormal) -> Vec<(f64, Duration)> {
 /// threads stay alive until both are done, so that each records into a shard of its own: a
 /// thread that ended first would give its shard number back, and the other could take it.
 fn on_two_threads<T: Sync>(items: &[T], record: impl Fn(&T) + Sync) {
-    let done = Barrier::new(2);
+    two_threads(items, false, record);
+}
+
+/// As [`on_two_threads`], the second thread starting when the first is done if `in_turns`.
+fn two_threads<T: Sync>(items: &[T], in_turns: bool, record: impl Fn(&T) + Sync) {
+    let barrier = Barrier::new(2);
     thread::scope(|scope| {
         for first in 0..2 {
-            let (record, done) = (&record, &done);
+            let (record, barrier) = (&record, &barrier);
             scope.spawn(move || {
+                if in_turns && first == 1 {
+                    barrier.wait();
+                }
                 items.iter().skip(first).step_by(2).for_each(record);
-                done.wait();
+                if in_turns && first == 0 {
+                    barrier.wait();
+                }
+                barrier.wait();
             });
         }
     });
@@ -454,24 +465,8 @@ const RENDERS_ONLY: &str = "ROUTEMETER_BENCH_RENDERS";
 fn renders_only(renders: usize) {
     let handlers = SyntheticHandlers::new(peers::RENDER_HANDLERS);
     let mut latencies = LogNormal::new(7);
-    let history = window_history(&mut latencies);
-    let turn = Barrier::new(2);
-    thread::scope(|scope| {
-        for first in 0..2 {
-            let (history, handlers, turn) = (&history, &handlers, &turn);
-            scope.spawn(move || {
-                if first == 1 {
-                    turn.wait();
-                }
-                for (seconds, ago) in history.iter().skip(first).step_by(2) {
-                    handlers.record_all_ago(*seconds, response_size(*seconds), *ago);
-                }
-                if first == 0 {
-                    turn.wait();
-                }
-                turn.wait();
-            });
-        }
+    two_threads(&window_history(&mut latencies), true, |&(seconds, ago)| {
+        handlers.record_all_ago(seconds, response_size(seconds), ago);
     });
     for _ in 0..renders {
         record_one(&handlers, &mut latencies);
