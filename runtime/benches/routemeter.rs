@@ -296,20 +296,18 @@ fn paired_figures() -> Vec<(&'static str, f64)> {
     keys.zip(costs.into_iter().chain(ratios)).collect()
 }
 
+/// Whether the paired figure `key` is a ratio (of [`PAIRED_RATIOS`]) rather than a cost.
+fn is_ratio(key: &str) -> bool {
+    PAIRED_RATIOS.iter().any(|(ratio, _)| *ratio == key)
+}
+
 /// Prints those of the paired figures that `which` names, as it labels them.
 fn print_paired(paired: &[paired::Spread], which: &[(&str, &str)]) {
     for (key, label) in which {
-        if let Some(spread) = paired.iter().find(|spread| spread.name == *key) {
-            spread.print(label);
-        }
-    }
-}
-
-/// Prints those of the paired ratios that `which` names, as it labels them.
-fn print_paired_ratios(paired: &[paired::Spread], which: &[(&str, &str)]) {
-    for (key, label) in which {
-        if let Some(spread) = paired.iter().find(|spread| spread.name == *key) {
-            spread.print_ratio(label);
+        match paired.iter().find(|spread| spread.name == *key) {
+            Some(spread) if is_ratio(key) => spread.print_ratio(label),
+            Some(spread) => spread.print(label),
+            None => {}
         }
     }
 }
@@ -582,7 +580,7 @@ fn main() {
         match paired::in_processes() {
             Ok(paired) => {
                 print_paired(&paired, &PAIRED);
-                print_paired_ratios(&paired, &PAIRED_RATIOS);
+                print_paired(&paired, &PAIRED_RATIOS);
             }
             Err(err) => eprintln!("could not measure the paired figures: {err}"),
         }
@@ -739,8 +737,7 @@ fn report(memory: &[many_threads::Memory], paired: &[paired::Spread]) -> Result<
     });
     if let Some(object) = json.as_object_mut() {
         for spread in paired {
-            let ratio = PAIRED_RATIOS.iter().any(|(key, _)| *key == spread.name);
-            let unit = if ratio { "" } else { "_ns" };
+            let unit = if is_ratio(&spread.name) { "" } else { "_ns" };
             object.insert(
                 format!("{}_paired{unit}", spread.name),
                 spread.median.into(),
@@ -780,7 +777,7 @@ fn report_scale(
         "  routemeter / cheapest peer   {:>10.2}x the overhead",
         overhead / cheapest
     );
-    print_paired_ratios(paired, &PAIRED_RATIOS[..1]);
+    print_paired(paired, &PAIRED_RATIOS[..1]);
     json.insert("peer_overhead_ns".to_owned(), peer_overheads.into());
 
     let count = peers::RENDER_HANDLERS;
@@ -800,7 +797,7 @@ fn report_scale(
         "  routemeter / fastest peer    {:>10.2}x the render of {count} handlers",
         ours / fastest
     );
-    print_paired_ratios(paired, &PAIRED_RATIOS[1..]);
+    print_paired(paired, &PAIRED_RATIOS[1..]);
     json.insert(format!("peer_render_{count}_ms"), peer_renders.into());
 
     let one = median("many_threads/record/1")?;
