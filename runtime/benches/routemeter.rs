@@ -426,7 +426,9 @@ fn window_history(latencies: &mut LogNormal) -> Vec<(f64, Duration)> {
 
 /// Runs `record` on every item, the even ones on one thread and the odd ones on another. Both
 /// threads stay alive until both are done, so that each records into a shard of its own: a
-/// thread that ended first would give its shard number back, and the other could take it.
+/// thread that ended first would give its shard number back, and the other could take it. Both
+/// are joined before it returns, so that their numbers are back in the pool for whatever
+/// records next (a scope alone ends when the closures have, before the threads' locals let go).
 fn on_two_threads<T: Sync>(items: &[T], record: impl Fn(&T) + Sync) {
     two_threads(items, false, record);
 }
@@ -435,7 +437,7 @@ fn on_two_threads<T: Sync>(items: &[T], record: impl Fn(&T) + Sync) {
 fn two_threads<T: Sync>(items: &[T], in_turns: bool, record: impl Fn(&T) + Sync) {
     let barrier = Barrier::new(2);
     thread::scope(|scope| {
-        for first in 0..2 {
+        let threads = [0, 1].map(|first| {
             let (record, barrier) = (&record, &barrier);
             scope.spawn(move || {
                 if in_turns && first == 1 {
@@ -446,7 +448,10 @@ fn two_threads<T: Sync>(items: &[T], in_turns: bool, record: impl Fn(&T) + Sync)
                     barrier.wait();
                 }
                 barrier.wait();
-            });
+            })
+        });
+        for thread in threads {
+            thread.join().expect("a recording thread panicked");
         }
     });
 }
