@@ -56,7 +56,7 @@
 //!
 //! Each shard a thread has recorded into holds a 32-byte core with its slot (in a handler, one
 //! 128-byte part holds both summaries' cores and the request counts), plus, once its slot has
-//! counted something, 136 bytes of counts, a 128-byte group for each eight powers of two in use
+//! counted something, 144 bytes of counts, a 128-byte group for each eight powers of two in use
 //! and an 88-byte page for each power of two in use: a latency distribution spread over 12
 //! powers of two costs about 1.4 KiB. The folded slots cost as much each, once per summary
 //! rather than per shard ([`Summary::heap_bytes`] reports the exact figure). Memory grows with
@@ -477,7 +477,7 @@ mod tests {
         summary.observe(1.0, 0);
         let one_page = folded
             + Shards::<Core>::PART_BYTES
-            + 136 // the counts of the shard's slot
+            + 144 // the counts of the shard's slot
             + 128 // the group of powers of two 2^0..2^7
             + 88; // the page of 2^0
         assert_eq!(summary.heap_bytes(), one_page);
@@ -485,7 +485,7 @@ mod tests {
         assert_eq!(summary.heap_bytes(), one_page);
         // The next epoch folds the first into the folded slots, which then count as much.
         summary.observe(1.5, 120_000_000_000);
-        assert_eq!(summary.heap_bytes(), one_page + 136 + 128 + 88);
+        assert_eq!(summary.heap_bytes(), one_page + 144 + 128 + 88);
     }
 
     #[test]

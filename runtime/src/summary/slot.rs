@@ -4,13 +4,14 @@
 //! ```text
 //! Slot                               one in each shard's core, one per age bucket folded, 16 bytes
 //! ├─ tag                             the epoch it holds
-//! └─ counts                          allocated on the slot's first observation, 136 bytes
+//! └─ counts                          allocated on the slot's first observation, 144 bytes
 //!    ├─ positive side
 //!    │  ├─ least, most               the smallest and largest magnitude observed, and the
 //!    │  │                            inner ones of the lowest and highest pages
+//!    │  ├─ installed                 a bit for each group installed
 //!    │  └─ groups of pages
 //!    ├─ rare                         allocated when the slot first counts a negative value,
-//!    │  │                            zero or an infinity, 152 bytes
+//!    │  │                            zero or an infinity, 160 bytes
 //!    │  ├─ negative side             as the positive one
 //!    │  └─ zero, +Inf and -Inf counters
 //!    └─ group                        eight powers of two, allocated on first use, 128 bytes
@@ -100,6 +101,9 @@ struct Side {
     lowest_page_most: AtomicU64,
     /// Bit pattern of the smallest magnitude counted in the highest page (`u64::MAX`: none yet).
     highest_page_least: AtomicU64,
+    /// The groups installed, a bit each: a snapshot visits those only, rather than testing
+    /// every pointer.
+    installed: AtomicU64,
     /// Pages, eight powers of two to a group.
     groups: [LazyBox<Group>; GROUPS],
 }
@@ -114,6 +118,7 @@ impl Default for Side {
             most: AtomicU64::new(Extremes::NONE.most),
             lowest_page_most: AtomicU64::new(Extremes::NONE.most),
             highest_page_least: AtomicU64::new(Extremes::NONE.least),
+            installed: AtomicU64::new(0),
             groups: std::array::from_fn(|_| LazyBox::default()),
         }
     }
@@ -125,10 +130,9 @@ impl Side {
     #[inline]
     fn count<W: Writer>(&self, page_index: usize, sub: usize, magnitude: u64) {
         // The bucket's page is below `PAGES`, so its group exists.
-        let Some(group) = self.groups.get(page_index / GROUP_PAGES) else {
+        let Some(group) = self.group(page_index / GROUP_PAGES) else {
             return;
         };
-        let group = group.get_or_init(Group::default);
         let index = page_index % GROUP_PAGES;
         let (Some(total), Some(page)) = (group.totals.get(index), group.pages.get(index)) else {
             return;
@@ -144,19 +148,35 @@ impl Side {
         W::add(total, 1);
     }
 
+    /// Group `index`, installed first if it is not yet.
+    #[inline]
+    fn group(&self, index: usize) -> Option<&Group> {
+        match self.groups.get(index)?.get() {
+            Some(group) => Some(group),
+            None => self.install_group(index),
+        }
+    }
+
+    #[cold]
+    fn install_group(&self, index: usize) -> Option<&Group> {
+        let group = self.groups.get(index)?.get_or_init(Group::default);
+        // Release: whoever finds the bit finds the group.
+        self.installed.fetch_or(1 << index, Ordering::Release);
+        Some(group)
+    }
+
     /// Adds what this side counted to `into`, with read-modify-writes.
     fn fold_into(&self, into: &Side) {
-        for (group, target) in self.groups.iter().zip(&into.groups) {
-            let Some(group) = group.get() else {
-                continue;
-            };
+        for (group_index, group) in self.installed_groups() {
             let mut row = [0u64; SUBS];
             for ((total, page), index) in group.totals.iter().zip(&group.pages).zip(0..) {
                 let total = total.load(Ordering::Relaxed);
                 let Some(page) = page.get().filter(|_| total != 0) else {
                     continue;
                 };
-                let target = target.get_or_init(Group::default);
+                let Some(target) = into.group(group_index) else {
+                    continue;
+                };
                 let (Some(to_total), Some(to_page)) =
                     (target.totals.get(index), target.pages.get(index))
                 else {
@@ -181,12 +201,24 @@ impl Side {
         Sharer::lower(&into.highest_page_least, highest);
     }
 
-    fn installed_groups(&self) -> impl Iterator<Item = &Group> {
-        self.groups.iter().filter_map(LazyBox::get)
+    /// The groups installed, with their index.
+    #[inline]
+    fn installed_groups(&self) -> impl Iterator<Item = (usize, &Group)> {
+        let mut installed = self.installed.load(Ordering::Acquire);
+        std::iter::from_fn(move || {
+            while installed != 0 {
+                let index = installed.trailing_zeros() as usize;
+                installed &= installed - 1;
+                if let Some(group) = self.groups.get(index).and_then(LazyBox::get) {
+                    return Some((index, group));
+                }
+            }
+            None
+        })
     }
 
     fn clear(&self) {
-        for group in self.installed_groups() {
+        for (_, group) in self.installed_groups() {
             group.clear();
         }
         self.least.store(Extremes::NONE.least, Ordering::Relaxed);
@@ -215,9 +247,8 @@ impl Side {
     /// bitmap.
     fn add_totals(&self, totals: &mut [u64; PAGES]) -> u128 {
         let mut pages = 0u128;
-        let chunks = totals.chunks_exact_mut(GROUP_PAGES);
-        for (index, (group, chunk)) in self.groups.iter().zip(chunks).enumerate() {
-            let Some(group) = group.get() else {
+        for (index, group) in self.installed_groups() {
+            let Some(chunk) = totals.get_mut(index * GROUP_PAGES..(index + 1) * GROUP_PAGES) else {
                 continue;
             };
             let mut held = 0u128;
@@ -245,7 +276,9 @@ impl Side {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.installed_groups().map(Group::heap_bytes).sum()
+        self.installed_groups()
+            .map(|(_, group)| group.heap_bytes())
+            .sum()
     }
 }
 
@@ -396,7 +429,7 @@ impl Slot {
         if let Some(rare) = counts.rare.get() {
             prefetch(rare);
         }
-        for group in counts.positive.installed_groups() {
+        for (_, group) in counts.positive.installed_groups() {
             prefetch(&group.totals);
         }
     }
@@ -759,8 +792,8 @@ mod tests {
         // A slot is a tag and a pointer; a group's totals on its first line; pages
         // as small as their fields.
         assert_eq!(size_of::<Slot>(), 16);
-        assert_eq!(size_of::<Counts>(), 136);
-        assert_eq!(size_of::<Rare>(), 152);
+        assert_eq!(size_of::<Counts>(), 144);
+        assert_eq!(size_of::<Rare>(), 160);
         assert_eq!(size_of::<Group>(), 128);
         assert_eq!(std::mem::offset_of!(Group, pages), 64);
         assert_eq!(std::mem::align_of::<Group>(), 64);

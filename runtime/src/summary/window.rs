@@ -72,7 +72,7 @@ impl<'a> Window<'a> {
     /// How the window's observations spread over the pages, as the slots' totals tell, written
     /// over `totals` in place.
     pub(super) fn totals_into(&self, totals: &mut WindowTotals) {
-        *totals = WindowTotals::default();
+        totals.clear();
         self.for_each_slot(|slot| {
             for sign in [POSITIVE, NEGATIVE] {
                 totals.installed[sign] |= slot.add_totals(sign, &mut totals.pages[sign]);
@@ -208,6 +208,21 @@ impl Default for WindowTotals {
 }
 
 impl WindowTotals {
+    /// Back to no observation, in place. Only the pages that the last window counted in hold a
+    /// count (a slot adds the totals of the groups it has installed, zeros included, and marks
+    /// the pages it added something to): those are set back to 0, not the whole table.
+    fn clear(&mut self) {
+        for sign in [POSITIVE, NEGATIVE] {
+            for index in Bits::ascending(self.installed[sign]) {
+                self.pages[sign][index % PAGES] = 0;
+            }
+        }
+        self.installed = [0; 2];
+        self.infinities = [0; 2];
+        self.zero = 0;
+        self.n = 0;
+    }
+
     /// Every observation: those of the pages in use (only they can hold any), zero and the
     /// infinities.
     fn count(&self) -> u64 {
@@ -233,10 +248,7 @@ impl WindowTotals {
     /// `quantiles` in.
     pub(super) fn locate(&self, quantiles: &[f64], mut found: impl FnMut(usize, usize)) {
         let n = self.n;
-        let mut ranks = quantiles
-            .iter()
-            .map(|q| ((q * n as f64).ceil() as u64).clamp(1, n))
-            .peekable();
+        let mut ranks = quantiles.iter().map(|q| nearest_rank(*q, n)).peekable();
         let mut below = self.infinities[NEGATIVE];
         let mut visit = |sign: usize, index: usize, below: &mut u64| {
             let end = below.saturating_add(self.pages[sign][index % PAGES]);
@@ -257,6 +269,22 @@ impl WindowTotals {
             visit(POSITIVE, index, &mut below);
         }
     }
+}
+
+/// The nearest rank `max(1, ceil(q * n))` of quantile `q` among `n` observations (`q = 0` asks
+/// for the minimum, rank 1).
+#[inline]
+fn nearest_rank(q: f64, n: u64) -> u64 {
+    let exact = q * n as f64;
+    // `ceil` without a call into libm (x86-64's baseline has no instruction for it): the
+    // conversion truncates (and saturates), then one more if it dropped a fraction.
+    let whole = exact as u64;
+    let rank = if (whole as f64) < exact {
+        whole.saturating_add(1)
+    } else {
+        whole
+    };
+    rank.clamp(1, n)
 }
 
 /// Hands out the nearest-rank quantiles while buckets are visited in value order.
@@ -292,8 +320,7 @@ impl<'q> Ranks<'q> {
     /// The nearest rank `max(1, ceil(q * n))` of quantile `index`.
     fn rank_of(&self, index: usize) -> u64 {
         match self.quantiles.get(index) {
-            // The float-to-int conversion saturates; q = 0 asks for the minimum, rank 1.
-            Some(q) => ((q * self.n as f64).ceil() as u64).clamp(1, self.n),
+            Some(q) => nearest_rank(*q, self.n),
             None => u64::MAX,
         }
     }
@@ -426,7 +453,7 @@ impl Iterator for Bits {
 
 #[cfg(test)]
 mod tests {
-    use super::Ranks;
+    use super::{nearest_rank, Ranks};
 
     /// The quantiles of one page whose sub-buckets hold `counts` and whose total says `total`,
     /// each reported as the index of its sub-bucket.
@@ -436,6 +463,17 @@ mod tests {
         ranks.page(total, 0..counts.len(), |sub| counts[sub], |sub| sub as f64);
         ranks.finish();
         values
+    }
+
+    #[test]
+    fn nearest_rank_is_the_ceiling_clamped_to_the_observations() {
+        for n in [1u64, 2, 3, 7, 10, 1000, 1 << 53, u64::MAX] {
+            for q in [0.0, 1e-9, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                let expected = ((q * n as f64).ceil() as u64).clamp(1, n);
+                assert_eq!(nearest_rank(q, n), expected, "q {q}, n {n}");
+            }
+        }
+        assert_eq!(nearest_rank(f64::NAN, 5), 1);
     }
 
     #[test]
