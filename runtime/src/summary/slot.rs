@@ -243,23 +243,19 @@ impl Side {
         extremes.most = extremes.most.max(most.load(Ordering::Relaxed));
     }
 
-    /// Adds the observations per page to `totals`, and returns the pages that hold any as a
-    /// bitmap.
-    fn add_totals(&self, totals: &mut [u64; PAGES]) -> u128 {
-        let mut pages = 0u128;
+    /// Adds the observations per page to `totals`, and returns the groups it added from, as a
+    /// bitmap ([`counted_pages`] tells which of their pages hold any).
+    fn add_totals(&self, totals: &mut [u64; PAGES]) -> u64 {
+        let groups = self.installed.load(Ordering::Acquire);
         for (index, group) in self.installed_groups() {
             let Some(chunk) = totals.get_mut(index * GROUP_PAGES..(index + 1) * GROUP_PAGES) else {
                 continue;
             };
-            let mut held = 0u128;
-            for (offset, (total, counter)) in chunk.iter_mut().zip(&group.totals).enumerate() {
-                let count = counter.load(Ordering::Relaxed);
-                *total = total.saturating_add(count);
-                held |= u128::from(count != 0) << offset;
+            for (total, counter) in chunk.iter_mut().zip(&group.totals) {
+                *total = total.saturating_add(counter.load(Ordering::Relaxed));
             }
-            pages |= held << (index * GROUP_PAGES);
         }
-        pages
+        groups
     }
 
     /// The sub-buckets of page `page`, if its total counts anything: a slot keeps the pages it
@@ -377,9 +373,9 @@ impl Slot {
         }
     }
 
-    /// Adds the observations per page of `sign` to `totals`, and returns the pages that hold any
-    /// as a bitmap.
-    pub(super) fn add_totals(&self, sign: usize, totals: &mut [u64; PAGES]) -> u128 {
+    /// Adds the observations per page of `sign` to `totals`, and returns the groups of pages it
+    /// added from, as a bitmap.
+    pub(super) fn add_totals(&self, sign: usize, totals: &mut [u64; PAGES]) -> u64 {
         self.side(sign).map_or(0, |side| side.add_totals(totals))
     }
 
@@ -511,6 +507,22 @@ pub(super) struct Page {
     counts: [AtomicU16; SUBS],
     /// What was moved out of each counter.
     carries: LazyBox<[AtomicU64; SUBS]>,
+}
+
+/// The pages of `groups` (a bitmap, as [`Slot::add_totals`] returns) whose total in `totals` is
+/// not zero, as a bitmap: found once from the window's totals rather than in every slot.
+pub(super) fn counted_pages(totals: &[u64; PAGES], groups: u64) -> u128 {
+    let mut pages = 0u128;
+    let mut groups = groups;
+    while groups != 0 {
+        let index = groups.trailing_zeros() as usize;
+        groups &= groups - 1;
+        let chunk = totals.iter().skip(index * GROUP_PAGES).take(GROUP_PAGES);
+        for (offset, total) in chunk.enumerate() {
+            pages |= u128::from(*total != 0) << (index * GROUP_PAGES + offset);
+        }
+    }
+    pages
 }
 
 /// The bit pattern of `value`'s magnitude: for non-negative `f64`s, the order of the bit
@@ -719,7 +731,9 @@ mod tests {
             }
         });
         let mut totals = [0; PAGES];
-        assert_eq!(slot.add_totals(NEGATIVE, &mut totals), (1 << PAGES) - 1);
+        let groups = slot.add_totals(NEGATIVE, &mut totals);
+        assert_eq!(groups, (1 << GROUPS) - 1);
+        assert_eq!(counted_pages(&totals, groups), (1 << PAGES) - 1);
         assert_eq!(totals, [4; PAGES]);
         assert_eq!(slot.add_totals(POSITIVE, &mut [0; PAGES]), 0);
         for page in 0..PAGES {
@@ -820,7 +834,11 @@ mod tests {
         };
         assert_eq!(extremes(&slot).clamp(1.0), 1.2);
         let mut totals = [0; PAGES];
-        assert_eq!(slot.add_totals(POSITIVE, &mut totals), 1 << 48);
+        assert_eq!(
+            slot.add_totals(POSITIVE, &mut totals),
+            1 << (48 / GROUP_PAGES)
+        );
+        assert_eq!(counted_pages(&totals, 1 << (48 / GROUP_PAGES)), 1 << 48);
         assert_eq!(slot.specials(), (1, [0, 1]));
         assert!(slot.counted_page(POSITIVE, 48).is_some());
         let installed = slot.heap_bytes();
@@ -829,7 +847,13 @@ mod tests {
             "an older epoch is refused"
         );
         assert!(slot.rotate(2, |_, _| {}).is_some());
-        assert_eq!(slot.add_totals(POSITIVE, &mut totals), 0);
+        // The group stays installed, its totals cleared.
+        let mut totals = [0; PAGES];
+        let groups = slot.add_totals(POSITIVE, &mut totals);
+        assert_eq!(
+            (groups, counted_pages(&totals, groups)),
+            (1 << (48 / GROUP_PAGES), 0)
+        );
         assert_eq!(slot.specials(), (0, [0, 0]));
         // Installed pages stay installed, empty, and a snapshot does not read them.
         assert_eq!(slot.heap_bytes(), installed);

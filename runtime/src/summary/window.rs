@@ -13,7 +13,7 @@
 use std::sync::atomic::Ordering;
 
 use super::buckets::{bucket_value, NEGATIVE, PAGES, POSITIVE, SUBS};
-use super::slot::{Extremes, Slot, CARRY, RESETTING};
+use super::slot::{counted_pages, Extremes, Slot, CARRY, RESETTING};
 use crate::primitives::shard::CELLS;
 
 /// The live slots of a summary at one instant, and the quantiles they hold.
@@ -73,12 +73,16 @@ impl<'a> Window<'a> {
     /// over `totals` in place.
     pub(super) fn totals_into(&self, totals: &mut WindowTotals) {
         totals.clear();
+        let mut groups = [0u64; 2];
         self.for_each_slot(|slot| {
             for sign in [POSITIVE, NEGATIVE] {
-                totals.installed[sign] |= slot.add_totals(sign, &mut totals.pages[sign]);
+                groups[sign] |= slot.add_totals(sign, &mut totals.pages[sign]);
             }
             totals.add_specials(slot.specials());
         });
+        for sign in [POSITIVE, NEGATIVE] {
+            totals.installed[sign] = counted_pages(&totals.pages[sign], groups[sign]);
+        }
         totals.n = totals.count();
     }
 
