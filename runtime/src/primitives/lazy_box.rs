@@ -18,14 +18,19 @@ pub(crate) struct LazyBox<T> {
 
 impl<T> Default for LazyBox<T> {
     fn default() -> Self {
+        LazyBox::new()
+    }
+}
+
+impl<T> LazyBox<T> {
+    /// Nothing installed yet.
+    pub(crate) const fn new() -> LazyBox<T> {
         LazyBox {
             pointer: AtomicPtr::new(ptr::null_mut()),
             owns: PhantomData,
         }
     }
-}
 
-impl<T> LazyBox<T> {
     /// The value, if it was installed.
     #[inline]
     pub(crate) fn get(&self) -> Option<&T> {

@@ -67,6 +67,18 @@ pub(super) struct Slot {
     counts: LazyBox<Counts>,
 }
 
+/// A page that counts nothing: what fills the unused entries of a list of pages.
+pub(super) static NO_PAGE: Page = Page {
+    counts: [const { AtomicU16::new(0) }; SUBS],
+    carries: LazyBox::new(),
+};
+
+/// A slot that never holds anything: what fills the unused entries of a list of slots.
+pub(super) static NO_SLOT: Slot = Slot {
+    tag: AtomicU64::new(0),
+    counts: LazyBox::new(),
+};
+
 /// The observations of one epoch: what every observation and every snapshot of the slot reads.
 /// What latencies and sizes never need is kept apart, in [`Rare`].
 #[derive(Default)]
@@ -638,10 +650,32 @@ impl Page {
         for (count, counter) in row.iter_mut().zip(&self.counts) {
             *count = count.wrapping_add(u64::from(counter.load(Ordering::Relaxed)));
         }
+        self.add_carries_to(row);
+    }
+
+    /// Adds what the counters moved to their carries to `row`.
+    #[inline]
+    fn add_carries_to(&self, row: &mut [u64; SUBS]) {
         if let Some(carries) = self.carries.get() {
             for (count, carry) in row.iter_mut().zip(carries) {
                 *count = count.wrapping_add(carry.load(Ordering::Relaxed));
             }
+        }
+    }
+
+    /// Adds the sub-bucket counts of four pages to `row`: one pass through `row` for the four,
+    /// which takes fewer instructions than a pass for each.
+    #[inline]
+    pub(super) fn add_four_to(pages: [&Page; 4], row: &mut [u64; SUBS]) {
+        let [first, second, third, fourth] = pages.map(|page| &page.counts);
+        let counters = first.iter().zip(second).zip(third).zip(fourth);
+        for (count, (((first, second), third), fourth)) in row.iter_mut().zip(counters) {
+            let four = [first, second, third, fourth]
+                .map(|counter| u64::from(counter.load(Ordering::Relaxed)));
+            *count = count.wrapping_add(four.iter().sum::<u64>());
+        }
+        for page in pages {
+            page.add_carries_to(row);
         }
     }
 
@@ -766,6 +800,29 @@ mod tests {
         assert_eq!(page.get(5), u64::from(CARRY) + 8);
         page.clear();
         assert_eq!(page.get(3), 0);
+    }
+
+    #[test]
+    fn four_pages_add_up_as_each_alone() {
+        let pages: [Page; 4] = std::array::from_fn(|_| Page::default());
+        for (n, page) in pages.iter().enumerate() {
+            for sub in 0..SUBS {
+                for _ in 0..(sub + n) % 3 {
+                    page.count::<Owner>(sub);
+                }
+            }
+        }
+        // Straight to its carry: the carries are added too.
+        pages[2].add(7, 1 << 20);
+        let mut one_by_one = [0; SUBS];
+        for page in &pages {
+            page.add_to(&mut one_by_one);
+        }
+        let mut four = [0; SUBS];
+        Page::add_four_to(pages.each_ref(), &mut four);
+        assert_eq!(four, one_by_one);
+        // Sub-bucket 7 counts 1, 2, 0 and 1 in the four pages.
+        assert_eq!(four[7], (1 << 20) + 4);
     }
 
     #[test]

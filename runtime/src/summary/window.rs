@@ -13,23 +13,28 @@
 use std::sync::atomic::Ordering;
 
 use super::buckets::{bucket_value, NEGATIVE, PAGES, POSITIVE, SUBS};
-use super::slot::{counted_pages, Extremes, Slot, CARRY, RESETTING};
+use super::slot::{counted_pages, Extremes, Page, Slot, CARRY, NO_PAGE, NO_SLOT, RESETTING};
 use crate::primitives::shard::CELLS;
 
 /// The live slots of a summary at one instant, and the quantiles they hold.
 pub(super) struct Window<'a> {
-    /// The slots of each shard (and the folded ones), with a bitmap of the live ones; the first
-    /// `shards` entries.
-    live: [(&'a [Slot], u64); CELLS + 1],
-    shards: usize,
+    /// The live slots, the first `len` entries: a list rather than each shard's slots with a
+    /// bitmap, because every step of a read visits them all, at 16 shards tens of thousands of
+    /// times per scrape.
+    live: [&'a Slot; MOST_LIVE],
+    len: usize,
 }
+
+/// The most live slots a window holds: one in each core (a shard keeps the epoch it records in)
+/// and the folded ones of every age bucket, at most 64 per summary.
+const MOST_LIVE: usize = CELLS + 64;
 
 impl<'a> Window<'a> {
     /// A window of no slot.
     pub(super) fn empty() -> Window<'a> {
         Window {
-            live: [(&[], 0); CELLS + 1],
-            shards: 0,
+            live: [&NO_SLOT; MOST_LIVE],
+            len: 0,
         }
     }
 
@@ -37,36 +42,25 @@ impl<'a> Window<'a> {
     /// one (at epoch `now`, the live ones are those from `now + 1 - age_buckets` on), in place:
     /// a scrape reuses its windows rather than moving them.
     pub(super) fn fill(&mut self, shards: impl Iterator<Item = &'a [Slot]>, first: u64) {
-        self.shards = 0;
-        for slots in shards.take(CELLS + 1) {
-            let mut live = 0u64;
-            for (index, slot) in slots.iter().enumerate().take(64) {
-                let tag = slot.tag.load(Ordering::Acquire);
-                // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch, so
-                // `tag > first` is `epoch >= first`.
-                if tag & RESETTING == 0 && tag > first {
-                    live |= 1 << index;
-                }
-            }
-            if live != 0 {
-                self.live[self.shards] = (slots, live);
-                self.shards += 1;
+        self.len = 0;
+        for slot in shards.flat_map(|slots| slots.iter().take(64)) {
+            let tag = slot.tag.load(Ordering::Acquire);
+            // Skips empty slots (tag 0) and slots being cleared; tag - 1 is the epoch, so
+            // `tag > first` is `epoch >= first`.
+            if tag & RESETTING == 0 && tag > first {
+                let Some(entry) = self.live.get_mut(self.len) else {
+                    break; // more slots than a summary has
+                };
+                *entry = slot;
+                self.len += 1;
             }
         }
     }
 
     /// Calls `visit` with each live slot.
     #[inline]
-    fn for_each_slot(&self, mut visit: impl FnMut(&'a Slot)) {
-        for &(slots, live) in &self.live[..self.shards] {
-            let mut live = live;
-            while live != 0 {
-                if let Some(slot) = slots.get(live.trailing_zeros() as usize) {
-                    visit(slot);
-                }
-                live &= live - 1;
-            }
-        }
+    fn for_each_slot(&self, visit: impl FnMut(&'a Slot)) {
+        self.live.iter().take(self.len).copied().for_each(visit);
     }
 
     /// How the window's observations spread over the pages, as the slots' totals tell, written
@@ -167,12 +161,25 @@ impl<'a> Window<'a> {
         for _ in 0..MERGE_ATTEMPTS {
             *row = [0; SUBS];
             extremes = Extremes::NONE;
+            // Added four at a time.
+            let mut four = [&NO_PAGE; 4];
+            let mut held = 0;
             self.for_each_slot(|slot| {
                 if let Some(page) = slot.counted_page(sign, index) {
-                    page.add_to(row);
+                    if let Some(entry) = four.get_mut(held) {
+                        *entry = page;
+                        held += 1;
+                    }
+                    if held == four.len() {
+                        Page::add_four_to(four, row);
+                        held = 0;
+                    }
                     slot.add_extremes(sign, index, &mut extremes);
                 }
             });
+            for page in four.iter().take(held) {
+                page.add_to(row);
+            }
             // Off by about `CARRY`: a counter was caught being carried (see `Page::carry`).
             let sum = row.iter().fold(0u64, |sum, count| sum.wrapping_add(*count));
             if total.abs_diff(sum) < u64::from(CARRY / 2) {
