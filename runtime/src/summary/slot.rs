@@ -263,8 +263,9 @@ impl Side {
             let Some(chunk) = totals.get_mut(index * GROUP_PAGES..(index + 1) * GROUP_PAGES) else {
                 continue;
             };
+            // The observations of one window cannot overflow a `u64`.
             for (total, counter) in chunk.iter_mut().zip(&group.totals) {
-                *total = total.saturating_add(counter.load(Ordering::Relaxed));
+                *total = total.wrapping_add(counter.load(Ordering::Relaxed));
             }
         }
         groups
@@ -391,13 +392,20 @@ impl Slot {
         self.side(sign).map_or(0, |side| side.add_totals(totals))
     }
 
-    /// Widens `extremes` to take in the magnitudes of `sign` counted in this slot that page
-    /// `page` may hold.
+    /// The sub-buckets of page `page` of `sign`, if it counts anything, after widening
+    /// `extremes` to take in the magnitudes of `sign` counted in this slot that the page may
+    /// hold.
     #[inline]
-    pub(super) fn add_extremes(&self, sign: usize, page: usize, extremes: &mut Extremes) {
-        if let Some(side) = self.side(sign) {
-            side.add_extremes(page, extremes);
-        }
+    pub(super) fn counted_page_widening(
+        &self,
+        sign: usize,
+        page: usize,
+        extremes: &mut Extremes,
+    ) -> Option<&Page> {
+        let side = self.side(sign)?;
+        let counted = side.counted_page(page)?;
+        side.add_extremes(page, extremes);
+        Some(counted)
     }
 
     /// The observations of zero, and of `+Inf` and `-Inf`.
@@ -886,7 +894,7 @@ mod tests {
         slot.count::<Owner>(Bucket::of(1.2).unwrap_or(Bucket::Zero), 1.2);
         let extremes = |slot: &Slot| {
             let mut extremes = Extremes::NONE;
-            slot.add_extremes(POSITIVE, 48, &mut extremes);
+            slot.counted_page_widening(POSITIVE, 48, &mut extremes);
             extremes
         };
         assert_eq!(extremes(&slot).clamp(1.0), 1.2);

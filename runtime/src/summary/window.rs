@@ -165,7 +165,7 @@ impl<'a> Window<'a> {
             let mut four = [&NO_PAGE; 4];
             let mut held = 0;
             self.for_each_slot(|slot| {
-                if let Some(page) = slot.counted_page(sign, index) {
+                if let Some(page) = slot.counted_page_widening(sign, index, &mut extremes) {
                     if let Some(entry) = four.get_mut(held) {
                         *entry = page;
                         held += 1;
@@ -174,7 +174,6 @@ impl<'a> Window<'a> {
                         Page::add_four_to(four, row);
                         held = 0;
                     }
-                    slot.add_extremes(sign, index, &mut extremes);
                 }
             });
             for page in four.iter().take(held) {
