@@ -538,9 +538,10 @@ pub(super) fn counted_pages(totals: &[u64; PAGES], groups: u64) -> u128 {
         let index = groups.trailing_zeros() as usize;
         groups &= groups - 1;
         let chunk = totals.iter().skip(index * GROUP_PAGES).take(GROUP_PAGES);
-        for (offset, total) in chunk.enumerate() {
-            pages |= u128::from(*total != 0) << (index * GROUP_PAGES + offset);
-        }
+        let counted = chunk.enumerate().fold(0u8, |counted, (offset, total)| {
+            counted | u8::from(*total != 0) << offset
+        });
+        pages |= u128::from(counted) << (index * GROUP_PAGES);
     }
     pages
 }
