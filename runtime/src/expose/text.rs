@@ -1,6 +1,7 @@
 //! Text helpers every text format shares: escaping, and writing numbers and labels without the
 //! formatting machinery. A leaf: it knows nothing of handlers or formats.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use crate::record::outcome::Code;
@@ -41,10 +42,70 @@ pub(crate) fn push_float(text: &mut String, value: f64) {
         text.push_str("NaN");
     } else if value.is_infinite() {
         text.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
-    } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
-        // Whole numbers below 2^53 convert exactly; `293`, not `293.0`.
+    } else if value.abs() < 9_007_199_254_740_992.0 && (value as i64) as f64 == value {
+        // Whole numbers below 2^53 convert exactly; `293`, not `293.0`. (Compared after the
+        // conversion rather than with `fract`, a call into libm on x86-64.)
         push_integer(text, value as i64);
     } else {
+        push_fraction(text, value);
+    }
+}
+
+/// The longest text `ryu` writes for an `f64`.
+const FLOAT_TEXT: usize = 24;
+/// Entries of a thread's [`RECENT_FLOATS`].
+const RECENT: usize = 256;
+
+/// A float written before, and its text.
+#[derive(Clone, Copy)]
+struct Written {
+    /// The bit pattern (0, whole, never reaches the cache: an empty entry).
+    bits: u64,
+    len: u8,
+    text: [u8; FLOAT_TEXT],
+}
+
+thread_local! {
+    /// The texts of the floats a thread wrote last, by bit pattern, one entry for each hash. A
+    /// scrape writes the same values as the one before for most quantiles, which are the values
+    /// of their buckets, and the shortest text of a float takes a few hundred instructions to
+    /// find. On the heap, from the thread's first fraction: the threads that never write one
+    /// (most of a service's) do not pay its 10 KiB.
+    static RECENT_FLOATS: RefCell<Option<Box<[Written; RECENT]>>> = const { RefCell::new(None) };
+}
+
+/// Writes a finite `value` that is not a whole number, in its shortest text.
+fn push_fraction(text: &mut String, value: f64) {
+    let bits = value.to_bits();
+    // The top byte of a multiplicative hash.
+    let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % RECENT;
+    let cached = RECENT_FLOATS.try_with(|recent| {
+        let mut recent = recent.try_borrow_mut().ok()?;
+        let recent = recent.get_or_insert_with(|| {
+            Box::new(
+                [Written {
+                    bits: 0,
+                    len: 0,
+                    text: [0; FLOAT_TEXT],
+                }; RECENT],
+            )
+        });
+        let entry = recent.get_mut(slot)?;
+        if entry.bits != bits {
+            let mut buffer = ryu::Buffer::new();
+            let written = buffer.format_finite(value).as_bytes();
+            entry
+                .text
+                .get_mut(..written.len())?
+                .copy_from_slice(written);
+            entry.len = written.len() as u8;
+            entry.bits = bits;
+        }
+        let written = entry.text.get(..usize::from(entry.len))?;
+        text.push_str(std::str::from_utf8(written).ok()?);
+        Some(())
+    });
+    if !matches!(cached, Ok(Some(()))) {
         text.push_str(ryu::Buffer::new().format_finite(value));
     }
 }
@@ -122,6 +183,19 @@ mod tests {
         assert_eq!(float(2e22), "2e22");
         for value in [0.1, 1.0 / 3.0, 12345.678, 4.9e-324, f64::MAX] {
             assert_eq!(float(value).parse::<f64>().ok(), Some(value));
+        }
+    }
+
+    #[test]
+    fn floats_written_again_read_the_same() {
+        // More values than a thread keeps, twice over: entries are found, missed and replaced.
+        let values: Vec<f64> = (1..=4 * RECENT)
+            .map(|i| (i as f64).sqrt() * -1e-3)
+            .collect();
+        for _ in 0..2 {
+            for value in &values {
+                assert_eq!(float(*value), ryu::Buffer::new().format_finite(*value));
+            }
         }
     }
 
