@@ -258,7 +258,7 @@ impl Side {
     /// Adds the observations per page to `totals`, and returns the groups it added from, as a
     /// bitmap ([`counted_pages`] tells which of their pages hold any).
     fn add_totals(&self, totals: &mut [u64; PAGES]) -> u64 {
-        let groups = self.installed.load(Ordering::Acquire);
+        let mut groups = 0;
         for (index, group) in self.installed_groups() {
             let Some(chunk) = totals.get_mut(index * GROUP_PAGES..(index + 1) * GROUP_PAGES) else {
                 continue;
@@ -267,6 +267,9 @@ impl Side {
             for (total, counter) in chunk.iter_mut().zip(&group.totals) {
                 *total = total.wrapping_add(counter.load(Ordering::Relaxed));
             }
+            // Reported from this pass, not from another read of the bitmap: a group installed
+            // in between would be added and not reported, and its totals left in the table.
+            groups |= 1 << index;
         }
         groups
     }

@@ -219,8 +219,8 @@ impl Default for WindowTotals {
 
 impl WindowTotals {
     /// Back to no observation, in place. Only the pages that the last window counted in hold a
-    /// count (a slot adds the totals of the groups it has installed, zeros included, and marks
-    /// the pages it added something to): those are set back to 0, not the whole table.
+    /// count (the slots add the totals of whole groups, and every page of those groups whose
+    /// total is not zero is marked): those are set back to 0, not the whole table.
     fn clear(&mut self) {
         for sign in [POSITIVE, NEGATIVE] {
             for index in Bits::ascending(self.installed[sign]) {
