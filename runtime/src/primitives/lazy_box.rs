@@ -16,6 +16,26 @@ pub(crate) struct LazyBox<T> {
     owns: PhantomData<Box<T>>,
 }
 
+/// The values of `boxes` whose bit is set in `installed` (a bitmap its owner sets after
+/// installing a box, with release ordering, and reads with acquire), with their index.
+#[inline]
+pub(crate) fn installed<T>(
+    boxes: &[LazyBox<T>],
+    installed: u64,
+) -> impl Iterator<Item = (usize, &T)> + Clone {
+    let mut installed = installed;
+    std::iter::from_fn(move || {
+        while installed != 0 {
+            let index = installed.trailing_zeros() as usize;
+            installed &= installed - 1;
+            if let Some(value) = boxes.get(index).and_then(LazyBox::get) {
+                return Some((index, value));
+            }
+        }
+        None
+    })
+}
+
 impl<T> Default for LazyBox<T> {
     fn default() -> Self {
         LazyBox::new()

@@ -21,7 +21,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
-use crate::primitives::lazy_box::LazyBox;
+use crate::primitives::lazy_box::{self, LazyBox};
 
 /// Most shard numbers the pool ever holds.
 pub(crate) const MAX_OWNED: usize = 32;
@@ -222,17 +222,8 @@ impl<T> Shards<T> {
 
     /// The parts created so far.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + Clone {
-        let mut installed = self.installed.load(Ordering::Acquire);
-        std::iter::from_fn(move || {
-            while installed != 0 {
-                let index = installed.trailing_zeros() as usize;
-                installed &= installed - 1;
-                if let Some(part) = self.cells.get(index).and_then(LazyBox::get) {
-                    return Some(&part.0);
-                }
-            }
-            None
-        })
+        lazy_box::installed(&self.cells, self.installed.load(Ordering::Acquire))
+            .map(|(_, part)| &part.0)
     }
 }
 

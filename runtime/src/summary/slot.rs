@@ -34,7 +34,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use super::buckets::{Bucket, NEGATIVE, PAGES, SUBS};
-use crate::primitives::lazy_box::LazyBox;
+use crate::primitives::lazy_box::{self, LazyBox};
 use crate::primitives::shard::{Sharer, Writer};
 
 /// Pages per group: a group's totals fill one cache line.
@@ -216,17 +216,7 @@ impl Side {
     /// The groups installed, with their index.
     #[inline]
     fn installed_groups(&self) -> impl Iterator<Item = (usize, &Group)> {
-        let mut installed = self.installed.load(Ordering::Acquire);
-        std::iter::from_fn(move || {
-            while installed != 0 {
-                let index = installed.trailing_zeros() as usize;
-                installed &= installed - 1;
-                if let Some(group) = self.groups.get(index).and_then(LazyBox::get) {
-                    return Some((index, group));
-                }
-            }
-            None
-        })
+        lazy_box::installed(&self.groups, self.installed.load(Ordering::Acquire))
     }
 
     fn clear(&self) {
