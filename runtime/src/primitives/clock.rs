@@ -26,7 +26,7 @@ const CALIBRATION: Duration = Duration::from_millis(20);
 pub(crate) fn nanos_now() -> u64 {
     let clock = clock();
     match clock.counter {
-        Some(counter) => match RATE.load(Ordering::Relaxed) {
+        Some(counter) => match clock.rate.load(Ordering::Relaxed) {
             0 => clock.calibrating(counter),
             rate => counter.nanos(rate),
         },
@@ -44,28 +44,36 @@ pub(crate) fn unix_nanos() -> u64 {
         })
 }
 
-/// The clock's origin, and the counter's reading at it when the counter may be used.
+/// The clock's origin, the counter's reading at it when the counter may be used, and the
+/// counter's rate.
 struct Clock {
     origin: Instant,
     counter: Option<Counter>,
+    /// Ticks-to-nanoseconds rate of the counter as a 32.32 fixed-point number; 0 until measured.
+    rate: AtomicU64,
 }
 
-/// Ticks-to-nanoseconds rate of the counter as a 32.32 fixed-point number; 0 until measured.
-static RATE: AtomicU64 = AtomicU64::new(0);
+/// The clock, on one cache line of its own with the state of its initialisation: every request
+/// reads all three, twice.
+#[repr(align(64))]
+struct Line(OnceLock<Clock>);
 
 fn clock() -> &'static Clock {
-    static CLOCK: OnceLock<Clock> = OnceLock::new();
-    CLOCK.get_or_init(|| {
+    static CLOCK: Line = Line(OnceLock::new());
+    CLOCK.0.get_or_init(|| {
+        let rate = AtomicU64::new(0);
         if Counter::available() {
             let (origin, ticks) = Counter::read_with_instant();
             Clock {
                 origin,
                 counter: Some(Counter { origin: ticks }),
+                rate,
             }
         } else {
             Clock {
                 origin: Instant::now(),
                 counter: None,
+                rate,
             }
         }
     })
@@ -90,7 +98,7 @@ impl Clock {
         if elapsed > 0 {
             let rate = (u128::from(nanos) << 32) / u128::from(elapsed);
             // Threads racing here store rates measured a few ticks apart: any will do.
-            RATE.store(
+            self.rate.store(
                 u64::try_from(rate).unwrap_or(u64::MAX).max(1),
                 Ordering::Relaxed,
             );

@@ -25,8 +25,10 @@ const ERROR_BOUND_PER_10K: usize = 95;
 pub(super) const SUBS: usize = 40;
 /// Sub-bucket `s` of every power of two covers cells `BOUNDS[s]..BOUNDS[s + 1]`.
 static BOUNDS: [u16; SUBS + 1] = bounds();
-/// The sub-bucket of each cell.
-static SUB_OF_CELL: [u8; CELLS] = sub_of_cell();
+/// The sub-bucket of each cell. A constant rather than a static: the copy of it each use gets
+/// is addressed directly, where a static of the library is reached through a pointer on a
+/// line of its own (the global offset table), one more load for every observation.
+const SUB_OF_CELL: [u8; CELLS] = sub_of_cell();
 /// Powers of two with a page of their own: `2^-48` up to `2^47`.
 pub(super) const PAGES: usize = 96;
 /// Biased exponent of `2^-48`, the lowest power of two with a page.

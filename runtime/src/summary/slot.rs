@@ -349,8 +349,10 @@ impl Slot {
     }
 
     /// Counts an observation of `value` in `bucket` (its bucket), installing the slot's counts,
-    /// and the bucket's group and page, on first use.
-    #[inline]
+    /// and the bucket's group and page, on first use. Always inlined: see [`Shape::record`].
+    ///
+    /// [`Shape::record`]: super::Shape::record
+    #[inline(always)]
     pub(super) fn count<W: Writer>(&self, bucket: Bucket, value: f64) {
         let counts = self.counts.get_or_init(Counts::default);
         match bucket {
