@@ -46,9 +46,27 @@ impl Shard {
 /// The calling thread's shard, claimed on its first call.
 #[inline]
 pub(crate) fn current() -> Shard {
-    // Fails only while the thread's locals are being destroyed: its number may be back in the
-    // pool already, so it must not write as an owner.
-    CLAIM.try_with(Claim::shard).unwrap_or(Shard::SHARED)
+    match NUMBER.get() {
+        UNCLAIMED => claim(),
+        // The thread's locals are being destroyed and its number is back in the pool: it must
+        // not write as an owner any more.
+        GIVEN_BACK => Shard::SHARED,
+        number => Shard(number),
+    }
+}
+
+/// Claims a number for the calling thread, with the guard that gives it back when the thread
+/// exits.
+#[cold]
+fn claim() -> Shard {
+    // Fails only while the thread's locals are being destroyed: the number would never be
+    // given back.
+    if GUARD.try_with(|_| ()).is_err() {
+        return Shard::SHARED;
+    }
+    let shard = POOL.claim();
+    NUMBER.set(shard.0);
+    shard
 }
 
 /// The process-wide pool of shard numbers.
@@ -140,37 +158,26 @@ impl Pool {
     }
 }
 
-/// A thread's shard number, claimed on first use and given back when the thread exits.
-struct Claim {
-    /// The number, or `UNCLAIMED`.
-    shard: Cell<usize>,
+std::thread_local! {
+    /// The thread's shard number, [`UNCLAIMED`] before its first use, [`GIVEN_BACK`] after.
+    /// Apart from the guard, with no destructor, so that reading it is one load: every request
+    /// reads it twice.
+    static NUMBER: Cell<usize> = const { Cell::new(UNCLAIMED) };
+    /// Gives the thread's number back when the thread exits; first touched when it claims one.
+    static GUARD: Guard = const { Guard };
 }
 
 const UNCLAIMED: usize = usize::MAX;
+const GIVEN_BACK: usize = usize::MAX - 1;
 
-std::thread_local! {
-    static CLAIM: Claim = const { Claim { shard: Cell::new(UNCLAIMED) } };
-}
+/// See [`GUARD`].
+struct Guard;
 
-impl Claim {
-    #[inline]
-    fn shard(&self) -> Shard {
-        match self.shard.get() {
-            UNCLAIMED => {
-                let shard = POOL.claim();
-                self.shard.set(shard.0);
-                shard
-            }
-            shard => Shard(shard),
-        }
-    }
-}
-
-impl Drop for Claim {
+impl Drop for Guard {
     fn drop(&mut self) {
-        let shard = self.shard.get();
-        if shard != UNCLAIMED {
-            POOL.release(Shard(shard));
+        let number = NUMBER.replace(GIVEN_BACK);
+        if number != UNCLAIMED {
+            POOL.release(Shard(number));
         }
     }
 }

@@ -243,12 +243,16 @@ fn respond<RB: Body + 'static>(
         return response.map(MeteredBody::unmetered);
     };
     let metrics = request.metrics();
-    if let Some(headers) = &metrics.headers {
-        headers.observe(request.seconds_so_far());
-    }
-    if let (Some(sizes), Some(length)) = (&metrics.request_size, meter.request_length) {
-        // Sizes beyond 2^53 bytes lose precision as f64; no request is that large.
-        sizes.observe(length as f64);
+    // The options themselves are on lines that most requests need not load.
+    let at_meter = metrics.records_at_meter();
+    if at_meter {
+        if let Some(headers) = &metrics.headers {
+            headers.observe(request.seconds_so_far());
+        }
+        if let (Some(sizes), Some(length)) = (&metrics.request_size, meter.request_length) {
+            // Sizes beyond 2^53 bytes lose precision as f64; no request is that large.
+            sizes.observe(length as f64);
+        }
     }
     let status = response.status();
     let bodiless = meter.head
@@ -263,7 +267,8 @@ fn respond<RB: Body + 'static>(
         return response.map(MeteredBody::unmetered);
     }
     let length = response_size(&response);
-    if let Some(streams) = &metrics.streams {
+    let streams = if at_meter { metrics.streams.as_ref() } else { None };
+    if let Some(streams) = streams {
         // A long-lived route: the request ends at the headers, the stream at the body's end.
         request.finish(Classification {
             code: Code::Status(status.as_u16()),

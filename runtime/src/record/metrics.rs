@@ -23,23 +23,29 @@ use crate::summary::{self, Core, Folded, Prepared, Shape};
 ///
 /// What a request writes lives in one part per thread shard ([`crate::primitives::shard`]): both summaries'
 /// totals and the request counts sit together on two cache lines, found with one lookup, so a
-/// request touches as few lines as it can. For the same reason the struct starts a line and
-/// holds first what every request reads besides its part: the summaries' shape and whether
-/// the handler keeps histograms (in declaration order they spread over five lines).
+/// request touches as few lines as it can. For the same reason the struct starts a line, and
+/// its first line holds all that a request reads of it besides its part: the summaries' shape
+/// and whether anything optional is kept (in declaration order, and reading the options
+/// themselves, a request loaded five lines of it).
 #[repr(C, align(64))]
 pub(crate) struct HandlerMetrics {
+    /// Whether the handler keeps a latency histogram, classic or native: fixed at creation.
+    keeps_histograms: bool,
+    /// Whether a meter records something of this handler's requests: fixed at creation, see
+    /// [`HandlerMetrics::records_at_meter`].
+    at_meter: bool,
     /// The shape of both summaries, which have the same options.
     shape: Shape,
-    /// The native histogram of the duration, for protobuf scrapers; boxed, so that handlers
-    /// without one pay a pointer for it.
-    pub(crate) native_histogram: Option<Box<NativeHistogram>>,
-    /// The duration's classic histogram, for handlers that keep one.
-    pub(crate) histogram: Option<Histogram>,
     shards: Shards<HandlerShard>,
     /// The ended epochs of each summary (duration, then size), folded over the parts.
     folded: [Folded; 2],
     /// The request counts that the parts share: codes that a part's own table has no room for.
     requests: RequestCounts,
+    /// The duration's classic histogram, for handlers that keep one.
+    pub(crate) histogram: Option<Histogram>,
+    /// The native histogram of the duration, for protobuf scrapers; boxed, so that handlers
+    /// without one pay a pointer for it.
+    pub(crate) native_histogram: Option<Box<NativeHistogram>>,
     /// Seconds until the response headers (`time_to_headers`).
     pub(crate) headers: Option<Histogram>,
     /// Request `Content-Length`s in bytes (`request_size`).
@@ -135,7 +141,19 @@ impl HandlerMetrics {
         }
         let latency = || Histogram::new(settings.buckets.clone());
         let shape = Shape::new(&settings.summary);
-        let metrics = HandlerMetrics {
+        let headers = info
+            .time_to_headers
+            .unwrap_or(settings.time_to_headers)
+            .then(latency);
+        let request_size = request_size.then(|| Histogram::new(Arc::from(SIZE_BUCKETS)));
+        let streams = info.stream.then(StreamMetrics::default);
+        let at_meter = headers.is_some() || request_size.is_some() || streams.is_some();
+        if at_meter {
+            METER_WANTED.store(true, Ordering::Relaxed);
+        }
+        HandlerMetrics {
+            keeps_histograms: histogram.classic() || histogram.native(),
+            at_meter,
             shards: Shards::default(),
             folded: [(); 2].map(|()| shape.folded()),
             shape,
@@ -147,17 +165,10 @@ impl HandlerMetrics {
             created: clock::unix_nanos(),
             #[cfg(feature = "exemplars")]
             exemplars: LazyBox::default(),
-            headers: info
-                .time_to_headers
-                .unwrap_or(settings.time_to_headers)
-                .then(latency),
-            request_size: request_size.then(|| Histogram::new(Arc::from(SIZE_BUCKETS))),
-            streams: info.stream.then(StreamMetrics::default),
-        };
-        if metrics.records_at_meter() {
-            METER_WANTED.store(true, Ordering::Relaxed);
+            headers,
+            request_size,
+            streams,
         }
-        metrics
     }
 
     /// Bytes this handler's metrics occupy, its own struct included.
@@ -205,13 +216,14 @@ impl HandlerMetrics {
         (part, shard.is_owned())
     }
 
-    /// Counts a request that starts.
     /// Whether a meter ([`Metered`](crate::Metered)) records something of this handler's
     /// requests that the handler cannot: the time to headers, the request size, or a stream.
+    #[inline]
     pub(crate) fn records_at_meter(&self) -> bool {
-        self.headers.is_some() || self.request_size.is_some() || self.streams.is_some()
+        self.at_meter
     }
 
+    /// Counts a request that starts.
     pub(crate) fn start(&self) {
         match self.part() {
             (part, true) => part.tally.start::<Owner>(),
@@ -236,6 +248,12 @@ impl HandlerMetrics {
             (part, true) => self.record_in::<Owner>(part, seconds, now, outcome),
             (part, false) => self.record_in::<Sharer>(part, seconds, now, outcome),
         }
+        if self.keeps_histograms {
+            self.observe_histograms(seconds);
+        }
+    }
+
+    fn observe_histograms(&self, seconds: f64) {
         if let Some(histogram) = &self.histogram {
             histogram.observe(seconds);
         }
