@@ -175,10 +175,8 @@ struct Guard;
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let number = NUMBER.replace(GIVEN_BACK);
-        if number != UNCLAIMED {
-            POOL.release(Shard(number));
-        }
+        // `release` leaves alone what is not an owned number (unclaimed, the shared shard).
+        POOL.release(Shard(NUMBER.replace(GIVEN_BACK)));
     }
 }
 
@@ -399,6 +397,23 @@ mod tests {
         if mine.is_owned() {
             assert_ne!(other, Some(mine), "two living threads own one shard");
         }
+    }
+
+    #[test]
+    fn a_thread_whose_number_went_back_writes_as_a_sharer() {
+        let seen = std::thread::spawn(|| {
+            current(); // claims a number
+            // What the thread's exit does, while its other locals may still record.
+            drop(Guard);
+            (current(), current())
+        })
+        .join()
+        .ok();
+        let Some((after, again)) = seen else {
+            panic!("the thread panicked");
+        };
+        assert_eq!(after, Shard::SHARED);
+        assert_eq!(again, Shard::SHARED, "no number is claimed again");
     }
 
     #[test]
