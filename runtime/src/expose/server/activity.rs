@@ -7,19 +7,23 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use crate::primitives::clock;
+
 /// One connection's activity, shared by its task, its service and its response bodies.
 #[derive(Debug)]
+///
+/// Its times are readings of the process clock ([`clock::nanos_now`]), which a request takes
+/// about three of (at its start, its end and each frame of its body), and which costs a third
+/// of `Instant::now` where it reads the processor's counter.
 pub(crate) struct Activity {
-    /// The server's start, from which the times below are counted.
-    epoch: Instant,
     /// Requests whose handler is running.
     in_flight: AtomicUsize,
     /// Requests that reached the service, ever.
     started: AtomicU64,
     /// When the connection last made progress (accepted, a request started or ended, a
-    /// response frame went out), in nanoseconds since `epoch`.
+    /// response frame went out), by the process clock.
     last_progress: AtomicU64,
-    /// When the server last asked to close the connection, in nanoseconds since `epoch` (0: never).
+    /// When the server last asked to close the connection, by the process clock (0: never).
     evicted_at: AtomicU64,
     /// Wakes the connection's task when the server closes it to make room.
     evict: Notify,
@@ -35,10 +39,9 @@ pub(crate) struct QuietLimits {
 }
 
 impl Activity {
-    /// A connection accepted now, on a server started at `epoch`.
-    pub(crate) fn new(epoch: Instant) -> Activity {
+    /// A connection accepted now.
+    pub(crate) fn new() -> Activity {
         let activity = Activity {
-            epoch,
             in_flight: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             last_progress: AtomicU64::new(0),
@@ -51,15 +54,10 @@ impl Activity {
 
     /// Notes progress now.
     pub(crate) fn progress(&self) {
-        self.last_progress.fetch_max(self.now(), Ordering::Relaxed);
+        self.last_progress.fetch_max(now(), Ordering::Relaxed);
     }
 
-    /// Nanoseconds since `epoch`, at least 1 (0 means "never" above).
-    fn now(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos())
-            .unwrap_or(u64::MAX)
-            .max(1)
-    }
+
 
     /// Counts a request whose handler starts.
     pub(crate) fn request_started(&self) {
@@ -85,7 +83,7 @@ impl Activity {
 
     /// When the connection last made progress.
     pub(crate) fn last_progress(&self) -> Instant {
-        self.epoch + Duration::from_nanos(self.last_progress.load(Ordering::Relaxed))
+        clock::instant_at(self.last_progress.load(Ordering::Relaxed))
     }
 
     /// When the connection, if it stays as it is, has been quiet too long: `None` while a
@@ -99,13 +97,12 @@ impl Activity {
         } else {
             limits.idle
         };
-        let last = Duration::from_nanos(self.last_progress.load(Ordering::Relaxed));
-        Some(self.epoch + last + timeout)
+        Some(self.last_progress() + timeout)
     }
 
     /// Asks the connection's task to close the connection.
     pub(crate) fn evict(&self) {
-        self.evicted_at.store(self.now(), Ordering::Relaxed);
+        self.evicted_at.store(now(), Ordering::Relaxed);
         // `notify_one` keeps the wake-up if the task is not waiting at this moment.
         self.evict.notify_one();
     }
@@ -122,6 +119,11 @@ impl Activity {
     }
 }
 
+/// The process clock, at least 1 (0 means "never" above).
+fn now() -> u64 {
+    clock::nanos_now().max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +136,7 @@ mod tests {
     #[test]
     fn a_new_connection_gets_the_first_request_timeout_then_the_idle_one() {
         let epoch = Instant::now();
-        let activity = Activity::new(epoch);
+        let activity = Activity::new();
         let first = activity.quiet_deadline(LIMITS);
         assert!(first.is_some_and(|at| at <= Instant::now() + LIMITS.first_request));
         activity.request_started();
@@ -146,22 +148,21 @@ mod tests {
 
     #[test]
     fn idle_connections_rank_before_busy_ones() {
-        let epoch = Instant::now();
-        let older_idle = Activity::new(epoch);
+        let older_idle = Activity::new();
         std::thread::sleep(Duration::from_millis(2));
         older_idle.evict();
         assert!(!older_idle.progressed_since_eviction());
         std::thread::sleep(Duration::from_millis(2));
-        let started_later = Activity::new(epoch);
+        let started_later = Activity::new();
         started_later.evict();
         std::thread::sleep(Duration::from_millis(2));
         started_later.request_started();
         assert!(started_later.progressed_since_eviction());
         std::thread::sleep(Duration::from_millis(2));
-        let busy = Activity::new(epoch);
+        let busy = Activity::new();
         busy.request_started();
         std::thread::sleep(Duration::from_millis(2));
-        let idle = Activity::new(epoch);
+        let idle = Activity::new();
         assert!(idle.eviction_key() < busy.eviction_key());
         assert!(older_idle.eviction_key() < idle.eviction_key());
     }

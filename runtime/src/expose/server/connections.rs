@@ -23,7 +23,6 @@ pub(crate) const MIN_QUIET: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub(crate) struct Connections {
     max: usize,
-    epoch: Instant,
     table: Mutex<Table>,
     /// Signalled whenever a connection closes, or declines to close.
     changed: Notify,
@@ -72,11 +71,10 @@ pub(crate) struct Slot {
 }
 
 impl Connections {
-    /// At most `max` connections of a server started at `epoch`.
-    pub(crate) fn new(max: usize, epoch: Instant) -> Arc<Connections> {
+    /// At most `max` connections.
+    pub(crate) fn new(max: usize) -> Arc<Connections> {
         Arc::new(Connections {
             max: max.max(1),
-            epoch,
             table: Mutex::new(Table::default()),
             changed: Notify::new(),
         })
@@ -100,7 +98,7 @@ impl Connections {
         let id = table.next_id;
         table.next_id += 1;
         table.open += 1;
-        let activity = Arc::new(Activity::new(self.epoch));
+        let activity = Arc::new(Activity::new());
         table.live.insert(id, activity.clone());
         Admission::Admitted(Slot {
             id,
@@ -202,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_full_server_closes_the_idle_connection_quiet_longest() {
-        let connections = Connections::new(3, Instant::now());
+        let connections = Connections::new(3);
         let oldest = admitted(&connections);
         std::thread::sleep(Duration::from_millis(2));
         let busy = admitted(&connections);
@@ -227,7 +225,7 @@ mod tests {
 
     #[test]
     fn connections_are_safe_for_a_moment_after_their_last_progress() {
-        let connections = Connections::new(1, Instant::now());
+        let connections = Connections::new(1);
         let only = admitted(&connections);
         match connections.admit(Instant::now()) {
             Admission::NotYet { retry_at } => {
@@ -244,7 +242,7 @@ mod tests {
 
     #[test]
     fn busy_connections_go_when_nothing_is_idle_and_evicted_ones_are_not_chosen_twice() {
-        let connections = Connections::new(1, Instant::now());
+        let connections = Connections::new(1);
         let only = admitted(&connections);
         only.activity().request_started();
         assert!(matches!(connections.admit(later()), Admission::Evicting));
@@ -259,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_reinstated_connection_can_be_chosen_again() {
-        let connections = Connections::new(1, Instant::now());
+        let connections = Connections::new(1);
         let only = admitted(&connections);
         assert!(connections.evict_one());
         assert!(!connections.evict_one());

@@ -102,7 +102,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     listener.local_addr()?;
-    let connections = Connections::new(options.max_connections, Instant::now());
+    let connections = Connections::new(options.max_connections);
     let logs = Arc::new(Logs::new(&options.log_name));
     let builder = http_builder(&options);
     let limits = QuietLimits {
