@@ -2,7 +2,7 @@
 //! progress. The idle timeouts and the choice of which connection to close when the server is
 //! full both read it.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -18,8 +18,9 @@ use crate::primitives::clock;
 pub(crate) struct Activity {
     /// Requests whose handler is running.
     in_flight: AtomicUsize,
-    /// Requests that reached the service, ever.
-    started: AtomicU64,
+    /// Whether a request reached the service, ever: set once, then only read (a counter would
+    /// take a locked instruction a request).
+    served: AtomicBool,
     /// When the connection last made progress (accepted, a request started or ended, a
     /// response frame went out), by the process clock.
     last_progress: AtomicU64,
@@ -43,7 +44,7 @@ impl Activity {
     pub(crate) fn new() -> Activity {
         let activity = Activity {
             in_flight: AtomicUsize::new(0),
-            started: AtomicU64::new(0),
+            served: AtomicBool::new(false),
             last_progress: AtomicU64::new(0),
             evicted_at: AtomicU64::new(0),
             evict: Notify::new(),
@@ -62,7 +63,9 @@ impl Activity {
     /// Counts a request whose handler starts.
     pub(crate) fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.started.fetch_add(1, Ordering::Relaxed);
+        if !self.served.load(Ordering::Relaxed) {
+            self.served.store(true, Ordering::Relaxed);
+        }
         self.progress();
     }
 
@@ -92,7 +95,7 @@ impl Activity {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             return None;
         }
-        let timeout = if self.started.load(Ordering::Relaxed) == 0 {
+        let timeout = if !self.served.load(Ordering::Relaxed) {
             limits.first_request
         } else {
             limits.idle

@@ -39,18 +39,30 @@ where
         self.activity.request_started();
         TrackedFuture {
             inner: self.inner.call(request),
-            running: Some(Running(self.activity.clone())),
+            running: Some(Running(Some(self.activity.clone()))),
         }
     }
 }
 
-/// Counts a request as running for as long as it lives.
+/// Counts a request as running for as long as it lives, or until [`Running::end`].
 #[derive(Debug)]
-struct Running(Arc<Activity>);
+struct Running(Option<Arc<Activity>>);
+
+impl Running {
+    /// Counts the request as ended, and hands on the connection's activity (for the response
+    /// body: moved rather than cloned, which would take two locked instructions).
+    fn end(mut self) -> Option<Arc<Activity>> {
+        let activity = self.0.take()?;
+        activity.request_ended();
+        Some(activity)
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.request_ended();
+        if let Some(activity) = self.0.take() {
+            activity.request_ended();
+        }
     }
 }
 
@@ -73,11 +85,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let output = ready!(this.inner.poll(cx));
-        let running = this.running.take();
+        let activity = this.running.take().and_then(Running::end);
         Poll::Ready(output.map(|response| {
             response.map(|body| TrackedBody {
                 inner: body,
-                activity: running.as_ref().map(|running| running.0.clone()),
+                activity,
             })
         }))
     }
