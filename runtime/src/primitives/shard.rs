@@ -403,7 +403,7 @@ mod tests {
     fn a_thread_whose_number_went_back_writes_as_a_sharer() {
         let seen = std::thread::spawn(|| {
             current(); // claims a number
-            // What the thread's exit does, while its other locals may still record.
+                       // What the thread's exit does, while its other locals may still record.
             drop(Guard);
             (current(), current())
         })

@@ -267,7 +267,11 @@ fn respond<RB: Body + 'static>(
         return response.map(MeteredBody::unmetered);
     }
     let length = response_size(&response);
-    let streams = if at_meter { metrics.streams.as_ref() } else { None };
+    let streams = if at_meter {
+        metrics.streams.as_ref()
+    } else {
+        None
+    };
     if let Some(streams) = streams {
         // A long-lived route: the request ends at the headers, the stream at the body's end.
         request.finish(Classification {

@@ -58,8 +58,6 @@ impl Activity {
         self.last_progress.fetch_max(now(), Ordering::Relaxed);
     }
 
-
-
     /// Counts a request whose handler starts.
     pub(crate) fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
