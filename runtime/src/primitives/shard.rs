@@ -402,8 +402,9 @@ mod tests {
     #[test]
     fn a_thread_whose_number_went_back_writes_as_a_sharer() {
         let seen = std::thread::spawn(|| {
-            current(); // claims a number
-                       // What the thread's exit does, while its other locals may still record.
+            // Claims a number, then gives it back as the thread's exit does, while its other
+            // locals may still record.
+            current();
             drop(Guard);
             (current(), current())
         })

@@ -10,11 +10,11 @@ use tokio::sync::Notify;
 use crate::primitives::clock;
 
 /// One connection's activity, shared by its task, its service and its response bodies.
-#[derive(Debug)]
 ///
 /// Its times are readings of the process clock ([`clock::nanos_now`]), which a request takes
 /// about three of (at its start, its end and each frame of its body), and which costs a third
 /// of `Instant::now` where it reads the processor's counter.
+#[derive(Debug)]
 pub(crate) struct Activity {
     /// Requests whose handler is running.
     in_flight: AtomicUsize,
