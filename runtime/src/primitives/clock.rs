@@ -63,10 +63,10 @@ struct Clock {
 /// The clock, on one cache line of its own with the state of its initialisation: every request
 /// reads all three, twice.
 #[repr(align(64))]
-struct Line(OnceLock<Clock>);
+struct ClockLine(OnceLock<Clock>);
 
 fn clock() -> &'static Clock {
-    static CLOCK: Line = Line(OnceLock::new());
+    static CLOCK: ClockLine = ClockLine(OnceLock::new());
     CLOCK.0.get_or_init(|| {
         let rate = AtomicU64::new(0);
         if Counter::available() {

@@ -41,18 +41,20 @@ impl Code {
     #[inline]
     pub(crate) fn slot(self) -> usize {
         match self {
-            Code::Status(status) => usize::from(status.clamp(100, 999) - 100),
+            Code::Status(status) => status_slot(status),
             // Out of line: in one match the compiler jumps through a table, one more cache line
             // for every request to load.
-            outcome => outcome.outcome_slot(),
+            other => other.slot_out_of_line(),
         }
     }
 
+    /// [`Code::slot`], for the codes other than statuses, which a request rarely ends with.
     #[cold]
     #[inline(never)]
-    fn outcome_slot(self) -> usize {
+    fn slot_out_of_line(self) -> usize {
         match self {
-            Code::Status(_) | Code::Aborted => 900,
+            Code::Status(status) => status_slot(status),
+            Code::Aborted => 900,
             Code::BodyError => 901,
             Code::Cancelled => 902,
             Code::Error => 903,
@@ -80,6 +82,13 @@ impl Code {
     pub(crate) fn label(self) -> CodeLabel {
         CodeLabel(self)
     }
+}
+
+/// The slot of a status: statuses come first, 100 at 0 (any other number is clamped to
+/// 100..=999).
+#[inline]
+fn status_slot(status: u16) -> usize {
+    usize::from(status.clamp(100, 999) - 100)
 }
 
 /// Formats a [`Code`] as its label value without allocating.
