@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const CALIBRATION: Duration = Duration::from_millis(20);
 
 /// Nanoseconds since the clock's origin.
+#[inline]
 pub(crate) fn nanos_now() -> u64 {
     let clock = clock();
     match clock.counter {

@@ -48,9 +48,6 @@ impl Shard {
 pub(crate) fn current() -> Shard {
     match NUMBER.get() {
         UNCLAIMED => claim(),
-        // The thread's locals are being destroyed and its number is back in the pool: it must
-        // not write as an owner any more.
-        GIVEN_BACK => Shard::SHARED,
         number => Shard(number),
     }
 }
@@ -159,16 +156,16 @@ impl Pool {
 }
 
 std::thread_local! {
-    /// The thread's shard number, [`UNCLAIMED`] before its first use, [`GIVEN_BACK`] after.
-    /// Apart from the guard, with no destructor, so that reading it is one load: every request
-    /// reads it twice.
+    /// The thread's shard number, [`UNCLAIMED`] before its first use. Once the thread's locals
+    /// are being destroyed and its number is back in the pool, the shared shard's: the thread
+    /// must not write as an owner any more. Apart from the guard, with no destructor, so that
+    /// reading it is one load: every request reads it twice.
     static NUMBER: Cell<usize> = const { Cell::new(UNCLAIMED) };
     /// Gives the thread's number back when the thread exits; first touched when it claims one.
     static GUARD: Guard = const { Guard };
 }
 
 const UNCLAIMED: usize = usize::MAX;
-const GIVEN_BACK: usize = usize::MAX - 1;
 
 /// See [`GUARD`].
 struct Guard;
@@ -176,7 +173,7 @@ struct Guard;
 impl Drop for Guard {
     fn drop(&mut self) {
         // `release` leaves alone what is not an owned number (unclaimed, the shared shard).
-        POOL.release(Shard(NUMBER.replace(GIVEN_BACK)));
+        POOL.release(Shard(NUMBER.replace(Shard::SHARED.0)));
     }
 }
 

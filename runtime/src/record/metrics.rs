@@ -224,6 +224,7 @@ impl HandlerMetrics {
     }
 
     /// Counts a request that starts.
+    #[inline]
     pub(crate) fn start(&self) {
         match self.part() {
             (part, true) => part.tally.start::<Owner>(),

@@ -51,6 +51,9 @@ where
 {
     type Output = F::Output;
 
+    // Inlined into the handler's own future, in the user's crate: a call costs a frame of its
+    // own for the output, about 15 instructions a request.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let handler = *this.handler;

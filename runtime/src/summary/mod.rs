@@ -234,7 +234,9 @@ impl Shape {
             // The tag is `epoch + 1`: 0 tags a slot that never held anything.
             core.slot.count::<Owner>(bucket, value);
         } else {
-            self.rotate(core, folded, epoch, bucket, value);
+            // The bucket is found again there, from the value: a bucket passed along would be
+            // written to the stack on every observation, for a call made once per slot period.
+            self.rotate(core, folded, epoch, value);
         }
         W::add(&core.count, 1);
         W::add_float(&core.sum, value);
@@ -245,7 +247,10 @@ impl Shape {
     /// or, if it holds a later epoch already, the observation goes to `folded`.
     #[cold]
     #[inline(never)]
-    fn rotate(&self, core: &Core, folded: &Folded, epoch: u64, bucket: Bucket, value: f64) {
+    fn rotate(&self, core: &Core, folded: &Folded, epoch: u64, value: f64) {
+        let Some(bucket) = Bucket::of(value) else {
+            return; // NaN, which `record` has sent away already
+        };
         let slot_count = self.slot_count;
         let rotated = core.slot.rotate(epoch + 1, |ended, slot| {
             folded.fold(ended, slot, epoch, slot_count);

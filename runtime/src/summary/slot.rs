@@ -152,12 +152,21 @@ impl Side {
         page.get_or_init(Page::default).count::<W>(sub);
         W::lower(&self.least, magnitude);
         W::raise(&self.most, magnitude);
-        if page_index == 0 {
-            W::raise(&self.lowest_page_most, magnitude);
-        } else if page_index == HIGHEST_PAGE {
-            W::lower(&self.highest_page_least, magnitude);
+        // One comparison for the pages in between: only the lowest wraps below 1.
+        if page_index.wrapping_sub(1) >= HIGHEST_PAGE - 1 {
+            self.count_at_an_end::<W>(page_index, magnitude);
         }
         W::add(total, 1);
+    }
+
+    /// Keeps the inner extreme of the lowest or the highest page, which `page_index` is.
+    #[cold]
+    fn count_at_an_end<W: Writer>(&self, page_index: usize, magnitude: u64) {
+        if page_index == 0 {
+            W::raise(&self.lowest_page_most, magnitude);
+        } else {
+            W::lower(&self.highest_page_least, magnitude);
+        }
     }
 
     /// Group `index`, installed first if it is not yet.
