@@ -258,26 +258,44 @@ impl WindowTotals {
     /// `quantiles` in.
     pub(super) fn locate(&self, quantiles: &[f64], mut found: impl FnMut(usize, usize)) {
         let n = self.n;
-        let mut ranks = quantiles.iter().map(|q| nearest_rank(*q, n)).peekable();
-        let mut below = self.infinities[NEGATIVE];
-        let mut visit = |sign: usize, index: usize, below: &mut u64| {
-            let end = below.saturating_add(self.pages[sign][index % PAGES]);
-            let mut holds = false;
-            while let Some(rank) = ranks.next_if(|rank| *rank <= end) {
-                holds |= rank > *below;
-            }
-            if holds {
-                found(sign, index);
-            }
-            *below = end;
+        let mut walk = RankWalk {
+            ranks: quantiles.iter().map(|q| nearest_rank(*q, n)).peekable(),
+            below: self.infinities[NEGATIVE],
         };
         for index in Bits::descending(self.installed[NEGATIVE]) {
-            visit(NEGATIVE, index, &mut below);
+            if walk.passes(self.pages[NEGATIVE][index % PAGES]) {
+                found(NEGATIVE, index);
+            }
         }
-        below = below.saturating_add(self.zero);
+        walk.below = walk.below.saturating_add(self.zero);
         for index in Bits::ascending(self.installed[POSITIVE]) {
-            visit(POSITIVE, index, &mut below);
+            if walk.passes(self.pages[POSITIVE][index % PAGES]) {
+                found(POSITIVE, index);
+            }
         }
+    }
+}
+
+/// The walk of [`WindowTotals::locate`] in value order: the observations passed, and the ranks
+/// not reached yet.
+struct RankWalk<R: Iterator<Item = u64>> {
+    ranks: std::iter::Peekable<R>,
+    below: u64,
+}
+
+impl<R: Iterator<Item = u64>> RankWalk<R> {
+    /// Passes a page of `count` observations: whether a rank falls in it. Always inlined: as a
+    /// closure called from the walk's two loops, the compiler inlined it in some builds and not
+    /// in others, 3% of a render's instructions apart.
+    #[inline(always)]
+    fn passes(&mut self, count: u64) -> bool {
+        let end = self.below.saturating_add(count);
+        let mut holds = false;
+        while let Some(rank) = self.ranks.next_if(|rank| *rank <= end) {
+            holds |= rank > self.below;
+        }
+        self.below = end;
+        holds
     }
 }
 
