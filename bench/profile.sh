@@ -5,8 +5,9 @@
 # Builds the example in release mode, starts it with instrumentation on (on CPU 0, wrk on CPU 1, when taskset is
 # available), drives GET /accounts/{id} with wrk, and samples the service with `perf record -e cpu-clock` for a few
 # seconds. Prints the share of all samples (user and kernel) that fall in functions whose names contain
-# `routemeter::`, then those functions one by one. Code that the compiler inlined into them counts as theirs: about
-# 90 instructions of the example's handler are inlined into `Observed::poll`.
+# `routemeter::`, then those functions one by one. Code that the compiler inlined counts where it lands: the
+# attribute's future (`Observed::poll`, with the request's start and a clock read) is inlined into the handler's
+# own future, so its part of a request counts in the example's function, not here.
 #
 # It also prints the service's CPU time per request over the profile and routemeter's part of it. The profiler
 # slows each request down by about a quarter: the share is what to compare between runs, and times the CPU time
