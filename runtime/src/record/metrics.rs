@@ -224,6 +224,7 @@ impl HandlerMetrics {
     }
 
     /// Counts a request that starts.
+    // Inlined with `InFlight::start` into the attribute's future.
     #[inline]
     pub(crate) fn start(&self) {
         match self.part() {
