@@ -57,8 +57,10 @@ pub(crate) fn current() -> Shard {
 #[cold]
 fn claim() -> Shard {
     // Fails only while the thread's locals are being destroyed: the number would never be
-    // given back.
+    // given back. The thread then holds the shared shard's number, as after the guard's drop,
+    // and does not come back here.
     if GUARD.try_with(|_| ()).is_err() {
+        NUMBER.set(Shard::SHARED.0);
         return Shard::SHARED;
     }
     let shard = POOL.claim();
